@@ -1,0 +1,54 @@
+"""The ``tunesmith`` command line: a thin shell over the library functions.
+
+Each area's commands live in ``api/commands/<area>.py`` and are registered below. Exit codes:
+0 ok, 2 bad input or usage, 1 internal error (commands such as ``gate`` return their own).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+
+import click
+
+from api.commands import data
+from curate.errors import InputError, MissingExtra, NotFoundError, TunesmithError
+from curate.models import set_offline_defaults
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="tunesmith")
+def cli() -> None:
+    """tunesmith: curate fine-tuning data, tune, and gate the tuned model against its base."""
+    set_offline_defaults()
+
+
+cli.add_command(data.ingest)
+cli.add_command(data.datasets)
+cli.add_command(data.models)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the console script; maps errors to exit codes in one place."""
+    try:
+        result = cli.main(args=argv, prog_name="tunesmith", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(1)
+    except click.ClickException as e:  # usage errors: exit 2
+        e.show()
+        sys.exit(e.exit_code)
+    except (InputError, NotFoundError, MissingExtra) as e:
+        click.echo(f"error: {e}", err=True)
+        sys.exit(2)
+    except TunesmithError as e:
+        click.echo(f"error: {e}", err=True)
+        sys.exit(1)
+    except Exception as e:  # an internal error: one line, the traceback on request
+        if os.environ.get("TUNESMITH_DEBUG"):
+            traceback.print_exc()
+        click.echo(f"internal error: {type(e).__name__}: {e} (TUNESMITH_DEBUG=1 for details)",
+                   err=True)  # fmt: skip
+        sys.exit(1)
+    sys.exit(result if isinstance(result, int) else 0)

@@ -1,0 +1,79 @@
+"""The store's schema as an ordered list of migrations. Append only: never edit a released one.
+
+Each entry is ``(name, sql)``; entry *i* is schema version *i + 1*. Tables whose columns mirror a
+Polars schema derive their columns from ``curate.records``.
+"""
+
+from __future__ import annotations
+
+from curate.records import RECORD_SCHEMA, REJECT_SCHEMA, duckdb_columns
+
+MIGRATIONS: list[tuple[str, str]] = [
+    (
+        "datasets, records and rejects",
+        f"""
+        CREATE TABLE datasets (
+            id VARCHAR PRIMARY KEY,
+            name VARCHAR NOT NULL,
+            path VARCHAR NOT NULL,
+            content_sha256 VARCHAR NOT NULL,
+            shape VARCHAR NOT NULL,
+            file_type VARCHAR NOT NULL,
+            n_rows BIGINT NOT NULL,
+            n_records BIGINT NOT NULL,
+            n_rejects BIGINT NOT NULL,
+            reject_reasons JSON NOT NULL,
+            owner VARCHAR,
+            created_at TIMESTAMP NOT NULL
+        );
+        CREATE TABLE records (dataset_id VARCHAR NOT NULL, {duckdb_columns(RECORD_SCHEMA)},
+                              PRIMARY KEY (dataset_id, id));
+        CREATE TABLE rejects (dataset_id VARCHAR NOT NULL, {duckdb_columns(REJECT_SCHEMA)});
+        """,
+    ),
+    (
+        "caches: embeddings and generations",
+        """
+        CREATE TABLE embeddings (
+            model VARCHAR NOT NULL,
+            text_sha256 VARCHAR NOT NULL,
+            vector FLOAT[] NOT NULL,
+            PRIMARY KEY (model, text_sha256)
+        );
+        CREATE TABLE generations (
+            key VARCHAR PRIMARY KEY,
+            backend VARCHAR NOT NULL,
+            model VARCHAR NOT NULL,
+            adapter VARCHAR,
+            request JSON NOT NULL,
+            text VARCHAR NOT NULL,
+            finish_reason VARCHAR,
+            created_at TIMESTAMP NOT NULL
+        );
+        """,
+    ),
+    (
+        "curation runs and findings",
+        """
+        CREATE TABLE curation_runs (
+            id VARCHAR PRIMARY KEY,
+            dataset_id VARCHAR,
+            input VARCHAR NOT NULL,
+            out_dir VARCHAR NOT NULL,
+            config JSON NOT NULL,
+            report JSON NOT NULL,
+            created_at TIMESTAMP NOT NULL
+        );
+        CREATE TABLE findings (
+            run_id VARCHAR NOT NULL,
+            record_id VARCHAR NOT NULL,
+            row BIGINT,
+            "check" VARCHAR NOT NULL,
+            severity VARCHAR NOT NULL,
+            reason VARCHAR NOT NULL,
+            evidence JSON,
+            cluster_id VARCHAR
+        );
+        """,
+    ),
+]

