@@ -3,6 +3,7 @@
 Importing ``curate`` loads no torch, transformers, vllm, trl or peft.
 """
 
+from curate.backends import get_generator
 from curate.errors import (
     ConfigError,
     ConflictError,
@@ -40,6 +41,7 @@ __all__ = [
     "StepResult",
     "Store",
     "TunesmithError",
+    "get_generator",
     "ingest",
     "read_dataset",
     "resolve_model",
