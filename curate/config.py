@@ -1,0 +1,85 @@
+"""``CurateConfig``: which curation steps run and with what parameters; loadable from TOML/JSON.
+
+Each check owns its small config beside its code; this model only gathers them into sections,
+so a file reads::
+
+    [near]
+    threshold = 0.8
+
+    [severity]
+    same_prompt_different_answer = "review"
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from curate.dedup_exact import ExactConfig
+from curate.dedup_near import NearConfig
+from curate.dedup_semantic import SemanticConfig
+from curate.errors import ConfigError
+
+Action = Literal["drop", "review", "info"]
+
+
+class CurateConfig(BaseModel):
+    """The curation pipeline's configuration: one section per check, plus severity overrides."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    exact: ExactConfig = Field(default_factory=ExactConfig)
+    """Exact duplicates (normalised whole record; same-prompt groups)."""
+    near: NearConfig = Field(default_factory=NearConfig)
+    """Near duplicates (MinHash LSH)."""
+    semantic: SemanticConfig = Field(default_factory=SemanticConfig)
+    """Semantic duplicates (embeddings, cosine threshold)."""
+
+    # -- sections added by the other checks (quality, pii, leakage, contradictions, format,
+    # -- diversity, verdict) go here, one line each, in the same style as above. ------------
+
+    severity: dict[str, Action] = Field(default_factory=dict)
+    """Overrides of the default severity, keyed by check name (``near_dedup``) or reason code
+    (``near_duplicate``); a reason beats its check."""
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> CurateConfig:
+        """Load a config from a ``.toml`` or ``.json`` file.
+
+        Raises:
+            ConfigError: the file is missing, unparseable, or does not validate; the message
+                names the file and the offending field.
+        """
+        path = Path(path)
+        if not path.is_file():
+            raise ConfigError(f"{path}: no such config file")
+        try:
+            if path.suffix == ".toml":
+                data: Any = tomllib.loads(path.read_text(encoding="utf-8"))
+            elif path.suffix == ".json":
+                data = json.loads(path.read_text(encoding="utf-8"))
+            else:
+                raise ConfigError(f"{path}: a config must be a .toml or .json file")
+        except (tomllib.TOMLDecodeError, json.JSONDecodeError, UnicodeDecodeError) as e:
+            raise ConfigError(f"{path}: cannot parse: {e}") from e
+        return cls.from_data(data, where=str(path))
+
+    @classmethod
+    def from_data(cls, data: Any, where: str = "config") -> CurateConfig:
+        """Validate a parsed mapping (a TOML/JSON document or an API body).
+
+        Raises:
+            ConfigError: the data does not validate; the message names each bad field.
+        """
+        try:
+            return cls.model_validate(data)
+        except ValidationError as e:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in err['loc']) or '(root)'}: {err['msg']}"
+                for err in e.errors()
+            )
+            raise ConfigError(f"{where}: {problems}") from e

@@ -1,0 +1,79 @@
+"""Text normalisation for hashing: one definition, used by exact and near deduplication.
+
+Two records are "the same text" when they agree after Unicode NFKC, lower-casing, removing
+punctuation and symbols, and collapsing whitespace. The work is a Polars expression (Rust,
+vectorised) so a million records normalise in seconds; ``normalize_text`` applies the same
+expression to one string so there is a single definition.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+_PUNCT = r"[\p{P}\p{S}]"
+"""Unicode punctuation and symbols: removed, so "Hello, world!" equals "hello world"."""
+
+_SEPARATOR = "\n"
+"""Joins the parts of a record before normalisation (becomes a space afterwards)."""
+
+
+def normalize_expr(expr: pl.Expr) -> pl.Expr:
+    """NFKC, lower case, punctuation and symbols removed, whitespace collapsed and trimmed."""
+    return (
+        expr.str.normalize("NFKC")
+        .str.to_lowercase()
+        .str.replace_all(_PUNCT, "")
+        .str.replace_all(r"\s+", " ")
+        .str.strip_chars()
+    )
+
+
+def normalize_text(text: str) -> str:
+    """Normalise one string exactly as ``normalize_expr`` does."""
+    return pl.select(normalize_expr(pl.lit(text, dtype=pl.Utf8))).item()
+
+
+def messages_text(column: str) -> pl.Expr:
+    """A message-list column as plain text: ``role: content`` lines (empty when null)."""
+    line = pl.element().struct.field("role") + pl.lit(": ") + pl.element().struct.field("content")
+    return pl.col(column).list.eval(line).list.join(_SEPARATOR).fill_null("")
+
+
+def answer_text() -> pl.Expr:
+    """The answer side of a record: the completion, or chosen then rejected for preferences."""
+    return pl.concat_str(
+        [messages_text("completion"), messages_text("chosen"), messages_text("rejected")],
+        separator=_SEPARATOR,
+    ).str.strip_chars()
+
+
+def record_text() -> pl.Expr:
+    """The whole record (prompt and answers) as raw text, roles included."""
+    return pl.concat_str([messages_text("prompt"), answer_text()], separator=_SEPARATOR)
+
+
+def answer_chars() -> pl.Expr:
+    """Length in characters of the answer contents (roles excluded)."""
+    content = pl.element().struct.field("content").str.len_chars()
+    total = pl.lit(0, dtype=pl.UInt32)
+    for col in ("completion", "chosen", "rejected"):
+        total = total + pl.col(col).list.eval(content).list.sum().fill_null(0)
+    return total
+
+
+def hash_expr(expr: pl.Expr) -> pl.Expr:
+    """A stable 64-bit hash of a text column, as 16 hex characters.
+
+    Polars' own ``hash`` is not stable across versions, so identities that land in files and in
+    the store use the first 8 bytes of SHA-256 instead.
+    """
+    return expr.map_batches(_sha_hex, return_dtype=pl.Utf8)
+
+
+def _sha_hex(series: pl.Series) -> pl.Series:
+    import hashlib
+
+    return pl.Series(
+        [hashlib.sha256(s.encode("utf-8")).hexdigest()[:16] for s in series.to_list()],
+        dtype=pl.Utf8,
+    )
