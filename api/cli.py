@@ -52,3 +52,7 @@ def main(argv: list[str] | None = None) -> None:
                    err=True)  # fmt: skip
         sys.exit(1)
     sys.exit(result if isinstance(result, int) else 0)
+
+
+if __name__ == "__main__":
+    main()

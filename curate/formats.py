@@ -102,11 +102,15 @@ def _content(value: Any, where: str) -> str:
     raise RowError("wrong_type", f"{where}: content is {type(value).__name__}, expected a string")
 
 
-def _messages(value: Any, where: str, role_key: str = "role", text_key: str = "content") -> list[Message]:
+def _messages(
+    value: Any, where: str, role_key: str = "role", text_key: str = "content"
+) -> list[Message]:
     if isinstance(value, dict):
         value = [value]
     if not isinstance(value, list):
-        raise RowError("wrong_type", f"{where} is {type(value).__name__}, expected a list of messages")
+        raise RowError(
+            "wrong_type", f"{where} is {type(value).__name__}, expected a list of messages"
+        )
     out = []
     for i, m in enumerate(value):
         if not isinstance(m, dict):
@@ -166,9 +170,14 @@ def _alpaca(row: dict[str, Any]) -> Parts:
     if not isinstance(history, list):
         raise RowError("wrong_type", "field 'history' is not a list of [prompt, answer] pairs")
     for i, pair in enumerate(history):
-        if not (isinstance(pair, list) and len(pair) == 2 and all(isinstance(p, str) for p in pair)):
+        if not (
+            isinstance(pair, list) and len(pair) == 2 and all(isinstance(p, str) for p in pair)
+        ):
             raise RowError("wrong_type", f"history[{i}] is not a [prompt, answer] pair of strings")
-        prompt += [Message(role="user", content=pair[0]), Message(role="assistant", content=pair[1])]
+        prompt += [
+            Message(role="user", content=pair[0]),
+            Message(role="assistant", content=pair[1]),
+        ]
     prompt = _check_prompt([*prompt, Message(role="user", content=text)])
     if "chosen" in row and "rejected" in row:
         return Parts("preference", prompt, chosen=_as_answer(row["chosen"], "chosen"),
@@ -231,10 +240,14 @@ _TURN = re.compile(r"\n\n(Human|Assistant):[ ]?")
 def parse_transcript(text: str, where: str) -> list[Message]:
     """An HH-RLHF transcript ("\\n\\nHuman: … \\n\\nAssistant: …") to messages."""
     if not isinstance(text, str):
-        raise RowError("wrong_type", f"{where} is {type(text).__name__}, expected a transcript string")
+        raise RowError(
+            "wrong_type", f"{where} is {type(text).__name__}, expected a transcript string"
+        )
     parts = _TURN.split(text if text.startswith("\n\n") else "\n\n" + text)
     if len(parts) < 3 or parts[0].strip():
-        raise RowError("bad_transcript", f"{where} does not start with a 'Human:' or 'Assistant:' turn")
+        raise RowError(
+            "bad_transcript", f"{where} does not start with a 'Human:' or 'Assistant:' turn"
+        )
     roles = {"Human": "user", "Assistant": "assistant"}
     return [Message(role=roles[parts[i]], content=parts[i + 1])  # type: ignore[arg-type]
             for i in range(1, len(parts), 2)]  # fmt: skip
@@ -242,16 +255,20 @@ def parse_transcript(text: str, where: str) -> list[Message]:
 
 def _split_pair(chosen: list[Message], rejected: list[Message]) -> Parts:
     common = 0
-    while (common < min(len(chosen), len(rejected)) - 1 and chosen[common] == rejected[common]):
+    while common < min(len(chosen), len(rejected)) - 1 and chosen[common] == rejected[common]:
         common += 1
     # the shared prompt must end with a user turn; the answers start with the assistant's
     while common > 0 and chosen[common - 1].role != "user":
         common -= 1
     prompt, c_ans, r_ans = chosen[:common], chosen[common:], rejected[common:]
     if not prompt:
-        raise RowError("bad_transcript", "chosen and rejected share no prompt ending in a user turn")
+        raise RowError(
+            "bad_transcript", "chosen and rejected share no prompt ending in a user turn"
+        )
     if not c_ans or not r_ans or c_ans[0].role != "assistant" or r_ans[0].role != "assistant":
-        raise RowError("bad_transcript", "chosen and rejected diverge before the assistant's answer")
+        raise RowError(
+            "bad_transcript", "chosen and rejected diverge before the assistant's answer"
+        )
     return Parts("preference", _check_prompt(prompt), chosen=c_ans, rejected=r_ans)
 
 

@@ -75,7 +75,9 @@ def read_dataset(
     if shape is not None and shape not in SHAPES_BY_NAME:
         raise InputError(f"unknown format {shape!r}; expected one of: {', '.join(SHAPES_BY_NAME)}")
     if file_type is not None and file_type not in FILE_TYPES:
-        raise InputError(f"unknown file type {file_type!r}; expected one of: {', '.join(FILE_TYPES)}")
+        raise InputError(
+            f"unknown file type {file_type!r}; expected one of: {', '.join(FILE_TYPES)}"
+        )
     kind = file_type or detect_file_type(path)
     raw_rows = list(iter_rows(path, kind))
     chosen = SHAPES_BY_NAME[shape] if shape else _detect(path, raw_rows)

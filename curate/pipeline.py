@@ -118,9 +118,7 @@ def run_steps(
         dropped = found.filter(pl.col("severity") == "drop")["record_id"]
         if len(dropped):
             kept = kept.filter(~pl.col("id").is_in(dropped.implode()))
-    findings = (
-        pl.concat(all_findings) if all_findings else pl.DataFrame(schema=FINDING_SCHEMA)
-    )
+    findings = pl.concat(all_findings) if all_findings else pl.DataFrame(schema=FINDING_SCHEMA)
     return PipelineOutcome(kept=kept, findings=findings, figures=figures, timings=timings)
 
 

@@ -58,7 +58,11 @@ def detect_file_type(path: Path) -> str:
     for suffix, kind in ((".jsonl", "jsonl"), (".ndjson", "jsonl"), (".json", "json"),
                          (".parquet", "parquet"), (".csv", "csv"), (".tsv", "tsv")):  # fmt: skip
         if name.endswith(suffix):
-            return "json" if kind == "json" and _first_char(path) == "{" and _looks_jsonl(path) else kind
+            return (
+                "json"
+                if kind == "json" and _first_char(path) == "{" and _looks_jsonl(path)
+                else kind
+            )
     with open_binary(path) as f:
         head = f.read(4)
     if head == b"PAR1":
@@ -212,7 +216,9 @@ def _json_array(path: Path) -> Iterator[RawRow]:
             continue
         if i < n and text[i] == "]":
             if skip_ws(i + 1) < n:
-                raise DatasetFormatError(f"{path}: unexpected content after the array at line {line_of(i)}")
+                raise DatasetFormatError(
+                    f"{path}: unexpected content after the array at line {line_of(i)}"
+                )
             return
         raise DatasetFormatError(f"{path}: expected ',' or ']' at line {line_of(i)}")
 
@@ -256,7 +262,9 @@ def _delimited(path: Path, file_type: str) -> Iterator[RawRow]:
                 return
             except UnicodeDecodeError as e:
                 # the rest of the stream cannot be resynchronised once decoding fails
-                raise DatasetFormatError(f"{path}: invalid UTF-8 near line {start} ({e.reason})") from e
+                raise DatasetFormatError(
+                    f"{path}: invalid UTF-8 near line {start} ({e.reason})"
+                ) from e
             except csv.Error as e:
                 yield RawRow(row, start, None, "malformed_csv", str(e), None)
                 row += 1

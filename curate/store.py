@@ -170,7 +170,7 @@ class Store:
         cols = ", ".join(RECORD_SCHEMA)
         table = self.con.execute(
             f"SELECT {cols} FROM records WHERE dataset_id = ? ORDER BY row", [dataset_id]
-        ).fetch_arrow_table()
+        ).to_arrow_table()
         return pl.DataFrame(pl.from_arrow(table)).cast(RECORD_SCHEMA)  # type: ignore[arg-type]
 
     def rejects(self, dataset_id: str) -> pl.DataFrame:
@@ -178,7 +178,7 @@ class Store:
         cols = ", ".join(REJECT_SCHEMA)
         table = self.con.execute(
             f"SELECT {cols} FROM rejects WHERE dataset_id = ? ORDER BY row", [dataset_id]
-        ).fetch_arrow_table()
+        ).to_arrow_table()
         return pl.DataFrame(pl.from_arrow(table)).cast(REJECT_SCHEMA)  # type: ignore[arg-type]
 
     def delete_dataset(self, dataset_id: str) -> None:

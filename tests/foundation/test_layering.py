@@ -1,0 +1,38 @@
+"""The layering rule: light packages import nothing heavy; siblings do not import each other."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+HEAVY = ("torch", "transformers", "vllm", "trl", "peft", "sentence_transformers")
+
+
+@pytest.mark.parametrize("package", ["api", "curate", "evalsuite", "api.cli", "train"])
+def test_import_loads_nothing_heavy(package: str) -> None:
+    code = f"import sys, {package}; print(','.join(m for m in {HEAVY!r} if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=ROOT, check=True)  # fmt: skip
+    assert out.stdout.strip() == "", f"import {package} loaded {out.stdout.strip()}"
+
+
+def _imports(package: str) -> set[str]:
+    found = set()
+    for path in (ROOT / package).rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                found |= {a.name.split(".")[0] for a in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                found.add(node.module.split(".")[0])
+    return found
+
+
+def test_package_dependencies_follow_the_layers() -> None:
+    assert not _imports("curate") & {"api", "evalsuite", "train"}
+    assert not _imports("train") & {"api", "evalsuite"}
+    assert not _imports("evalsuite") & {"api", "train"}

@@ -1,0 +1,82 @@
+"""The DuckDB store: migrations, idempotent ingest, frames in and out, TRL writers."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import duckdb
+
+from curate import Store, ingest, read_dataset, write_records
+from curate.migrations import MIGRATIONS
+from curate.records import RECORD_SCHEMA
+
+
+def _data(tmp_path: Path) -> Path:
+    path = tmp_path / "d.jsonl"
+    rows = [{"instruction": f"q{i}", "input": "", "output": f"a{i}"} for i in range(20)]
+    rows.append({"instruction": "", "output": "no prompt"})
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
+
+
+def test_migrations_apply_once_in_order(tmp_path: Path) -> None:
+    db = tmp_path / "s.duckdb"
+    with Store(db) as s:
+        assert s.migrate() == len(MIGRATIONS)
+    with Store(db) as s:  # reopening applies nothing twice
+        versions = s.con.execute("SELECT version FROM schema_migrations ORDER BY 1").fetchall()
+    assert [v for (v,) in versions] == list(range(1, len(MIGRATIONS) + 1))
+
+
+def test_ingest_is_idempotent_and_round_trips(tmp_path: Path, store: Store) -> None:
+    path = _data(tmp_path)
+    first = ingest(path, store=store)
+    again = ingest(path, store=store, name="another-name")
+    assert again.id == first.id and again.name == first.name
+    assert (first.n_rows, first.n_records, first.n_rejects) == (21, 20, 1)
+    assert first.reject_reasons == {"empty_prompt": 1}
+    n = store.con.execute(
+        "SELECT count(*) FROM records WHERE dataset_id = ?", [first.id]
+    ).fetchone()
+    assert n == (20,)
+    frame = store.records(first.id)
+    assert frame.schema == RECORD_SCHEMA
+    assert frame.equals(read_dataset(path).records)
+    assert store.rejects(first.id)["row"].to_list() == [20]
+    assert store.get_dataset(first.name).id == first.id
+    store.delete_dataset(first.id)
+    assert store.find_dataset(first.id) is None
+
+
+def test_store_file_is_a_real_duckdb_database(tmp_path: Path) -> None:
+    db = tmp_path / "real.duckdb"
+    with Store(db) as s:
+        ingest(_data(tmp_path), store=s)
+    con = duckdb.connect(str(db), read_only=True)
+    assert con.execute("SELECT n_records FROM datasets").fetchall() == [(20,)]
+    con.close()
+
+
+def test_home_env_moves_the_store(home: Path, tmp_path: Path) -> None:
+    info = ingest(_data(tmp_path))
+    assert (home / "tunesmith.duckdb").exists()
+    with Store() as s:
+        assert s.get_dataset(info.id).n_records == 20
+
+
+def test_trl_writers_load_with_datasets(tmp_path: Path, shared_data: Path) -> None:
+    from datasets import load_dataset
+
+    sft = read_dataset(shared_data / "alpaca_en_demo.json").records.head(10)
+    pref = read_dataset(shared_data / "dpo_en_demo.json").records.head(10)
+    write_records(sft, tmp_path / "sft.parquet")
+    write_records(pref, tmp_path / "pref.jsonl")
+    ds = load_dataset("parquet", data_files=str(tmp_path / "sft.parquet"), split="train")
+    assert {"prompt", "completion"} <= set(ds.column_names)
+    assert ds[0]["completion"][0]["role"] == "assistant"
+    dp = load_dataset("json", data_files=str(tmp_path / "pref.jsonl"), split="train")
+    assert {"prompt", "chosen", "rejected"} <= set(dp.column_names)
+    # our own output reads back as the same records
+    back = read_dataset(tmp_path / "sft.parquet").records
+    assert back["id"].to_list() == sft["id"].to_list()
