@@ -95,8 +95,9 @@ def prepare_smollm2(force: bool = False) -> Path:
         model = AutoModelForCausalLM.from_pretrained(
             src, gguf_file=SMOLLM2_GGUF, dtype=torch.float32
         )
-        if getattr(model, "hf_quantizer", None) is not None:
-            model.hf_quantizer.remove_quantization_config(model)
+        quantizer = getattr(model, "hf_quantizer", None)
+        if quantizer is not None:  # detach the GGUF marker so save_pretrained writes plain weights
+            quantizer.remove_quantization_config(model)
         model.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
         shutil.rmtree(target, ignore_errors=True)

@@ -15,7 +15,7 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Literal
 
 from curate.errors import DatasetFormatError
 
@@ -244,7 +244,7 @@ def _delimited(path: Path, file_type: str) -> Iterator[RawRow]:
     with open_binary(path) as fb:
         text = io.TextIOWrapper(fb, encoding="utf-8-sig", errors="strict", newline="")
         # TSV files in the wild hold stray quotes: read them with quoting off.
-        quoting = csv.QUOTE_NONE if file_type == "tsv" else csv.QUOTE_MINIMAL
+        quoting: Literal[0, 1, 2, 3] = csv.QUOTE_NONE if file_type == "tsv" else csv.QUOTE_MINIMAL
         delimiter = "\t" if file_type == "tsv" else ","
         reader = csv.reader(text, delimiter=delimiter, quoting=quoting)
         try:
