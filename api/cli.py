@@ -12,7 +12,7 @@ import traceback
 
 import click
 
-from api.commands import data
+from api.commands import data, keys, serve
 from curate.errors import InputError, MissingExtra, NotFoundError, TunesmithError
 from curate.models import set_offline_defaults
 
@@ -27,6 +27,8 @@ def cli() -> None:
 cli.add_command(data.ingest)
 cli.add_command(data.datasets)
 cli.add_command(data.models)
+cli.add_command(serve.serve)
+cli.add_command(keys.keys)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -48,8 +50,9 @@ def main(argv: list[str] | None = None) -> None:
     except Exception as e:  # an internal error: one line, the traceback on request
         if os.environ.get("TUNESMITH_DEBUG"):
             traceback.print_exc()
-        click.echo(f"internal error: {type(e).__name__}: {e} (TUNESMITH_DEBUG=1 for details)",
-                   err=True)  # fmt: skip
+        click.echo(
+            f"internal error: {type(e).__name__}: {e} (TUNESMITH_DEBUG=1 for details)", err=True
+        )
         sys.exit(1)
     sys.exit(result if isinstance(result, int) else 0)
 

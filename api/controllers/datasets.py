@@ -1,0 +1,180 @@
+"""``/v1/datasets``: upload (multipart file or JSON records), list, get, page records and
+rejects, delete. Every dataset belongs to the API key that uploaded it."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Annotated
+
+import polars as pl
+from litestar import Controller, Request, Response, delete, get, post
+from litestar.params import Parameter
+
+from api import uploads
+from api.controllers import config, db, owner, problems
+from api.idempotency import fingerprint, idempotent
+from api.schemas import MAX_PAGE, DatasetPage, RecordPage, Reject, RejectPage
+from curate.errors import InputError
+from curate.ingest import ingest
+from curate.records import RECORD_SCHEMA, REJECT_SCHEMA, from_frame
+from curate.store import DatasetInfo, Store
+
+Limit = Annotated[int, Parameter(ge=1, le=MAX_PAGE, description="Items per page")]
+After = Annotated[str | None, Parameter(max_length=64, description="Cursor: a page's last_id")]
+
+
+def _public(info: DatasetInfo, root: Path) -> DatasetInfo:
+    """The dataset with its file named relative to the store (no server paths leak)."""
+    path = Path(info.path)
+    shown = path.relative_to(root).as_posix() if path.is_relative_to(root) else path.name
+    return info.model_copy(update={"path": shown})
+
+
+def _ingest(store: Store, path: Path, name: str, shape: str | None, key: str) -> DatasetInfo:
+    try:
+        return ingest(path, shape=shape, name=name, store=store, owner=key)
+    except Exception:
+        # keep the file only if another dataset was read from the same bytes
+        used = store.con.execute(
+            "SELECT count(*) FROM datasets WHERE path = ?", [str(path.resolve())]
+        ).fetchone()
+        if not used or not used[0]:
+            path.unlink(missing_ok=True)
+        raise
+
+
+class DatasetController(Controller):
+    """Datasets: the inputs of curation, synthesis and training jobs."""
+
+    path = "/v1/datasets"
+    tags = ("datasets",)
+
+    @post(
+        "/",
+        status_code=201,
+        request_max_body_size=None,  # this route enforces the configurable upload limit itself
+        summary="Upload a dataset",
+        description=(
+            "multipart/form-data with a part named `file` (optional fields `name`, `format`), "
+            "or application/json `{name, records, format?}`. Read by the same readers as the "
+            "CLI; unreadable rows become rejects. Idempotency-Key supported."
+        ),
+        responses=problems(400, 409, 413, 422),
+    )
+    async def upload(self, request: Request) -> Response[DatasetInfo]:
+        """Stream the upload to disk (sha256 on the way), then read it into the store."""
+        folder = db(request).root / "uploads"
+        received = await uploads.receive(request, folder, config(request).max_upload_bytes)
+        name = (received.fields.get("name") or Path(received.filename or "").stem or "upload")[:200]
+        shape = received.fields.get("format") or None
+        key = owner(request)
+
+        async def produce() -> tuple[int, DatasetInfo, dict[str, str]]:
+            final = uploads.keep(received, folder)
+            info = await asyncio.to_thread(_ingest, db(request).store(), final, name, shape, key)
+            return 201, _public(info, db(request).root), {"Location": f"/v1/datasets/{info.id}"}
+
+        try:
+            return await idempotent(
+                request, fingerprint(received.sha256, name, shape or ""), produce
+            )
+        finally:
+            received.path.unlink(missing_ok=True)  # a replay or a failure leaves no temp file
+
+    @get("/", summary="List datasets", responses=problems(400))
+    async def list_datasets(
+        self, request: Request, after: After = None, limit: Limit = 20
+    ) -> DatasetPage:
+        """This key's datasets, newest first."""
+        store, root = db(request).main, db(request).root
+        everything = store.list_datasets(owner=owner(request))
+        ids = [d.id for d in everything]
+        start = 0
+        if after is not None:
+            if after not in ids:
+                raise InputError(f"unknown cursor after={after!r}")
+            start = ids.index(after) + 1
+        page = everything[start : start + limit]
+        return DatasetPage(
+            data=[_public(d, root) for d in page],
+            has_more=start + limit < len(everything),
+            last_id=page[-1].id if page else None,
+        )
+
+    @get("/{dataset_id:str}", summary="Get a dataset", responses=problems(404))
+    async def get_dataset(self, request: Request, dataset_id: str) -> DatasetInfo:
+        """One dataset by id (or name)."""
+        info = db(request).main.get_dataset(dataset_id, owner=owner(request))
+        return _public(info, db(request).root)
+
+    @get(
+        "/{dataset_id:str}/records",
+        summary="Page a dataset's records",
+        responses=problems(400, 404),
+    )
+    async def records(
+        self, request: Request, dataset_id: str, after: After = None, limit: Limit = 100
+    ) -> RecordPage:
+        """Canonical records in file order; ``after`` is a record id."""
+        store = db(request).main
+        info = store.get_dataset(dataset_id, owner=owner(request))
+        start = -1
+        if after is not None:
+            row = store.con.execute(
+                "SELECT row FROM records WHERE dataset_id = ? AND id = ?", [info.id, after]
+            ).fetchone()
+            if row is None:
+                raise InputError(f"unknown cursor after={after!r}: no such record in this dataset")
+            start = row[0]
+        cols = ", ".join(RECORD_SCHEMA)
+        table = store.con.execute(
+            f"SELECT {cols} FROM records WHERE dataset_id = ? AND row > ? ORDER BY row LIMIT ?",
+            [info.id, start, limit + 1],
+        ).to_arrow_table()
+        frame = pl.DataFrame(pl.from_arrow(table)).cast(RECORD_SCHEMA)  # type: ignore[arg-type]
+        recs = from_frame(frame.head(limit))
+        return RecordPage(
+            data=recs, has_more=frame.height > limit, last_id=recs[-1].id if recs else None
+        )
+
+    @get(
+        "/{dataset_id:str}/rejects",
+        summary="Page a dataset's rejected rows",
+        responses=problems(400, 404),
+    )
+    async def rejects(
+        self, request: Request, dataset_id: str, after: After = None, limit: Limit = 100
+    ) -> RejectPage:
+        """Rows the readers could not read, in file order; ``after`` is a row number."""
+        store = db(request).main
+        info = store.get_dataset(dataset_id, owner=owner(request))
+        try:
+            start = int(after) if after is not None else -1
+        except ValueError:
+            raise InputError(f"after={after!r}: the rejects cursor is a row number") from None
+        cols = ", ".join(REJECT_SCHEMA)
+        cur = store.con.execute(
+            f"SELECT {cols} FROM rejects WHERE dataset_id = ? AND row > ? ORDER BY row LIMIT ?",
+            [info.id, start, limit + 1],
+        )
+        names = [d[0] for d in cur.description]
+        rows = [Reject(**dict(zip(names, r, strict=True))) for r in cur.fetchall()]
+        page = rows[:limit]
+        return RejectPage(
+            data=page, has_more=len(rows) > limit, last_id=str(page[-1].row) if page else None
+        )
+
+    @delete("/{dataset_id:str}", summary="Delete a dataset", responses=problems(404))
+    async def delete_dataset(self, request: Request, dataset_id: str) -> None:
+        """Remove the dataset, its records and rejects (and its file if nothing else uses it)."""
+        store = db(request).main
+        info = store.get_dataset(dataset_id, owner=owner(request))
+        store.delete_dataset(info.id)
+        (used,) = store.con.execute(
+            "SELECT count(*) FROM datasets WHERE path = ?", [info.path]
+        ).fetchone()  # type: ignore[misc]
+        root = db(request).root / "uploads"
+        path = Path(info.path)
+        if not used and path.is_relative_to(root):
+            path.unlink(missing_ok=True)

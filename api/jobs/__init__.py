@@ -1,0 +1,1 @@
+"""Durable jobs: the queue in the store, the supervisor in the server, workers as processes."""
