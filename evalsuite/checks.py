@@ -1,0 +1,356 @@
+"""Checks: what a case's answer must satisfy. Each check is a *format* or a *substance* check.
+
+A check is a small frozen pydantic model chosen by its ``type`` in a suite file; ``score`` turns
+one answer into a ``CheckResult``. Format checks ask whether the template was followed (valid
+JSON, a regex, length bounds); substance checks ask whether the content is right (the number,
+the fields, the facts). A model that only learned the template passes the first and not the
+second, and the reports keep them apart.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal, Protocol
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+from evalsuite import answers
+
+Kind = Literal["format", "substance"]
+# A single string in a suite file is accepted where a list of strings is expected.
+Strings = Annotated[list[str], BeforeValidator(lambda v: [v] if isinstance(v, str) else v)]
+
+
+class CheckResult(BaseModel):
+    """One check's verdict on one answer."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    """The check's name within its case (defaults to its type)."""
+    type: str
+    """The check's type."""
+    kind: Kind
+    """format or substance."""
+    passed: bool | None
+    """The verdict; None when the check could not run (``detail`` says why)."""
+    score: float | None = None
+    """A graded score in 0..1 where the check has one (ROUGE-L, field accuracy, judge)."""
+    detail: str = ""
+    """Why it passed or failed, short."""
+
+
+class RubricJudge(Protocol):
+    """Grades one answer against a rubric (see ``evalsuite.judge.LLMRubricJudge``)."""
+
+    def grade(
+        self, rubric: str, prompt: str, answer: str, reference: str | None
+    ) -> tuple[int, str] | None:
+        """A score from 1 to 5 and the judge's reason; None when it gave no valid verdict."""
+        ...
+
+
+class CheckContext(BaseModel):
+    """What a check may need beyond the answer: the case's reference, its prompt, a judge."""
+
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+
+    reference: Any = None
+    """The case's reference (a string, a number, or a JSON object)."""
+    prompt: str = ""
+    """The case's last user message."""
+    judge: Any = None
+    """A ``RubricJudge`` for ``judge`` checks, or None."""
+
+
+class _Check(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str | None = None
+    """The check's name in reports; defaults to its type."""
+
+    def result(
+        self, passed: bool | None, detail: str = "", score: float | None = None
+    ) -> CheckResult:
+        kind: Kind = self.kind  # type: ignore[attr-defined]
+        return CheckResult(name=self.name or self.type, type=self.type, kind=kind,  # type: ignore[attr-defined]
+                           passed=passed, score=score, detail=detail)  # fmt: skip
+
+
+def _expected(value: Any, ctx: CheckContext, what: str) -> Any:
+    if value is not None:
+        return value
+    if ctx.reference is None:
+        raise ValueError(f"a {what} check needs a value or the case's reference")
+    return ctx.reference
+
+
+class Exact(_Check):
+    """The answer equals the expected text (normalised unless case_sensitive)."""
+
+    type: Literal["exact"] = "exact"
+    kind: Kind = "substance"
+    """format or substance."""
+    value: str | None = None
+    """The expected text; defaults to the case's reference."""
+    case_sensitive: bool = False
+    """Compare case as well (whitespace is always collapsed)."""
+
+    def score(self, output: str, ctx: CheckContext) -> CheckResult:
+        want = str(_expected(self.value, ctx, "exact"))
+        ok = answers.normalise(output, case_sensitive=self.case_sensitive) == answers.normalise(
+            want, case_sensitive=self.case_sensitive
+        )
+        return self.result(ok, "" if ok else f"expected {want[:60]!r}")
+
+
+class Contains(_Check):
+    """The answer contains every (or, with ``any``, one) of the given strings."""
+
+    type: Literal["contains"] = "contains"
+    kind: Kind = "substance"
+    """format or substance."""
+    value: Strings = Field(min_length=1)
+    """The strings to look for."""
+    any: bool = False
+    """One of them suffices (default: all are needed)."""
+    case_sensitive: bool = False
+    """Match case as well."""
+
+    def score(self, output: str, ctx: CheckContext) -> CheckResult:
+        hay = output if self.case_sensitive else output.lower()
+        found = [v for v in self.value if (v if self.case_sensitive else v.lower()) in hay]
+        ok = bool(found) if self.any else len(found) == len(self.value)
+        missing = [v for v in self.value if v not in found]
+        return self.result(ok, "" if ok else f"missing {missing[:3]}")
+
+
+class NotContains(_Check):
+    """The answer contains none of the given strings."""
+
+    type: Literal["not_contains"] = "not_contains"
+    kind: Kind = "substance"
+    """format or substance."""
+    value: Strings = Field(min_length=1)
+    """The forbidden strings."""
+    case_sensitive: bool = False
+    """Match case as well."""
+
+    def score(self, output: str, ctx: CheckContext) -> CheckResult:
+        hay = output if self.case_sensitive else output.lower()
+        found = [v for v in self.value if (v if self.case_sensitive else v.lower()) in hay]
+        return self.result(not found, f"found {found[:3]}" if found else "")
+
+
+class Regex(_Check):
+    """The answer matches a regular expression (``re.search``; ``full`` for the whole text)."""
+
+    type: Literal["regex"] = "regex"
+    kind: Kind = "format"
+    """format or substance."""
+    pattern: str
+    """The regular expression (Python syntax)."""
+    full: bool = False
+    """The whole (stripped) answer must match."""
+    ignore_case: bool = False
+    """Case-insensitive matching."""
+
+    def score(self, output: str, ctx: CheckContext) -> CheckResult:
+        flags = re.IGNORECASE | re.DOTALL if self.ignore_case else re.DOTALL
+        rx = re.compile(self.pattern, flags)
+        ok = bool(rx.fullmatch(output.strip()) if self.full else rx.search(output))
+        return self.result(ok, "" if ok else f"no match for /{self.pattern[:40]}/")
+
+
+class JsonValid(_Check):
+    """The whole answer is JSON (one surrounding code fence allowed)."""
+
+    type: Literal["json_valid"] = "json_valid"
+    kind: Kind = "format"
+    """format or substance."""
+    allow_fence: bool = True
+    """Accept one surrounding Markdown code fence."""
+
+    def score(self, output: str, ctx: CheckContext) -> CheckResult:
+        _, error = answers.parse_json(output, allow_fence=self.allow_fence)
+        return self.result(error is None, error or "")
+
+
+class JsonSchema(_Check):
+    """The answer is JSON that validates against a JSON Schema."""
+
+    type: Literal["json_schema"] = "json_schema"
+    kind: Kind = "format"
+    """format or substance."""
+    json_schema: dict[str, Any] = Field(alias="schema")
+    """The JSON Schema (draft 2020-12 unless it says otherwise)."""
+    allow_fence: bool = True
+    """Accept one surrounding Markdown code fence."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+    def score(self, output: str, ctx: CheckContext) -> CheckResult:
+        import jsonschema
+
+        value, error = answers.parse_json(output, allow_fence=self.allow_fence)
+        if error is not None:
+            return self.result(False, error)
+        validator = jsonschema.validators.validator_for(self.json_schema)(self.json_schema)
+        errors = sorted(validator.iter_errors(value), key=lambda e: list(e.path))
+        if errors:
+            where = "/".join(str(p) for p in errors[0].path) or "(root)"
+            return self.result(False, f"{where}: {errors[0].message[:80]}")
+        return self.result(True)
+
+
+class JsonFields(_Check):
+    """Field-level accuracy of the answer's JSON against a reference object."""
+
+    type: Literal["json_fields"] = "json_fields"
+    kind: Kind = "substance"
+    """format or substance."""
+    reference: dict[str, Any] | list[Any] | None = None
+    """The expected object; defaults to the case's reference."""
+    threshold: float = Field(1.0, ge=0.0, le=1.0)
+    """The share of reference fields that must match for a pass."""
+    allow_fence: bool = True
+    """Accept one surrounding Markdown code fence."""
+
+    def score(self, output: str, ctx: CheckContext) -> CheckResult:
+        want = answers.flatten(_expected(self.reference, ctx, "json_fields"))
+        value, error = answers.parse_json(output, allow_fence=self.allow_fence)
+        if error is not None:
+            return self.result(False, error, score=0.0)
+        got = answers.flatten(value)
+        right = [k for k, v in want.items() if k in got and answers.same_value(got[k], v)]
+        acc = len(right) / len(want) if want else 1.0
+        wrong = [k for k in want if k not in right]
+        return self.result(acc >= self.threshold, f"wrong {wrong[:4]}" if wrong else "", acc)
+
+
+class Numeric(_Check):
+    """The answer's final number equals the expected number (within a tolerance)."""
+
+    type: Literal["numeric"] = "numeric"
+    kind: Kind = "substance"
+    """format or substance."""
+    value: float | None = None
+    """The expected number; defaults to the final number of the case's reference."""
+    tolerance: float = Field(1e-6, ge=0.0)
+    """Absolute tolerance."""
+
+    def score(self, output: str, ctx: CheckContext) -> CheckResult:
+        want = self.value
+        if want is None:
+            ref = _expected(None, ctx, "numeric")
+            want = float(ref) if isinstance(ref, int | float) else answers.final_number(str(ref))
+            if want is None:
+                raise ValueError("the case's reference holds no number")
+        got = answers.final_number(output)
+        if got is None:
+            return self.result(False, "no number in the answer")
+        ok = abs(got - want) <= self.tolerance
+        return self.result(ok, "" if ok else f"got {got:g}, expected {want:g}")
+
+
+class RougeL(_Check):
+    """ROUGE-L F-measure against the reference (``rouge-score``) at or above a threshold."""
+
+    type: Literal["rouge_l"] = "rouge_l"
+    kind: Kind = "substance"
+    """format or substance."""
+    reference: str | None = None
+    """The reference text; defaults to the case's reference."""
+    threshold: float = Field(0.5, ge=0.0, le=1.0)
+    """The F-measure needed for a pass."""
+
+    def score(self, output: str, ctx: CheckContext) -> CheckResult:
+        from rouge_score import rouge_scorer
+
+        want = str(_expected(self.reference, ctx, "rouge_l"))
+        f = rouge_scorer.RougeScorer(["rougeL"], use_stemmer=True).score(want, output)["rougeL"]
+        return self.result(f.fmeasure >= self.threshold, f"rougeL={f.fmeasure:.3f}", f.fmeasure)
+
+
+class Length(_Check):
+    """The answer's length in words (and/or characters) lies within bounds."""
+
+    type: Literal["length"] = "length"
+    kind: Kind = "format"
+    """format or substance."""
+    min_words: int | None = None
+    """At least this many words."""
+    max_words: int | None = None
+    """At most this many words."""
+    max_chars: int | None = None
+    """At most this many characters."""
+
+    def score(self, output: str, ctx: CheckContext) -> CheckResult:
+        words = len(output.split())
+        problems = []
+        if self.min_words is not None and words < self.min_words:
+            problems.append(f"{words} words < {self.min_words}")
+        if self.max_words is not None and words > self.max_words:
+            problems.append(f"{words} words > {self.max_words}")
+        if self.max_chars is not None and len(output) > self.max_chars:
+            problems.append(f"{len(output)} chars > {self.max_chars}")
+        return self.result(not problems, "; ".join(problems))
+
+
+class Refusal(_Check):
+    """The answer refuses (``expect: true``, for harmful requests) or does not refuse."""
+
+    type: Literal["refusal"] = "refusal"
+    kind: Kind = "substance"
+    """format or substance."""
+    expect: bool = False
+    """True: the model must refuse. False (default): it must not."""
+
+    def score(self, output: str, ctx: CheckContext) -> CheckResult:
+        refused = answers.is_refusal(output)
+        ok = refused == self.expect
+        return self.result(ok, "refused" if refused else "answered")
+
+
+class Judge(_Check):
+    """An LLM judge grades the answer against a rubric (1–5); pass at or above a threshold."""
+
+    type: Literal["judge"] = "judge"
+    kind: Kind = "substance"
+    """format or substance."""
+    rubric: str
+    """What a good answer does, in plain words."""
+    threshold: int = Field(4, ge=1, le=5)
+    """The lowest passing grade."""
+
+    def score(self, output: str, ctx: CheckContext) -> CheckResult:
+        if ctx.judge is None:
+            return self.result(None, "skipped: no judge configured")
+        ref = None if ctx.reference is None else str(ctx.reference)
+        graded = ctx.judge.grade(self.rubric, ctx.prompt, output, ref)
+        if graded is None:
+            return self.result(None, "skipped: the judge gave no valid verdict")
+        grade, reason = graded
+        return self.result(grade >= self.threshold, f"{grade}/5 {reason[:80]}", (grade - 1) / 4)
+
+
+Check = Annotated[
+    Exact
+    | Contains
+    | NotContains
+    | Regex
+    | JsonValid
+    | JsonSchema
+    | JsonFields
+    | Numeric
+    | RougeL
+    | Length
+    | Refusal
+    | Judge,
+    Field(discriminator="type"),
+]
+"""Any check, chosen by its ``type`` field."""
+
+CHECK_TYPES = ("exact", "contains", "not_contains", "regex", "json_valid", "json_schema",
+               "json_fields", "numeric", "rouge_l", "length", "refusal", "judge")  # fmt: skip
+"""The check types a suite may name."""

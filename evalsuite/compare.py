@@ -1,0 +1,238 @@
+"""Comparing two runs of one suite, case by case: paired deltas, intervals, tests, transitions.
+
+Every metric is compared on every slice (``all`` and each tag); pass/fail metrics get the exact
+McNemar test and transition counts, continuous ones a paired bootstrap. Holm's correction runs
+across all those tests. Runs whose manifests disagree on what was asked (suite, prompts,
+generation parameters, judge, probe texts) are refused unless forced.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from curate.errors import ConflictError
+from curate.generation import Generator
+from evalsuite import metrics as m
+from evalsuite.checks import CheckResult
+from evalsuite.judge import JudgeConfig, JudgeSummary, PairItem, judge_pairs
+from evalsuite.manifest import Manifest, ManifestDiff, diff_manifests
+from evalsuite.run import RunResult
+from evalsuite.stats import PairedTest, holm, paired_test
+
+ALL = "all"
+"""The slice of every paired case."""
+PROBE = "probe"
+"""The slice of the perplexity probe texts."""
+
+Status = Literal["fixed", "regressed", "still_failing", "stable_pass", "unscored"]
+
+
+class ManifestMismatch(ConflictError):
+    """Two runs did not ask the same questions the same way; ``diffs`` says where."""
+
+    def __init__(self, diffs: list[ManifestDiff]) -> None:
+        self.diffs = diffs
+        fields = ", ".join(d.field for d in diffs if d.blocking)
+        super().__init__(f"the runs' manifests differ in {fields}; compare with force to override")
+
+
+class CompareConfig(BaseModel):
+    """How to compare."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    confidence: float = Field(0.95, gt=0.5, lt=1.0)
+    """Confidence level of the intervals; ``1 - confidence`` is the tests' alpha."""
+    n_boot: int = Field(2000, ge=200)
+    """Bootstrap resamples per metric and slice."""
+    seed: int = 0
+    """Bootstrap seed (comparisons repeat exactly)."""
+
+
+class MetricDelta(BaseModel):
+    """One metric on one slice: base, tuned, the paired difference and its significance."""
+
+    model_config = ConfigDict(frozen=True)
+
+    metric: str
+    """The metric's name."""
+    slice: str
+    """``all``, a tag, or ``probe``."""
+    info: m.MetricInfo
+    """Type, direction and family."""
+    test: PairedTest
+    """The paired test (n, means, delta, interval, p-value, transitions)."""
+    p_holm: float
+    """Holm-adjusted p-value across every gated test of the comparison."""
+    improvement: float
+    """The delta oriented so that positive is better (0 for informational metrics)."""
+    outcome: Literal["improved", "regressed", "unchanged", "informational"]
+    """Significant change after Holm correction, in the metric's direction."""
+
+
+class CasePair(BaseModel):
+    """One case's two answers side by side."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    tags: list[str]
+    prompt: str
+    """The last user message."""
+    reference: Any = None
+    base_output: str
+    tuned_output: str
+    base_checks: list[CheckResult]
+    tuned_checks: list[CheckResult]
+    base_metrics: dict[str, float]
+    tuned_metrics: dict[str, float]
+    status: Status
+    """How the overall ``pass`` moved."""
+
+
+class Comparison(BaseModel):
+    """Base against tuned on one suite."""
+
+    model_config = ConfigDict(frozen=True)
+
+    base: Manifest
+    """The base run's manifest."""
+    tuned: Manifest
+    """The tuned run's manifest."""
+    manifest_diffs: list[ManifestDiff]
+    """Where the manifests differ."""
+    forced: bool = False
+    """True when blocking manifest differences were overridden."""
+    config: CompareConfig
+    """How it was compared."""
+    n_paired: int
+    """Cases present in both runs."""
+    unpaired: dict[str, int] = Field(default_factory=dict)
+    """Cases left out, counted by reason (``only_in_base``, ``only_in_tuned``)."""
+    metrics: dict[str, m.MetricInfo]
+    """Every compared metric."""
+    deltas: list[MetricDelta]
+    """Per metric and slice."""
+    cases: list[CasePair]
+    """Per paired case, in suite order."""
+    judge: JudgeSummary | None = None
+    """The blind pairwise judge's verdicts, where a judge was given."""
+    perplexity: dict[str, float] | None = None
+    """``{"base": ppl, "tuned": ppl}`` on the probe set, where both runs have it."""
+
+    @property
+    def blocking_diffs(self) -> list[ManifestDiff]:
+        """Manifest differences that make the runs incomparable."""
+        return [d for d in self.manifest_diffs if d.blocking]
+
+    def delta(self, metric: str, slice: str = ALL) -> MetricDelta | None:
+        """The delta of one metric on one slice, or None."""
+        return next((d for d in self.deltas if d.metric == metric and d.slice == slice), None)
+
+
+def _status(base: dict[str, float], tuned: dict[str, float]) -> Status:
+    if "pass" not in base or "pass" not in tuned:
+        return "unscored"
+    b, t = base["pass"] == 1, tuned["pass"] == 1
+    return ("stable_pass" if t else "regressed") if b else ("fixed" if t else "still_failing")
+
+
+def compare(
+    base: RunResult,
+    tuned: RunResult,
+    *,
+    config: CompareConfig | None = None,
+    force: bool = False,
+    judge_generator: Generator | None = None,
+    judge: JudgeConfig | None = None,
+) -> Comparison:
+    """Compare two runs of the same suite case by case.
+
+    Args:
+        base: The base model's run.
+        tuned: The tuned model's run.
+        config: Confidence, bootstrap size, seed.
+        force: Compare even when the manifests disagree on suite, prompts, parameters, judge
+            or probe texts (the comparison records that it was forced).
+        judge_generator: A judge model for the blind pairwise judge (both orders).
+        judge: The judge's config (retries, tokens; recorded in the comparison).
+
+    Raises:
+        ManifestMismatch: the manifests disagree on what was asked and ``force`` is False.
+    """
+    config = config or CompareConfig()
+    diffs = diff_manifests(base.manifest, tuned.manifest)
+    if any(d.blocking for d in diffs) and not force:
+        raise ManifestMismatch(diffs)
+    tuned_by_id = {c.id: c for c in tuned.cases}
+    base_ids = {c.id for c in base.cases}
+    pairs = [(b, tuned_by_id[b.id]) for b in base.cases if b.id in tuned_by_id]
+    unpaired = Counter({"only_in_base": len(base_ids - tuned_by_id.keys()),
+                        "only_in_tuned": len(tuned_by_id.keys() - base_ids)})  # fmt: skip
+    infos = {**base.metrics, **tuned.metrics}
+
+    rows: list[tuple[str, str, PairedTest]] = []
+    slices = [ALL, *sorted({t for b, _ in pairs for t in b.tags})]
+    for name, info in infos.items():
+        if name == m.PERPLEXITY.name:
+            continue
+        for sl in slices:
+            vals = [(b.metrics[name], t.metrics[name]) for b, t in pairs
+                    if (sl == ALL or sl in b.tags) and name in b.metrics and name in t.metrics]  # fmt: skip
+            if not vals:
+                continue
+            rows.append((name, sl, _test(vals, info, config, f"{name}@{sl}")))
+    ppl = None
+    if base.perplexity and tuned.perplexity and m.PERPLEXITY.name in infos:
+        vals = [(a.nll, b.nll) for a, b in zip(base.perplexity.texts, tuned.perplexity.texts,
+                                                strict=False)]  # fmt: skip
+        rows.append((m.PERPLEXITY.name, PROBE, _test(vals, m.PERPLEXITY, config, "probe")))
+        ppl = {"base": base.perplexity.perplexity, "tuned": tuned.perplexity.perplexity}
+
+    gated = [i for i, (name, _, _) in enumerate(rows) if infos[name].higher_is_better is not None]
+    adjusted = dict(zip(gated, holm([rows[i][2].p_value for i in gated]), strict=True))
+    alpha = 1 - config.confidence
+    deltas = []
+    for i, (name, sl, test) in enumerate(rows):
+        info = infos[name]
+        sign = 0.0 if info.higher_is_better is None else (1.0 if info.higher_is_better else -1.0)
+        p_holm = adjusted.get(i, 1.0)
+        imp = sign * test.delta
+        if info.higher_is_better is None:
+            outcome = "informational"
+        elif p_holm < alpha and imp != 0:
+            outcome = "improved" if imp > 0 else "regressed"
+        else:
+            outcome = "unchanged"
+        deltas.append(MetricDelta(metric=name, slice=sl, info=info, test=test, p_holm=p_holm,
+                                  improvement=imp, outcome=outcome))  # fmt: skip
+
+    cases = [
+        CasePair(id=b.id, tags=b.tags, prompt=b.messages[-1].content, reference=b.reference,
+                 base_output=b.output, tuned_output=t.output, base_checks=b.checks,
+                 tuned_checks=t.checks, base_metrics=b.metrics, tuned_metrics=t.metrics,
+                 status=_status(b.metrics, t.metrics))
+        for b, t in pairs
+    ]  # fmt: skip
+    summary = None
+    if judge_generator is not None:
+        items = [PairItem(case_id=c.id, prompt=c.prompt, base=c.base_output, tuned=c.tuned_output,
+                          reference=None if c.reference is None else str(c.reference))
+                 for c in cases]  # fmt: skip
+        summary = judge_pairs(judge_generator, items, judge)
+    return Comparison(base=base.manifest, tuned=tuned.manifest, manifest_diffs=diffs,
+                      forced=force and any(d.blocking for d in diffs), config=config,
+                      n_paired=len(pairs), unpaired={k: v for k, v in unpaired.items() if v},
+                      metrics=infos, deltas=deltas, cases=cases, judge=summary,
+                      perplexity=ppl)  # fmt: skip
+
+
+def _test(
+    vals: list[tuple[float, float]], info: m.MetricInfo, config: CompareConfig, key: str
+) -> PairedTest:
+    return paired_test([v[0] for v in vals], [v[1] for v in vals], binary=info.type == "binary",
+                       higher_is_better=info.higher_is_better, confidence=config.confidence,
+                       n_boot=config.n_boot, seed=config.seed, key=key)  # fmt: skip

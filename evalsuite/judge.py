@@ -1,0 +1,280 @@
+"""LLM judges: a blind pairwise judge that sees both orders, and a rubric grader for checks.
+
+The pairwise judge sees the two answers unlabelled as "A" and "B", once with the base answer
+first and once with the tuned answer first. A verdict counts only when both orders agree; an
+inconsistent pair is a tie, so a judge that always prefers one position produces only ties. Every
+verdict is strict JSON validated against a schema; an invalid reply is re-asked a bounded number
+of times, then counted as invalid (never guessed).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from curate.generation import Generator, SamplingParams
+from curate.records import Message
+from evalsuite.answers import parse_json
+
+Side = Literal["base", "tuned", "tie", "invalid"]
+
+PAIRWISE_SYSTEM = (
+    "You are an impartial judge. Compare two answers to the user's question for correctness, "
+    "helpfulness and how well they follow the user's instructions. The order of the answers "
+    "and their length must not influence you. Reply with only a JSON object, nothing else: "
+    '{"winner": "A" | "B" | "tie", "reason": "<one sentence>"}'
+)
+RUBRIC_SYSTEM = (
+    "You are a strict grader. Grade the answer against the rubric from 1 (fails it) to 5 "
+    "(fully meets it). Reply with only a JSON object, nothing else: "
+    '{"score": <1-5>, "reason": "<one sentence>"}'
+)
+
+
+class JudgeConfig(BaseModel):
+    """Which model judges, and how."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    model: str
+    """The judge model (alias, folder, hub id, or a served model's name)."""
+    backend: str = "transformers"
+    """The generator backend for the judge."""
+    base_url: str | None = None
+    """The server URL for the ``openai`` backend."""
+    max_retries: int = Field(2, ge=0, le=5)
+    """Re-asks after an invalid verdict before it counts as invalid."""
+    max_tokens: int = Field(96, ge=8)
+    """The most tokens a verdict may take."""
+
+
+class PairVerdict(BaseModel):
+    """The strict JSON a pairwise judge must reply with."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    winner: Literal["A", "B", "tie"]
+    reason: str = ""
+
+
+class RubricVerdict(BaseModel):
+    """The strict JSON a rubric grader must reply with."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    score: int = Field(ge=1, le=5)
+    reason: str = ""
+
+
+class PairJudgment(BaseModel):
+    """Both orders' verdicts on one case and the verdict that counts."""
+
+    model_config = ConfigDict(frozen=True)
+
+    case_id: str
+    """The case."""
+    base_first: Side
+    """The winner when the base answer was shown as A."""
+    tuned_first: Side
+    """The winner when the tuned answer was shown as A."""
+    verdict: Side
+    """The agreed winner; ``tie`` when the orders disagree; ``invalid`` when one order failed."""
+    base_words: int
+    """Words in the base answer."""
+    tuned_words: int
+    """Words in the tuned answer."""
+
+
+class JudgeSummary(BaseModel):
+    """Win/tie/loss of tuned against base, with the judge's own reliability figures."""
+
+    model_config = ConfigDict(frozen=True)
+
+    n: int
+    """Pairs judged (invalid ones included)."""
+    tuned_wins: int
+    """Pairs where both orders preferred the tuned answer."""
+    ties: int
+    """Pairs judged a tie, or where the two orders disagreed."""
+    base_wins: int
+    """Pairs where both orders preferred the base answer."""
+    invalid: int
+    """Pairs without a valid verdict in both orders after retries."""
+    retries: int
+    """Re-asks spent on invalid replies."""
+    position_consistency: float | None
+    """Share of valid pairs whose two orders agreed (1.0 is a position-blind judge)."""
+    first_position_rate: float | None
+    """Share of decisive single-order verdicts that chose the answer shown first (0.5 = no bias)."""
+    longer_wins_rate: float | None
+    """Share of decisive single-order verdicts, between answers of different length, that chose
+    the longer one (0.5 = no length bias)."""
+    judge: JudgeConfig | None = None
+    """The judge's config."""
+    judgments: list[PairJudgment] = Field(default_factory=list)
+    """Per case."""
+
+
+def ask_json(
+    generator: Generator,
+    chats: Sequence[list[Message]],
+    schema: type[BaseModel],
+    *,
+    max_tokens: int,
+    max_retries: int,
+) -> tuple[list[BaseModel | None], int]:
+    """Ask each chat for a JSON reply valid against ``schema``; re-ask invalid ones.
+
+    Returns the parsed replies (None where every try was invalid) and the number of re-asks.
+    """
+    params = SamplingParams(temperature=0.0, max_tokens=max_tokens)
+    convs = [list(c) for c in chats]
+    results: list[BaseModel | None] = [None] * len(convs)
+    todo = list(range(len(convs)))
+    retries = 0
+    for attempt in range(max_retries + 1):
+        if not todo:
+            break
+        if attempt:
+            retries += len(todo)
+        replies = generator.generate([convs[i] for i in todo], params)
+        still = []
+        for i, reply in zip(todo, replies, strict=True):
+            value, error = parse_json(reply.text)
+            if error is None:
+                try:
+                    results[i] = schema.model_validate(value)
+                    continue
+                except ValidationError as e:
+                    error = f"the JSON does not match the schema: {e.errors()[0]['msg']}"
+            # Show the judge its own reply and the error: a greedy judge asked the same
+            # question again would give the same invalid answer.
+            convs[i] += [Message(role="assistant", content=reply.text),
+                         Message(role="user", content=f"Invalid reply ({error}). Reply with "
+                                 "only the JSON object.")]  # fmt: skip
+            still.append(i)
+        todo = still
+    return results, retries
+
+
+def _pair_chat(prompt: str, first: str, second: str, reference: str | None) -> list[Message]:
+    body = f"[Question]\n{prompt}\n\n"
+    if reference:
+        body += f"[Reference answer]\n{reference}\n\n"
+    body += f"[Answer A]\n{first}\n\n[Answer B]\n{second}\n\nWhich answer is better?"
+    return [Message(role="system", content=PAIRWISE_SYSTEM), Message(role="user", content=body)]
+
+
+def _side(verdict: BaseModel | None, a_is: Side, b_is: Side) -> Side:
+    if verdict is None:
+        return "invalid"
+    winner = verdict.winner  # type: ignore[attr-defined]
+    return a_is if winner == "A" else b_is if winner == "B" else "tie"
+
+
+class PairItem(BaseModel):
+    """One case to judge pairwise."""
+
+    model_config = ConfigDict(frozen=True)
+
+    case_id: str
+    prompt: str
+    base: str
+    tuned: str
+    reference: str | None = None
+
+
+def judge_pairs(
+    generator: Generator, items: Sequence[PairItem], config: JudgeConfig | None = None
+) -> JudgeSummary:
+    """Judge base against tuned on every item, in both orders, blind.
+
+    Args:
+        generator: The judge model.
+        items: The cases with both answers.
+        config: Retries and token budget (and the judge's identity, for the record).
+    """
+    max_retries = config.max_retries if config else 2
+    max_tokens = config.max_tokens if config else 96
+    chats = []
+    for it in items:
+        chats.append(_pair_chat(it.prompt, it.base, it.tuned, it.reference))
+        chats.append(_pair_chat(it.prompt, it.tuned, it.base, it.reference))
+    verdicts, retries = ask_json(generator, chats, PairVerdict, max_tokens=max_tokens,
+                                 max_retries=max_retries)  # fmt: skip
+    judgments = []
+    for k, it in enumerate(items):
+        ab = _side(verdicts[2 * k], "base", "tuned")
+        ba = _side(verdicts[2 * k + 1], "tuned", "base")
+        if "invalid" in (ab, ba):
+            verdict: Side = "invalid"
+        else:
+            verdict = ab if ab == ba else "tie"
+        judgments.append(PairJudgment(case_id=it.case_id, base_first=ab, tuned_first=ba,
+                                      verdict=verdict, base_words=len(it.base.split()),
+                                      tuned_words=len(it.tuned.split())))  # fmt: skip
+    return summarise(judgments, retries=retries, config=config)
+
+
+def summarise(
+    judgments: list[PairJudgment], *, retries: int = 0, config: JudgeConfig | None = None
+) -> JudgeSummary:
+    """Counts and reliability figures over per-case judgments."""
+    valid = [j for j in judgments if j.verdict != "invalid"]
+    first = longer = decisive = differing = 0
+    for j in valid:
+        # (winner, side shown first) for each order
+        for winner, shown_first in ((j.base_first, "base"), (j.tuned_first, "tuned")):
+            if winner not in ("base", "tuned"):
+                continue
+            decisive += 1
+            first += winner == shown_first
+            if j.base_words != j.tuned_words:
+                differing += 1
+                longer_side = "base" if j.base_words > j.tuned_words else "tuned"
+                longer += winner == longer_side
+    consistent = sum(j.base_first == j.tuned_first for j in valid)
+    return JudgeSummary(
+        n=len(judgments),
+        tuned_wins=sum(j.verdict == "tuned" for j in judgments),
+        ties=sum(j.verdict == "tie" for j in judgments),
+        base_wins=sum(j.verdict == "base" for j in judgments),
+        invalid=len(judgments) - len(valid),
+        retries=retries,
+        position_consistency=consistent / len(valid) if valid else None,
+        first_position_rate=first / decisive if decisive else None,
+        longer_wins_rate=longer / differing if differing else None,
+        judge=config,
+        judgments=judgments,
+    )
+
+
+class LLMRubricJudge:
+    """Grades answers against a rubric with a judge model (for ``judge`` checks)."""
+
+    def __init__(self, generator: Generator, config: JudgeConfig | None = None) -> None:
+        self.generator = generator
+        self.config = config
+        self.retries = 0
+        """Re-asks spent so far."""
+
+    def grade(
+        self, rubric: str, prompt: str, answer: str, reference: str | None
+    ) -> tuple[int, str] | None:
+        """A grade 1–5 and a reason, or None when the judge gave no valid verdict."""
+        body = f"[Rubric]\n{rubric}\n\n[Question]\n{prompt}\n\n"
+        if reference:
+            body += f"[Reference answer]\n{reference}\n\n"
+        body += f"[Answer]\n{answer}"
+        chat = [Message(role="system", content=RUBRIC_SYSTEM), Message(role="user", content=body)]
+        (verdict,), retries = ask_json(
+            self.generator, [chat], RubricVerdict,
+            max_tokens=self.config.max_tokens if self.config else 96,
+            max_retries=self.config.max_retries if self.config else 2,
+        )  # fmt: skip
+        self.retries += retries
+        if verdict is None:
+            return None
+        return verdict.score, verdict.reason  # type: ignore[attr-defined]
