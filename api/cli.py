@@ -13,6 +13,7 @@ import traceback
 import click
 
 from api.commands import data, keys, serve
+from api.commands import eval as eval_commands
 from curate.errors import InputError, MissingExtra, NotFoundError, TunesmithError
 from curate.models import set_offline_defaults
 
@@ -29,6 +30,8 @@ cli.add_command(data.datasets)
 cli.add_command(data.models)
 cli.add_command(serve.serve)
 cli.add_command(keys.keys)
+cli.add_command(eval_commands.eval_group)
+cli.add_command(eval_commands.gate_cmd)
 
 
 def main(argv: list[str] | None = None) -> None:
