@@ -17,6 +17,7 @@ from evalsuite.compare import (
     ManifestMismatch,
     MetricDelta,
     compare,
+    load_comparison,
 )
 from evalsuite.gate import GateDecision, GatePolicy, Rule, gate, load_policy
 from evalsuite.judge import JudgeConfig, JudgeSummary, judge_pairs
@@ -59,6 +60,7 @@ __all__ = [
     "import_blind",
     "judge_pairs",
     "junit",
+    "load_comparison",
     "load_policy",
     "load_probe",
     "load_run",

@@ -9,11 +9,12 @@ generation parameters, judge, probe texts) are refused unless forced.
 from __future__ import annotations
 
 from collections import Counter
+from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from curate.errors import ConflictError
+from curate.errors import ConflictError, NotFoundError
 from curate.generation import Generator
 from evalsuite import metrics as m
 from evalsuite.checks import CheckResult
@@ -236,3 +237,16 @@ def _test(
     return paired_test([v[0] for v in vals], [v[1] for v in vals], binary=info.type == "binary",
                        higher_is_better=info.higher_is_better, confidence=config.confidence,
                        n_boot=config.n_boot, seed=config.seed, key=key)  # fmt: skip
+
+
+def load_comparison(path: str | Path) -> Comparison:
+    """Read a comparison from its folder (or its ``comparison.json``).
+
+    Raises:
+        NotFoundError: there is no comparison there.
+    """
+    path = Path(path)
+    file = path / "comparison.json" if path.is_dir() else path
+    if not file.is_file():
+        raise NotFoundError(f"no comparison at {path} (expected {file})")
+    return Comparison.model_validate_json(file.read_text(encoding="utf-8"))
