@@ -1,10 +1,33 @@
-"""Near duplicates: MinHash LSH over shingles of the whole record, clusters by union-find."""
+"""Near duplicates: MinHash LSH over shingles of the whole normalised record, union-find clusters.
+
+Signatures come from ``curate.minhash`` (exactly datasketch's MinHash, vectorised); bands and rows
+are datasketch's optimum for the threshold; candidate pairs from band collisions are confirmed by
+the exact Jaccard of their shingle sets (or the signature estimate) before they join a cluster.
+Each cluster keeps one representative (``curate.clusters``); the others get a ``near_duplicate``
+finding with the representative's id and their Jaccard similarity to it.
+"""
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from typing import Literal
 
+import numpy as np
+import polars as pl
 from pydantic import BaseModel, ConfigDict, Field
+
+from curate.clusters import choose_representatives, components, duplicate_findings
+from curate.minhash import (
+    estimated_jaccard,
+    exact_jaccard,
+    lsh_pairs,
+    optimal_bands,
+    shingle_hashes,
+    signatures,
+)
+from curate.normalize import normalize_expr, record_text
+from curate.pipeline import StepResult
 
 
 class NearConfig(BaseModel):
@@ -32,3 +55,130 @@ class NearConfig(BaseModel):
     ``signature`` estimate, or ``none`` (every band collision counts)."""
     seed: int = 1
     """Seed of the permutations (datasketch's ``seed``)."""
+
+
+class NearDedup:
+    """Clusters of records whose shingle sets overlap (Jaccard) above the threshold."""
+
+    name = "near_dedup"
+
+    def __init__(self, config: NearConfig | None = None, *, workers: int | None = None) -> None:
+        self.config = config or NearConfig()
+        self.workers = workers or min(2, os.cpu_count() or 1)
+
+    def run(self, records: pl.DataFrame) -> StepResult:
+        """Find near-duplicate clusters; every member but the representative gets a finding."""
+        cfg = self.config
+        bands, rows = optimal_bands(cfg.threshold, cfg.num_perm)
+        texts = records.select(normalize_expr(record_text()).alias("t"))["t"]
+        kinds = self._kinds(texts)
+        sigs = np.empty((len(texts), cfg.num_perm), dtype=np.uint32)
+        has = np.zeros(len(texts), dtype=bool)
+        for kind in ("char", "word"):
+            idx = np.flatnonzero(kinds == kind)
+            if len(idx):
+                sigs[idx], has[idx] = self._signatures(texts, idx, kind)
+        usable = np.flatnonzero(has)
+        left, right = lsh_pairs(sigs[usable], bands, rows)
+        left, right = usable[left], usable[right]
+        candidates = len(left)
+        left, right = self._verify(texts, kinds, sigs, left, right)
+        labels = components(len(texts), left, right)
+        members = choose_representatives(records, labels)
+        similarity = self._to_representative(texts, kinds, sigs, members)
+        figures = {
+            "threshold": cfg.threshold,
+            "num_perm": cfg.num_perm,
+            "bands": bands,
+            "rows": rows,
+            "shingles": {k: int((kinds == k).sum()) for k in ("char", "word")},
+            "candidate_pairs": candidates,
+            "verified_pairs": len(left),
+            "clusters": members["label"].n_unique(),
+            "duplicates": len(members) - members["label"].n_unique(),
+        }
+        findings = duplicate_findings(
+            members.with_columns(pl.Series("similarity", similarity)),
+            check=self.name,
+            reason="near_duplicate",
+            severity="drop",
+            cluster_ids=pl.lit("near:") + pl.col("rep_id"),
+            similarity=pl.col("similarity"),
+            extra={"threshold": cfg.threshold, "verify": cfg.verify},
+        )
+        return StepResult(findings=findings, figures=figures)
+
+    # -- parts -------------------------------------------------------------------------------
+
+    def _kinds(self, texts: pl.Series) -> np.ndarray:
+        cfg = self.config
+        if cfg.shingle != "auto":
+            return np.full(len(texts), cfg.shingle)
+        words = texts.str.count_matches(" ", literal=True).to_numpy() + 1
+        return np.where(words >= cfg.auto_min_words, "word", "char")
+
+    def _n(self, kind: str) -> int:
+        return self.config.char_n if kind == "char" else self.config.word_n
+
+    def _signatures(
+        self, texts: pl.Series, idx: np.ndarray, kind: str
+    ) -> tuple[np.ndarray, np.ndarray]:
+        cfg = self.config
+
+        def batch(lo: int) -> tuple[np.ndarray, np.ndarray]:
+            part = texts.gather(idx[lo : lo + _BATCH]).to_list()
+            hashes, counts = shingle_hashes(part, kind, self._n(kind))  # type: ignore[arg-type]
+            return signatures(hashes, counts, cfg.num_perm, cfg.seed), counts > 0
+
+        # numpy releases the GIL in the array work, so threads use both cores; map keeps order.
+        with ThreadPoolExecutor(self.workers) as pool:
+            parts = list(pool.map(batch, range(0, len(idx), _BATCH)))
+        return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+
+    def _exact(
+        self, texts: pl.Series, kinds: np.ndarray, left: np.ndarray, right: np.ndarray
+    ) -> np.ndarray:
+        """Exact Jaccard of each pair's shingle sets, recomputing shingles for those records."""
+        out = np.zeros(len(left), dtype=np.float64)
+        for kind in ("char", "word"):
+            pick = np.flatnonzero((kinds[left] == kind) & (kinds[right] == kind))
+            if not len(pick):
+                continue
+            involved, inverse = np.unique(np.r_[left[pick], right[pick]], return_inverse=True)
+            part = texts.gather(involved).to_list()
+            hashes, counts = shingle_hashes(part, kind, self._n(kind))  # type: ignore[arg-type]
+            li, ri = inverse[: len(pick)], inverse[len(pick) :]
+            out[pick] = exact_jaccard(hashes, counts, li, ri)
+        return out
+
+    def _verify(
+        self,
+        texts: pl.Series,
+        kinds: np.ndarray,
+        sigs: np.ndarray,
+        left: np.ndarray,
+        right: np.ndarray,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        mode = self.config.verify
+        if mode == "none" or not len(left):
+            return left, right
+        if mode == "signature":
+            sim = estimated_jaccard(sigs, left, right)
+        else:
+            sim = self._exact(texts, kinds, left, right)
+        keep = sim >= self.config.threshold
+        return left[keep], right[keep]
+
+    def _to_representative(
+        self, texts: pl.Series, kinds: np.ndarray, sigs: np.ndarray, members: pl.DataFrame
+    ) -> np.ndarray:
+        """Each member's similarity to its cluster's representative (1.0 for itself)."""
+        idx = members["idx"].to_numpy()
+        rep = members["rep_idx"].to_numpy()
+        if self.config.verify == "exact":
+            return self._exact(texts, kinds, idx, rep)
+        return estimated_jaccard(sigs, idx, rep)
+
+
+_BATCH = 10_000
+"""Records per shingling/signature batch: bounds the temporary arrays (about 100 MB each)."""
