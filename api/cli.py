@@ -12,6 +12,7 @@ import traceback
 
 import click
 
+from api.commands import curate as curate_commands
 from api.commands import data, keys, serve
 from api.commands import eval as eval_commands
 from curate.errors import InputError, MissingExtra, NotFoundError, TunesmithError
@@ -26,6 +27,7 @@ def cli() -> None:
 
 
 cli.add_command(data.ingest)
+cli.add_command(curate_commands.curate_cmd)
 cli.add_command(data.datasets)
 cli.add_command(data.models)
 cli.add_command(serve.serve)

@@ -1,0 +1,83 @@
+"""``tunesmith curate``: run the curation pipeline on a file or a stored dataset."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+import curate
+
+
+@click.command("curate")
+@click.argument("source", metavar="PATH|DATASET")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False),
+              help="A TOML or JSON CurateConfig file.")  # fmt: skip
+@click.option("--out", "out_dir", type=click.Path(file_okay=False),
+              help="Output folder (default: the store's runs/<run id>).")  # fmt: skip
+@click.option("--eval-set", type=click.Path(dir_okay=False),
+              help="An eval set to check for train/eval leakage.")  # fmt: skip
+@click.option("--json", "as_json", is_flag=True, help="Print the full report as JSON.")
+def curate_cmd(
+    source: str, config_path: str | None, out_dir: str | None, eval_set: str | None, as_json: bool
+) -> None:
+    """Curate a dataset: deduplicate and check it, write the curated set, findings and report."""
+    config = curate.CurateConfig.from_file(config_path) if config_path else curate.CurateConfig()
+    bar = _Bar(enabled=not as_json)
+    try:
+        result = curate.run(source, config, out_dir=out_dir, eval_set=eval_set,
+                            progress=bar.update)  # fmt: skip
+    finally:
+        bar.close()
+    if as_json:
+        click.echo(result.model_dump_json(indent=2))
+        return
+    _summary(result)
+
+
+def _summary(result: curate.CurationResult) -> None:
+    click.echo(f"curated {result.input}  (run {result.run_id})")
+    click.echo(f"  rows {result.n_input_rows:,}: {result.n_rejected:,} rejected, "
+               f"{result.n_records:,} records -> {result.n_kept:,} kept, "
+               f"{result.n_dropped:,} dropped")  # fmt: skip
+    for title, counts in (("rejected", result.rejected_by_reason),
+                          ("dropped", result.dropped_by_reason)):  # fmt: skip
+        for reason, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
+            click.echo(f"    {title} {reason}: {n:,}")
+    review = {
+        k: v for k, v in result.findings_by_reason.items() if k not in result.dropped_by_reason
+    }
+    if review:
+        click.echo("  flagged (review/info): " + ", ".join(
+            f"{k} {v:,}" for k, v in sorted(review.items(), key=lambda kv: (-kv[1], kv[0]))))  # fmt: skip
+    click.echo(f"  outputs in {Path(result.out_dir or '.')}: " + ", ".join(result.files.values()))
+
+
+class _Bar:
+    """Progress over the pipeline's steps, and over embedding batches while the semantic step
+    embeds; tqdm stays quiet when stderr is not a terminal."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.bar = None
+        self.kind = ""
+
+    def update(self, stage: str, done: int, total: int) -> None:
+        if not self.enabled:
+            return
+        from tqdm import tqdm
+
+        kind = "texts" if stage == "embedding" else "steps"
+        if self.bar is None or kind != self.kind:
+            self.close()
+            self.bar, self.kind = (
+                tqdm(total=total, unit=f" {kind}", leave=False, disable=None),
+                kind,
+            )
+        self.bar.set_description(stage)
+        self.bar.update(done - self.bar.n)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
