@@ -15,7 +15,7 @@ from litestar.response import ServerSentEvent, ServerSentEventMessage
 from api.controllers import config, db, owner, problems, supervisor
 from api.idempotency import fingerprint, idempotent
 from api.jobs import queue
-from api.jobs.runners import JobRequest
+from api.jobs.runners import JobSubmission
 from api.schemas import MAX_PAGE, TERMINAL_STATES, EventList, Job, JobPage, JobState, JobType
 from curate.errors import ConflictError
 
@@ -45,14 +45,15 @@ class JobController(Controller):
     tags = ("jobs",)
 
     @post("/", status_code=202, summary="Submit a job", responses=problems(400, 404, 409, 422))
-    async def submit(self, request: Request, data: JobRequest) -> Response[Job]:
+    async def submit(self, request: Request, data: JobSubmission) -> Response[Job]:
         """Queue a curate / synthesize / train / eval / gate job with the CLI's config model."""
-        canonical = data.model_dump_json()
+        body = data.root
+        canonical = body.model_dump_json()
 
         async def produce() -> tuple[int, Job, dict[str, str]]:
-            inputs = _inputs(request, data)
+            inputs = _inputs(request, body)
             job = queue.create_job(
-                db(request).main, owner(request), data.type, json.loads(canonical)
+                db(request).main, owner(request), body.type, json.loads(canonical)
             )
             folder = supervisor(request).job_dir(job.id)
             folder.mkdir(parents=True, exist_ok=True)

@@ -12,6 +12,14 @@ from typing import IO, Any
 from pydantic import BaseModel, ConfigDict
 
 
+def model_name(name: str) -> str:
+    """Accept a model alias or hub-style id, never a path on the server (input safety)."""
+    parts = name.replace("\\", "/").split("/")
+    if not name or name.startswith(("/", "~", ".")) or ".." in parts or len(parts) > 2:
+        raise ValueError(f"model {name!r}: name a built-in alias or an 'org/name' id, not a path")
+    return name
+
+
 class JobRequestBase(BaseModel):
     """Base of every job request: names the datasets and earlier jobs the job reads."""
 
@@ -53,6 +61,8 @@ class JobContext:
     """Artifact folders of earlier jobs by role."""
     sink: IO[str] | None = None
     """Where events go (a pipe to the server); None drops them."""
+    stop: threading.Event = field(default_factory=threading.Event)
+    """Set when the job is cancelled; steps that can stop cleanly watch it."""
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def emit(self, type_: str, data: dict[str, Any]) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import sys
 import threading
 import time
@@ -70,7 +71,16 @@ def main(job_dir: str) -> int:
     )
     try:
         request = parse_request(spec["request"])
-        outcome = runner(spec["type"])(request, ctx)
+        run = runner(spec["type"])
+        stoppable = getattr(sys.modules[run.__module__], "STOPPABLE", False)
+
+        def on_term(signum: int, frame: object) -> None:
+            ctx.stop.set()  # a step that can stop cleanly gets the grace period to do so
+            if not stoppable:
+                raise SystemExit(128 + signum)
+
+        signal.signal(signal.SIGTERM, on_term)
+        outcome = run(request, ctx)
         _pack_folders(artifacts)
         _write_atomic(
             folder / "result.json",

@@ -9,20 +9,26 @@ from __future__ import annotations
 
 import importlib
 from types import ModuleType
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import TypeAdapter
+from pydantic import Field, RootModel, TypeAdapter
 
 from api.jobs.context import JobRequestBase, Runner
-from api.jobs.runners import curate
+from api.jobs.runners import curate, train
 
-MODULES: dict[str, ModuleType] = {"curate": curate}
+MODULES: dict[str, ModuleType] = {"curate": curate, "train": train}
 """Job type → its runner module."""
 
-REQUESTS: tuple[type[JobRequestBase], ...] = (curate.CurateJob,)
+REQUESTS = (curate.CurateJob, train.TrainJob)
+"""Every job request model."""
 
-JobRequest = curate.CurateJob
+JobRequest = Annotated[curate.CurateJob | train.TrainJob, Field(discriminator="type")]
 """The body of ``POST /v1/jobs``: one of the request models, told apart by ``type``."""
+
+
+class JobSubmission(RootModel[JobRequest]):
+    """The body of ``POST /v1/jobs`` as one model (Litestar takes one model per body)."""
+
 
 _ADAPTER: TypeAdapter[Any] = TypeAdapter(JobRequest)
 
