@@ -23,6 +23,9 @@ from curate.dedup_exact import ExactConfig
 from curate.dedup_near import NearConfig
 from curate.dedup_semantic import SemanticConfig
 from curate.errors import ConfigError
+from curate.leakage import LeakageConfig
+from curate.pii import PIIConfig
+from curate.quality import QualityConfig
 
 Action = Literal["drop", "review", "info"]
 
@@ -39,6 +42,12 @@ class CurateConfig(BaseModel):
     semantic: SemanticConfig = Field(default_factory=SemanticConfig)
     """Semantic duplicates (embeddings, cosine threshold)."""
 
+    quality: QualityConfig = Field(default_factory=QualityConfig)
+    """Quality heuristics (empty, placeholder, truncated, refusal, ... one reason code each)."""
+    pii: PIIConfig = Field(default_factory=PIIConfig)
+    """PII and secrets (flag, or redact in the curated output)."""
+    leakage: LeakageConfig = Field(default_factory=LeakageConfig)
+    """Train/eval leakage (runs when an eval set is given)."""
     # -- sections added by the other checks (quality, pii, leakage, contradictions, format,
     # -- diversity, verdict) go here, one line each, in the same style as above. ------------
 

@@ -32,7 +32,11 @@ from curate.dedup_exact import ExactDedup
 from curate.dedup_near import NearDedup
 from curate.dedup_semantic import SemanticDedup
 from curate.errors import InputError, NotFoundError
+from curate.eval_items import load_eval_set
+from curate.leakage import LeakageCheck
+from curate.pii import PIICheck, redact_frame
 from curate.pipeline import FINDING_SCHEMA, Step, StepResult, run_steps
+from curate.quality import QualityCheck
 from curate.records import RECORD_SCHEMA, REJECT_SCHEMA
 from curate.result import CurationResult
 from curate.store import Store
@@ -77,6 +81,12 @@ def build_steps(
         steps.append(NearDedup(config.near))
     if config.semantic.enabled:
         steps.append(SemanticDedup(config.semantic, store=store, progress=embed_progress))
+    if config.quality.enabled:
+        steps.append(QualityCheck(config.quality))
+    if config.pii.enabled:
+        steps.append(PIICheck(config.pii))
+    if config.leakage.enabled and eval_records is not None:
+        steps.append(LeakageCheck(eval_records, config.leakage))
     # -- the other checks append their steps here (quality, pii, leakage with eval_records,
     # -- contradictions, format, diversity), one `if config.<section>.enabled:` each. ---------
     return steps
@@ -129,13 +139,18 @@ def _run(
 ) -> CurationResult:
     started = time.perf_counter()
     loaded = load_input(source, store)
-    eval_records = load_input(eval_set, store).records if eval_set is not None else None
+    eval_records = load_eval_set(eval_set, store) if eval_set is not None else None
     run_id = _run_id(loaded, config, eval_records)
     steps = build_steps(config, store=store, eval_records=eval_records, progress=progress)
     announced = [_Announced(s, i, len(steps), progress) for i, s in enumerate(steps)]
     outcome = run_steps(loaded.records, announced, config.severity)
     findings = _ordered(outcome.findings, [s.name for s in steps])
     timings = {**outcome.timings}
+    if config.pii.enabled and config.pii.action == "redact":
+        redact_start = time.perf_counter()
+        outcome.kept, redacted = redact_frame(outcome.kept, config.pii)
+        outcome.figures["pii"]["redacted_spans"] = redacted
+        timings["pii_redact"] = round(time.perf_counter() - redact_start, 4)
 
     folder = Path(out_dir) if out_dir else store.root / "runs" / run_id
     result = CurationResult(
