@@ -23,6 +23,7 @@ from curate.dedup_exact import ExactConfig
 from curate.dedup_near import NearConfig
 from curate.dedup_semantic import SemanticConfig
 from curate.errors import ConfigError
+from curate.executors.config import ExecutorConfig
 from curate.leakage import LeakageConfig
 from curate.pii import PIIConfig
 from curate.quality import QualityConfig
@@ -50,6 +51,10 @@ class CurateConfig(BaseModel):
     """Train/eval leakage (runs when an eval set is given)."""
     # -- sections added by the other checks (quality, pii, leakage, contradictions, format,
     # -- diversity, verdict) go here, one line each, in the same style as above. ------------
+
+    executor: ExecutorConfig = Field(default_factory=ExecutorConfig, exclude=True)
+    """Where the steps run (``local`` or ``ray``). It never changes a result, so it is left out
+    of the config's JSON: the run id and ``report.json`` are the same for every executor."""
 
     severity: dict[str, Action] = Field(default_factory=dict)
     """Overrides of the default severity, keyed by check name (``near_dedup``) or reason code
