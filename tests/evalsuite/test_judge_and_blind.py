@@ -19,7 +19,7 @@ ITEMS = [
         prompt=f"q{i}",
         base=f"base answer {i}" + " more" * (i % 3),
         tuned=f"tuned correct answer {i}",
-    )  # fmt: skip
+    )
     for i in range(8)
 ]
 
@@ -109,7 +109,7 @@ def test_blind_export_hides_labels_and_import_maps_them_back(
     assert [mapping[r["item"]]["case_id"] for r in rows] != [f"c{i}" for i in range(12)]
 
     # A rater who prefers the answer that says "correct" (as the judge does), except one tie.
-    for k, r in enumerate(rows):
+    for r in rows:
         a_good, b_good = "correct" in r["response_a"], "correct" in r["response_b"]
         r["verdict"] = "A" if a_good and not b_good else "B" if b_good and not a_good else "tie"
     rows[0]["verdict"] = ""
