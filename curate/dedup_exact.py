@@ -29,6 +29,18 @@ class ExactConfig(BaseModel):
     """Also group records by prompt alone and flag same-prompt, different-answer groups."""
 
 
+def exact_keys(records: pl.DataFrame) -> pl.DataFrame:
+    """The per-record work: hashes of the normalised record, prompt and answer (one row each).
+
+    Row-wise, so any batching of the records gives the same keys.
+    """
+    return records.select(
+        hash_expr(normalize_expr(record_text())).alias("record_key"),
+        hash_expr(normalize_expr(messages_text("prompt"))).alias("prompt_key"),
+        hash_expr(normalize_expr(answer_text())).alias("answer_key"),
+    )
+
+
 class ExactDedup:
     """Clusters of records whose normalised text is identical."""
 
@@ -39,11 +51,10 @@ class ExactDedup:
 
     def run(self, records: pl.DataFrame) -> StepResult:
         """Find whole-record copies (drop) and same-prompt groups (info)."""
-        keys = records.select(
-            hash_expr(normalize_expr(record_text())).alias("record_key"),
-            hash_expr(normalize_expr(messages_text("prompt"))).alias("prompt_key"),
-            hash_expr(normalize_expr(answer_text())).alias("answer_key"),
-        )
+        return self.from_keys(records, exact_keys(records))
+
+    def from_keys(self, records: pl.DataFrame, keys: pl.DataFrame) -> StepResult:
+        """The findings, given ``exact_keys(records)`` (computed here or by another executor)."""
         found = [self._copies(records, keys)]
         figures: dict[str, object] = {"duplicates": len(found[0])}
         if self.config.prompt_groups:

@@ -70,14 +70,8 @@ class NearDedup:
         """Find near-duplicate clusters; every member but the representative gets a finding."""
         cfg = self.config
         bands, rows = optimal_bands(cfg.threshold, cfg.num_perm)
-        texts = records.select(normalize_expr(record_text()).alias("t"))["t"]
-        kinds = self._kinds(texts)
-        sigs = np.empty((len(texts), cfg.num_perm), dtype=np.uint32)
-        has = np.zeros(len(texts), dtype=bool)
-        for kind in ("char", "word"):
-            idx = np.flatnonzero(kinds == kind)
-            if len(idx):
-                sigs[idx], has[idx] = self._signatures(texts, idx, kind)
+        texts = near_texts(records)
+        sigs, has, kinds = self.sign(texts)
         usable = np.flatnonzero(has)
         left, right = lsh_pairs(sigs[usable], bands, rows)
         left, right = usable[left], usable[right]
@@ -86,6 +80,37 @@ class NearDedup:
         labels = components(len(texts), left, right)
         members = choose_representatives(records, labels)
         similarity = self._to_representative(texts, kinds, sigs, members)
+        return self.result(members, similarity, kinds, candidates, len(left))
+
+    def sign(self, texts: pl.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The per-record work: each text's shingle kind and MinHash signature.
+
+        Row-wise, so any batching of the texts gives the same values.
+
+        Returns:
+            ``(signatures, has_shingles, kinds)``, one row or value per text.
+        """
+        kinds = self._kinds(texts)
+        sigs = np.empty((len(texts), self.config.num_perm), dtype=np.uint32)
+        has = np.zeros(len(texts), dtype=bool)
+        for kind in ("char", "word"):
+            idx = np.flatnonzero(kinds == kind)
+            if len(idx):
+                sigs[idx], has[idx] = self._signatures(texts, idx, kind)
+        return sigs, has, kinds
+
+    def result(
+        self,
+        members: pl.DataFrame,
+        similarity: np.ndarray,
+        kinds: np.ndarray,
+        candidates: int,
+        verified: int,
+    ) -> StepResult:
+        """Findings and figures from the clusters' members and their similarity to the
+        representative (the reduction any executor ends with)."""
+        cfg = self.config
+        bands, rows = optimal_bands(cfg.threshold, cfg.num_perm)
         figures = {
             "threshold": cfg.threshold,
             "num_perm": cfg.num_perm,
@@ -93,7 +118,7 @@ class NearDedup:
             "rows": rows,
             "shingles": {k: int((kinds == k).sum()) for k in ("char", "word")},
             "candidate_pairs": candidates,
-            "verified_pairs": len(left),
+            "verified_pairs": verified,
             "clusters": members["label"].n_unique(),
             "duplicates": len(members) - members["label"].n_unique(),
         }
@@ -135,7 +160,7 @@ class NearDedup:
             parts = list(pool.map(batch, range(0, len(idx), _BATCH)))
         return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
 
-    def _exact(
+    def pair_jaccard(
         self, texts: pl.Series, kinds: np.ndarray, left: np.ndarray, right: np.ndarray
     ) -> np.ndarray:
         """Exact Jaccard of each pair's shingle sets, recomputing shingles for those records."""
@@ -165,7 +190,7 @@ class NearDedup:
         if mode == "signature":
             sim = estimated_jaccard(sigs, left, right)
         else:
-            sim = self._exact(texts, kinds, left, right)
+            sim = self.pair_jaccard(texts, kinds, left, right)
         keep = sim >= self.config.threshold
         return left[keep], right[keep]
 
@@ -176,8 +201,13 @@ class NearDedup:
         idx = members["idx"].to_numpy()
         rep = members["rep_idx"].to_numpy()
         if self.config.verify == "exact":
-            return self._exact(texts, kinds, idx, rep)
+            return self.pair_jaccard(texts, kinds, idx, rep)
         return estimated_jaccard(sigs, idx, rep)
+
+
+def near_texts(records: pl.DataFrame) -> pl.Series:
+    """The text near-duplicate detection shingles: the whole record, normalised."""
+    return records.select(normalize_expr(record_text()).alias("t"))["t"]
 
 
 _BATCH = 10_000
