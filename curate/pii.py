@@ -16,7 +16,7 @@ from collections import Counter
 from typing import Any, Literal
 
 import polars as pl
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from curate.pii_detect import KINDS, Options, Span, find_spans, mask, redact
 from curate.pipeline import Finding, Severity, StepResult, findings_frame
@@ -53,9 +53,10 @@ class PIIConfig(BaseModel):
     action: Literal["flag", "redact"] = "flag"
     """``flag`` only writes findings; ``redact`` also replaces every span in the curated output
     with a typed placeholder (``<EMAIL>``, ``<PHONE>``, ``<API_KEY>``, ...)."""
-    kinds: frozenset[str] = frozenset(KINDS)
+    kinds: tuple[str, ...] = KINDS
     """Kinds to detect: private_key, jwt, api_key, credential, email, iban, credit_card,
-    ip_address, phone_number, high_entropy."""
+    ip_address, phone_number, high_entropy. (Tuples, not sets, here and below: the config is
+    part of the report and the run id, which must not depend on set order.)"""
     severity: dict[str, Severity] = Field(default_factory=dict)
     """Severity per reason code (``pii_email``, ``secret_api_key``, ...); default ``review``."""
     phone_region: str = "US"
@@ -63,7 +64,7 @@ class PIIConfig(BaseModel):
     ignore_example_domains: bool = True
     """Addresses at domains reserved for examples (example.com, *.test, RFC 2606) are nobody's
     and are not reported."""
-    ip_scopes: frozenset[Literal["global", "private"]] = frozenset({"global", "private"})
+    ip_scopes: tuple[Literal["global", "private"], ...] = ("global", "private")
     """Which IP addresses to report: public (``global``) and/or private-network ones
     (192.168.x.x reveals an internal network, not a person). Loopback, documentation and
     reserved ranges are never reported."""
@@ -73,15 +74,26 @@ class PIIConfig(BaseModel):
     entropy_min_length: int = Field(20, ge=8)
     """Shorter tokens are never reported as high-entropy secrets."""
 
+    @field_validator("kinds")
+    @classmethod
+    def _known_kinds(cls, kinds: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = sorted(set(kinds) - set(KINDS))
+        if unknown:
+            raise ValueError(f"unknown kind(s) {unknown}; known: {list(KINDS)}")
+        return kinds
+
+    @field_validator("severity")
+    @classmethod
+    def _known_reasons(cls, severity: dict[str, Severity]) -> dict[str, Severity]:
+        unknown = sorted(set(severity) - set(REASONS.values()))
+        if unknown:
+            raise ValueError(f"unknown reason(s) {unknown}; known: {sorted(REASONS.values())}")
+        return severity
+
     def options(self) -> Options:
         """The detector's options."""
-        unknown = self.kinds - set(KINDS)
-        if unknown:
-            from curate.errors import ConfigError
-
-            raise ConfigError(f"pii.kinds: unknown kind(s) {sorted(unknown)}; known: {list(KINDS)}")
         return Options(
-            kinds=self.kinds,
+            kinds=frozenset(self.kinds),
             phone_region=self.phone_region,
             ignore_example_domains=self.ignore_example_domains,
             ip_scopes=frozenset(self.ip_scopes),

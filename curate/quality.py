@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 import polars as pl
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from curate import quality_rules as rules
 from curate.pipeline import Finding, Severity, StepResult, findings_frame
@@ -44,7 +44,7 @@ class QualityConfig(BaseModel):
 
     enabled: bool = True
     """Run the quality check at all."""
-    skip: frozenset[str] = frozenset()
+    skip: tuple[str, ...] = ()
     """Reason codes not to check (from ``QUALITY_REASONS``)."""
     severity: dict[str, Severity] = Field(default_factory=dict)
     """Severity per reason code; a reason not listed is ``review``. ``{"empty_answer": "drop"}``
@@ -71,6 +71,14 @@ class QualityConfig(BaseModel):
     """Answers with fewer such lines are not checked for repeated lines."""
     max_word_run: int = Field(5, ge=1)
     """The same word this many times in a row, plus one, is repetition ("the the the ...")."""
+
+    @field_validator("skip", "severity")
+    @classmethod
+    def _known_reasons(cls, value: Any) -> Any:
+        unknown = sorted(set(value) - set(QUALITY_REASONS))
+        if unknown:
+            raise ValueError(f"unknown reason(s) {unknown}; known: {list(QUALITY_REASONS)}")
+        return value
 
 
 def _messages(col: str, roles: tuple[str, ...] | None = None) -> pl.Expr:

@@ -7,7 +7,9 @@ import json
 
 import polars as pl
 import pytest
+from pydantic import ValidationError
 
+from curate.config import CurateConfig
 from curate.errors import ConfigError
 from curate.pii import PIICheck, PIIConfig, redact_frame
 from curate.pii_detect import Options, find_spans, mask, shannon_entropy
@@ -118,8 +120,10 @@ def test_options_change_what_counts() -> None:
     # A specific detector wins an overlap: the JWT is not also a high-entropy string.
     jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N"
     assert [k for k, _ in kinds(jwt)] == ["jwt"]
-    with pytest.raises(ConfigError, match="unknown kind"):
-        PIIConfig(kinds=frozenset({"email", "passport"})).options()
+    with pytest.raises(ValidationError, match="unknown kind"):
+        PIIConfig(kinds=("email", "passport"))
+    with pytest.raises(ConfigError, match=r"pii.severity.*unknown reason"):
+        CurateConfig.from_data({"pii": {"severity": {"pii_passport": "drop"}}})
 
 
 def test_entropy_and_mask() -> None:

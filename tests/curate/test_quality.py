@@ -252,7 +252,7 @@ def test_step_reports_every_side_with_evidence() -> None:
 
 def test_config_severity_and_skip() -> None:
     frame = to_frame([_record("Write.\n\nN/A", "")])
-    config = QualityConfig(severity={"empty_answer": "drop"}, skip=frozenset({"placeholder_input"}))
+    config = QualityConfig(severity={"empty_answer": "drop"}, skip=("placeholder_input",))
     found = QualityCheck(config).run(frame).findings
     assert found.select("reason", "severity").rows() == [("empty_answer", "drop")]
 
