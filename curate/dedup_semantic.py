@@ -43,6 +43,8 @@ class SemanticConfig(BaseModel):
     """Target records per k-means group in the large-set path."""
     batch_size: int = Field(64, ge=1)
     """Texts per embedding batch."""
+    max_tokens: int = Field(128, ge=8, le=512)
+    """Tokens of each record embedded (prompt first); the model was trained on 128."""
 
 
 class SemanticDedup:
@@ -66,7 +68,12 @@ class SemanticDedup:
         cfg = self.config
         texts = records.select(content_text().alias("t"))["t"].to_list()
         vectors = embed_texts(
-            texts, cfg.model, self.store, batch_size=cfg.batch_size, progress=self.progress
+            texts,
+            cfg.model,
+            self.store,
+            batch_size=cfg.batch_size,
+            max_tokens=cfg.max_tokens,
+            progress=self.progress,
         )
         if len(texts) <= cfg.exhaustive_max:
             left, right = similar_pairs(vectors, cfg.threshold)

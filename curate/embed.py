@@ -22,6 +22,12 @@ if TYPE_CHECKING:
     from curate.store import Store
 
 
+MAX_TOKENS = 128
+"""Tokens embedded per text by default: all-MiniLM-L6-v2 was trained on 128-token inputs, and
+attention cost grows with length, so longer inputs cost more without telling duplicates apart
+better (the start of a record, its prompt, decides)."""
+
+
 @lru_cache(maxsize=2)
 def load_embedder(model: str) -> Any:
     """The sentence-transformers model for a name, loaded once per process (CPU unless CUDA)."""
@@ -46,6 +52,7 @@ def embed_texts(
     store: Store | None = None,
     *,
     batch_size: int = 64,
+    max_tokens: int = MAX_TOKENS,
     progress: Callable[[int, int], None] | None = None,
 ) -> np.ndarray:
     """Embed texts with a sentence-transformers model, reusing cached vectors.
@@ -55,6 +62,7 @@ def embed_texts(
         model: an alias (``minilm``) or a local sentence-transformers folder.
         store: where vectors are cached (table ``embeddings``); None to cache nothing.
         batch_size: texts per forward pass.
+        max_tokens: tokens embedded per text (longer texts are truncated); part of the cache key.
         progress: called with (texts embedded so far, texts to embed).
 
     Returns:
@@ -62,14 +70,15 @@ def embed_texts(
     """
     keys = [text_sha256(t) for t in texts]
     unique = dict.fromkeys(keys)
-    cached = _cached(store, model, list(unique)) if store is not None else {}
+    cache_model = f"{model}#{max_tokens}"
+    cached = _cached(store, cache_model, list(unique)) if store is not None else {}
     todo = [k for k in unique if k not in cached]
     if todo:
         first = dict(zip(keys, texts, strict=True))
-        vectors = _encode([first[k] for k in todo], model, batch_size, progress)
+        vectors = _encode([first[k] for k in todo], model, batch_size, max_tokens, progress)
         fresh = dict(zip(todo, vectors, strict=True))
         if store is not None:
-            _remember(store, model, fresh)
+            _remember(store, cache_model, fresh)
         cached.update(fresh)
     if not keys:
         return np.zeros((0, _dimension(model, cached)), dtype=np.float32)
@@ -83,9 +92,14 @@ def _dimension(model: str, cached: dict[str, np.ndarray]) -> int:
 
 
 def _encode(
-    texts: list[str], model: str, batch_size: int, progress: Callable[[int, int], None] | None
+    texts: list[str],
+    model: str,
+    batch_size: int,
+    max_tokens: int,
+    progress: Callable[[int, int], None] | None,
 ) -> np.ndarray:
     embedder = load_embedder(model)
+    embedder.max_seq_length = max_tokens
     # Longest first: batches of similar length waste less padding; the order is restored below.
     order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
     out = np.empty((len(texts), _dim(embedder)), dtype=np.float32)
