@@ -35,6 +35,9 @@ class TrainConfig(BaseModel):
 
     base_model: str
     """The model to tune: a built-in alias (``smollm2-135m``), a local folder, or a hub id."""
+    dataset: str | None = None
+    """A dataset file to train on when ``run`` is given none (any file ``curate.read_dataset``
+    reads, including curated TRL Parquet/JSONL)."""
     method: Method = "sft"
     """``sft`` (prompt + completion records) or ``dpo`` (prompt + chosen + rejected records)."""
     adapter: Adapter = "lora"

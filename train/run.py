@@ -16,7 +16,7 @@ from typing import Any
 import polars as pl
 from pydantic import BaseModel, Field
 
-from curate.errors import ConflictError
+from curate.errors import ConflictError, InputError
 from train.callbacks import Progress, RunState, StopSignal, make_callbacks, peak_memory_mb
 from train.card import TrainingCard, now_iso
 from train.config import TrainConfig
@@ -25,7 +25,7 @@ from train.preflight import PreflightReport, load_tokenizer, preflight, resolve_
 
 # Fields that say how long or where a run goes, not what it learns: a checkpoint of the same run
 # may be resumed when only these differ.
-NOT_FINGERPRINTED = {"output_dir", "resume", "save_every", "keep_checkpoints", "log_every",
+NOT_FINGERPRINTED = {"dataset", "output_dir", "resume", "save_every", "keep_checkpoints", "log_every",
                      "max_steps", "epochs"}  # fmt: skip
 DTYPES = {"fp32": "float32", "bf16": "bfloat16", "fp16": "float16"}
 
@@ -198,7 +198,7 @@ def _headline(history: list[dict[str, float]]) -> dict[str, float]:
 
 
 def run(
-    dataset: str | Path | pl.DataFrame,
+    dataset: str | Path | pl.DataFrame | None,
     config: TrainConfig,
     progress: Progress | None = None,
     stop: StopSignal | None = None,
@@ -207,7 +207,8 @@ def run(
 
     Args:
         dataset: a dataset file (any file ``curate.read_dataset`` reads, including curated TRL
-            Parquet/JSONL) or a Polars frame of ``curate.records.RECORD_SCHEMA``.
+            Parquet/JSONL) or a Polars frame of ``curate.records.RECORD_SCHEMA``; ``None`` takes
+            ``config.dataset``.
         config: the run's config; a ``preset`` in it fills the fields it leaves unset.
         progress: receives ``TrainEvent``s (start, log, eval, checkpoint, stopped, done).
         stop: a signal (e.g. ``threading.Event``); when set, the run checkpoints and stops.
@@ -225,6 +226,10 @@ def run(
 
     if config.preset:
         config = apply_preset(config, config.preset)
+    if dataset is None:
+        if config.dataset is None:
+            raise InputError("no dataset: pass one or set dataset in the config")
+        dataset = config.dataset
     data = prepare(dataset, config.method)
     report = preflight(data, config)
     report.raise_for_errors()

@@ -1,0 +1,132 @@
+"""``tunesmith train`` (a run, or its pre-flight with ``--check``) and ``tunesmith train merge``."""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+
+import click
+
+import train as train_lib
+
+
+def _progress_bar():
+    """A tqdm bar fed by the run's progress events, and the callable that feeds it."""
+    from tqdm import tqdm
+
+    bar = tqdm(desc="training", unit=" step", disable=None, file=sys.stderr)
+
+    def on_event(event: train_lib.TrainEvent) -> None:
+        bar.total = event.max_steps or bar.total
+        if event.kind == "log" and "loss" in event.metrics:
+            bar.update(event.step - bar.n)
+            bar.set_postfix(loss=f"{event.metrics['loss']:.4f}", refresh=False)
+        elif event.kind == "eval" and "eval_loss" in event.metrics:
+            bar.write(f"step {event.step}: held-out loss {event.metrics['eval_loss']:.4f}")
+        elif event.kind == "stopped":
+            bar.write(event.message)
+
+    return bar, on_event
+
+
+def _stop_on_first_interrupt() -> threading.Event:
+    """Ctrl-C once: checkpoint and stop cleanly (resume later); twice: abort at once."""
+    stop = threading.Event()
+
+    def handler(signum, frame):
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+        click.echo("\nstopping after this step (a checkpoint is saved); Ctrl-C again to abort",
+                   err=True)  # fmt: skip
+
+    signal.signal(signal.SIGINT, handler)
+    return stop
+
+
+@click.group("train", invoke_without_command=True)
+@click.option("--config", "config_path", type=click.Path(dir_okay=False),
+              help="TrainConfig file (TOML or JSON).")  # fmt: skip
+@click.option("--dataset", help="Dataset file to train on (overrides the config's).")
+@click.option("--out", help="Output folder (overrides the config's output_dir).")
+@click.option("--preset", help="Family preset filling unset fields (smollm, qwen, llama, ...).")
+@click.option("--max-steps", type=int, help="Override the number of optimizer steps.")
+@click.option("--check", is_flag=True, help="Run the pre-flight only and print its report.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.pass_context
+def train_cmd(ctx: click.Context, config_path: str | None, dataset: str | None, out: str | None,
+              preset: str | None, max_steps: int | None, check: bool, as_json: bool) -> None:  # fmt: skip
+    """Tune a model (LoRA, QLoRA or full; SFT or DPO) after a pre-flight check.
+
+    \b
+    tunesmith train --config run.toml [--dataset D] [--out DIR] [--preset P]
+    tunesmith train merge ADAPTER_DIR --out DIR
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    if config_path is None:
+        raise click.UsageError("--config is required (or use: tunesmith train merge ...)")
+    config = train_lib.load_config(config_path).with_overrides(
+        dataset=dataset, output_dir=out, preset=preset, max_steps=max_steps
+    )
+    if check:
+        report = train_lib.preflight(config.dataset, config) if config.dataset else None
+        if report is None:
+            raise click.UsageError("no dataset: pass --dataset or set dataset in the config")
+        _print_report(report, as_json)
+        sys.exit(0 if report.ok else 2)
+    bar, on_event = _progress_bar()
+    try:
+        result = train_lib.run(None, config, progress=on_event, stop=_stop_on_first_interrupt())
+    finally:
+        bar.close()
+    if as_json:
+        click.echo(result.model_dump_json(indent=2))
+    else:
+        for warning in result.preflight.warnings:
+            click.echo(f"warning: {warning}", err=True)
+        click.echo(f"{result.status}: {result.steps} steps"
+                   + (f" ({result.stop_reason})" if result.stop_reason else ""))  # fmt: skip
+        click.echo(f"  adapter  {result.adapter_dir or '(not saved: the run diverged)'}")
+        click.echo(f"  card     {result.card_path}")
+        click.echo(f"  metrics  {result.metrics_path}")
+        for key, value in result.metrics.items():
+            click.echo(f"  {key:<24} {value:.4g}")
+    if result.status == "diverged":
+        sys.exit(1)
+
+
+def _print_report(report: train_lib.PreflightReport, as_json: bool) -> None:
+    if as_json:
+        click.echo(report.model_dump_json(indent=2))
+        return
+    click.echo(f"pre-flight {'ok' if report.ok else 'FAILED'}: {report.method}, "
+               f"{report.n_train} train / {report.n_eval} held out, "
+               f"~{report.estimated_steps} steps, ~{report.estimated_memory_gb} GB on {report.device}")  # fmt: skip
+    click.echo(f"  tokens: max {report.max_tokens}, mean {report.mean_tokens}; "
+               f"over max_length: {report.over_max_length}")  # fmt: skip
+    for error in report.errors:
+        click.echo(f"error: {error}")
+    for warning in report.warnings:
+        click.echo(f"warning: {warning}")
+    click.echo("one example, trained tokens in ⟦⟧:\n" + report.debug_view)
+
+
+@train_cmd.command("merge")
+@click.argument("adapter_dir", type=click.Path(file_okay=False))
+@click.option("--out", required=True, help="Folder for the merged model.")
+@click.option("--prompt", "prompts", multiple=True, help="Parity-check prompt (repeatable).")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+def merge_cmd(adapter_dir: str, out: str, prompts: tuple[str, ...], as_json: bool) -> None:
+    """Merge a LoRA adapter into its base; check greedy parity with the adapter on the base."""
+    result = train_lib.merge(adapter_dir, out, prompts=list(prompts) or None)
+    if as_json:
+        click.echo(result.model_dump_json(indent=2))
+    else:
+        same = sum(p.same for p in result.prompts)
+        click.echo(f"merged into {result.output_dir}: parity {'ok' if result.parity_ok else 'FAILED'} "
+                   f"({same}/{len(result.prompts)} prompts identical), "
+                   f"max |Δ log p| {result.max_logprob_diff:.2e}")  # fmt: skip
+    if not result.parity_ok:
+        sys.exit(1)
