@@ -18,6 +18,7 @@ import polars as pl
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from curate import quality_rules as rules
+from curate import text_damage as damage
 from curate.pipeline import Finding, Severity, StepResult, findings_frame
 
 QUALITY_REASONS = (
@@ -148,7 +149,7 @@ class QualityCheck:
             for reason, rule, text in (
                 ("placeholder_input", rules.placeholder_input, user),
                 ("needs_unseen_content", rules.needs_unseen_content, user),
-                ("broken_encoding", rules.broken_encoding, whole),
+                ("broken_encoding", damage.broken_encoding, whole),
             ):
                 if self._on(reason) and (evidence := rule(text)):
                     found.append((i, reason, "prompt", evidence))
@@ -156,11 +157,11 @@ class QualityCheck:
         answer_rules: list[tuple[str, Callable[[str], dict[str, Any] | None]]] = [
             ("placeholder_answer", rules.placeholder_answer),
             ("merged_instructions", rules.merged_instructions),
-            ("truncated_answer", lambda t: rules.truncated(t, cfg.min_words_mid_sentence)),
+            ("truncated_answer", lambda t: damage.truncated(t, cfg.min_words_mid_sentence)),
             ("refusal", rules.refusal),
             ("assistant_boilerplate", rules.assistant_boilerplate),
             ("repetition", self._repetition),
-            ("broken_encoding", rules.broken_encoding),
+            ("broken_encoding", damage.broken_encoding),
         ]
         active = [(reason, rule) for reason, rule in answer_rules if self._on(reason)]
         for i, side, text in zip(sides["record"], sides["side"], sides["text"], strict=True):
@@ -178,7 +179,7 @@ class QualityCheck:
 
     def _repetition(self, text: str) -> dict[str, Any] | None:
         cfg = self.config
-        return rules.repetition(
+        return damage.repetition(
             text,
             ngram=cfg.repetition_ngram,
             max_dup_ngram_fraction=cfg.max_dup_ngram_fraction,

@@ -9,6 +9,7 @@ import polars as pl
 import pytest
 
 from curate import quality_rules as rules
+from curate import text_damage as damage
 from curate.quality import QUALITY_REASONS, QualityCheck, QualityConfig
 from curate.records import Message, Record, Source, record_id, to_frame
 
@@ -154,7 +155,7 @@ def test_merged_instructions_true_and_false() -> None:
     ],
 )
 def test_truncated_true(answer: str, kind: str) -> None:
-    evidence = rules.truncated(answer)
+    evidence = damage.truncated(answer)
     assert evidence is not None and evidence["kind"] == kind
 
 
@@ -174,7 +175,7 @@ def test_truncated_true(answer: str, kind: str) -> None:
     ],
 )
 def test_truncated_false(answer: str) -> None:
-    assert rules.truncated(answer) is None
+    assert damage.truncated(answer) is None
 
 
 def test_refusal_and_boilerplate() -> None:
@@ -192,24 +193,24 @@ def test_refusal_and_boilerplate() -> None:
 
 
 def test_repetition() -> None:
-    assert rules.repetition("the the the the the the the cat")["kind"] == "repeated_word"
+    assert damage.repetition("the the the the the the the cat")["kind"] == "repeated_word"
     lines = "\n".join(["|  row  |  empty  |"] * 6)
-    assert rules.repetition(lines)["kind"] == "repeated_lines"
+    assert damage.repetition(lines)["kind"] == "repeated_lines"
     loop = " ".join(["Start with a five minute warm up then do four sets of squats."] * 6)
-    evidence = rules.repetition(loop)
+    evidence = damage.repetition(loop)
     assert evidence["kind"] == "repeated_ngrams" and evidence["score"] >= 0.6
-    assert rules.repetition("Verse:\nOur sitcom, our sitcom, good times\nFriends around") is None
+    assert damage.repetition("Verse:\nOur sitcom, our sitcom, good times\nFriends around") is None
     prose = " ".join(f"word{i}" for i in range(200))
-    assert rules.repetition(prose) is None
+    assert damage.repetition(prose) is None
 
 
 def test_broken_encoding() -> None:
-    assert rules.broken_encoding("caf\u00c3\u00a9")["fixed"] == "é"
-    assert rules.broken_encoding("it\u00e2\u20ac\u2122s")["fixed"] == "’"
-    assert rules.broken_encoding("bad \ufffd")["kind"] == "replacement_character"
-    assert rules.broken_encoding("tab\x0bhere")["codepoint"] == "U+000B"
+    assert damage.broken_encoding("caf\u00c3\u00a9")["fixed"] == "é"
+    assert damage.broken_encoding("it\u00e2\u20ac\u2122s")["fixed"] == "’"
+    assert damage.broken_encoding("bad \ufffd")["kind"] == "replacement_character"
+    assert damage.broken_encoding("tab\x0bhere")["codepoint"] == "U+000B"
     for fine in ("café naïve “quoted” — ¡Hola! ¿Qué?", "Straße été École 3×4 ½", "line\ttab\r\n"):
-        assert rules.broken_encoding(fine) is None
+        assert damage.broken_encoding(fine) is None
 
 
 # -- the step ----------------------------------------------------------------------------------
