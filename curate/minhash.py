@@ -223,10 +223,8 @@ def lsh_pairs(sigs: np.ndarray, bands: int, rows: int) -> tuple[np.ndarray, np.n
     """
     n = len(sigs)
     found: list[np.ndarray] = []
-    weights = _powers(_MULT, rows)
     for band in range(bands):
-        block = sigs[:, band * rows : (band + 1) * rows].astype(np.uint64)
-        key = _fmix64((block * weights).sum(axis=1, dtype=np.uint64))
+        key = band_key(sigs, band, rows)
         order = np.argsort(key, kind="stable")
         sorted_key = key[order]
         same = sorted_key[1:] == sorted_key[:-1]
@@ -243,6 +241,12 @@ def lsh_pairs(sigs: np.ndarray, bands: int, rows: int) -> tuple[np.ndarray, np.n
         return empty, empty
     codes = np.unique(np.concatenate(found))
     return codes // n, codes % n
+
+
+def band_key(sigs: np.ndarray, band: int, rows: int) -> np.ndarray:
+    """The 64-bit bucket key of each signature in one band (equal rows give equal keys)."""
+    block = sigs[:, band * rows : (band + 1) * rows].astype(np.uint64)
+    return _fmix64((block * _powers(_MULT, rows)).sum(axis=1, dtype=np.uint64))
 
 
 def estimated_jaccard(sigs: np.ndarray, left: np.ndarray, right: np.ndarray) -> np.ndarray:
