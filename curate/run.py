@@ -33,6 +33,7 @@ from curate.dedup_near import NearDedup
 from curate.dedup_semantic import SemanticDedup
 from curate.errors import InputError, NotFoundError
 from curate.eval_items import load_eval_set
+from curate.executors.executor import open_executor
 from curate.leakage import LeakageCheck
 from curate.pii import PIICheck, redact_frame
 from curate.pipeline import FINDING_SCHEMA, Step, StepResult, run_steps
@@ -142,8 +143,11 @@ def _run(
     eval_records = load_eval_set(eval_set, store) if eval_set is not None else None
     run_id = _run_id(loaded, config, eval_records)
     steps = build_steps(config, store=store, eval_records=eval_records, progress=progress)
-    announced = [_Announced(s, i, len(steps), progress) for i, s in enumerate(steps)]
-    outcome = run_steps(loaded.records, announced, config.severity)
+    # The executor (local, or ray: distributed, resumable) changes where steps run, not results.
+    with open_executor(config.executor, store.root / "work", run_id) as executor:
+        placed = executor.steps(steps)
+        announced = [_Announced(s, i, len(steps), progress) for i, s in enumerate(placed)]
+        outcome = run_steps(loaded.records, announced, config.severity)
     findings = _ordered(outcome.findings, [s.name for s in steps])
     timings = {**outcome.timings}
     if config.pii.enabled and config.pii.action == "redact":
