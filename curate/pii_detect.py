@@ -2,19 +2,20 @@
 
 A pattern proposes a candidate; a validator decides: ``phonenumbers`` for phone numbers,
 ``ipaddress`` for IP addresses, the Luhn checksum and the issuer prefix (``python-stdnum``) for
-card numbers, ``stdnum.iban`` for IBANs, Shannon entropy for unlabelled secrets. Spans never
-overlap: the more specific detector wins (a JWT is not also a high-entropy string).
+card numbers, ``stdnum.iban`` for IBANs. Secrets (keys, tokens, high-entropy strings) come from
+``curate/secret_detect.py``. Spans never overlap: the more specific detector wins (a JWT is not
+also a high-entropy string).
 """
 
 from __future__ import annotations
 
 import ipaddress
-import math
 import re
-from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
+
+from curate.secret_detect import secret_spans
 
 KINDS = (
     "private_key",
@@ -68,40 +69,6 @@ class Options:
     entropy_min_length: int = 20
 
 
-# --- secrets with a shape ----------------------------------------------------------------------
-
-_PRIVATE_KEY = re.compile(
-    r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----"
-    r"(?:.*?-----END (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----|.*)",
-    re.DOTALL,
-)
-_JWT = re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}")
-# (provider, literal prefixes, pattern): a pattern runs only on texts holding one of its
-# prefixes, since a regex alternation of them all scans slowly.
-_API_KEYS = (
-    ("openai_or_anthropic", ("sk-",), r"\bsk-(?:proj-|ant-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}"),
-    ("stripe", ("_live_", "_test_"), r"\b(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]{20,}"),
-    (
-        "github",
-        ("gh", "github_pat_"),
-        r"\b(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{22,})",
-    ),
-    ("aws_access_key", ("AKIA", "ASIA"), r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"),
-    ("slack", ("xox",), r"\bxox[abposr]-[A-Za-z0-9-]{10,}"),
-    ("google", ("AIza",), r"\bAIza[0-9A-Za-z_-]{35}"),
-    ("huggingface", ("hf_",), r"\bhf_[A-Za-z0-9]{30,}"),
-)
-_API_KEY_PATTERNS = tuple((name, prefixes, re.compile(rx)) for name, prefixes, rx in _API_KEYS)
-# `password = "hunter22"`, `"api_key": "abc123..."`: a value assigned to a credential name.
-_CREDENTIAL = re.compile(
-    r"""(?ix)\b(?:api[_-]?key|secret(?:[_-]?key)?|access[_-]?token|auth[_-]?token|token|
-        password|passwd|pwd)["']?\s*[:=]\s*(?P<q>["']?)(?P<value>[^\s"'<>{}()\[\],;]{8,})(?P=q)"""
-)
-_NOT_A_VALUE = re.compile(
-    r"(?i)^(?:your[_-].*|x+|\*+|\.+|placeholder|changeme|example\w*|none|null|true|false|"
-    r"(?:os\.environ|os\.getenv|getenv|process\.env|env|settings|config|self)\b.*|[A-Z_]+)$"
-)
-
 # --- personal data -----------------------------------------------------------------------------
 
 _EMAIL = re.compile(
@@ -140,8 +107,6 @@ _VERSION_CONTEXT = re.compile(
 _PHONE_CONTEXT = re.compile(
     r"(?i)\b(?:phone|tel|telephone|call|mobile|cell|fax|contact|sms|text|whatsapp)\b\D{0,20}$"
 )
-_HIGH_ENTROPY = re.compile(r"(?<![A-Za-z0-9+/=_-])[A-Za-z0-9+/=_-]{20,}(?![A-Za-z0-9+/=_-])")
-_URL = re.compile(r"\b(?:https?://|www\.)\S+", re.I)
 
 
 def _card_network(digits: str) -> str | None:
@@ -149,13 +114,6 @@ def _card_network(digits: str) -> str | None:
         if len(digits) in lengths and re.match(prefix, digits):
             return name
     return None
-
-
-def shannon_entropy(text: str) -> float:
-    """Bits per character of the text's own character distribution."""
-    counts = Counter(text)
-    n = len(text)
-    return -sum(c / n * math.log2(c / n) for c in counts.values()) if n else 0.0
 
 
 _DOCUMENTATION = tuple(
@@ -182,23 +140,10 @@ def _ip_scope(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | N
 
 def _candidates(text: str, opts: Options) -> Iterator[Span]:
     kinds = opts.kinds
-    if "private_key" in kinds and "PRIVATE KEY" in text:
-        for m in _PRIVATE_KEY.finditer(text):
-            yield Span("private_key", m.start(), m.end(), m.group(0))
-    if "jwt" in kinds and "eyJ" in text:
-        for m in _JWT.finditer(text):
-            yield Span("jwt", m.start(), m.end(), m.group(0))
-    if "api_key" in kinds:
-        for provider, prefixes, pattern in _API_KEY_PATTERNS:
-            if any(prefix in text for prefix in prefixes):
-                for m in pattern.finditer(text):
-                    yield Span("api_key", m.start(), m.end(), m.group(0), {"provider": provider})
-    if "credential" in kinds:
-        for m in _CREDENTIAL.finditer(text):
-            value = m.group("value")
-            mixed = re.search(r"\d", value) and re.search(r"[A-Za-z]", value)
-            if not _NOT_A_VALUE.match(value) and (m.group("q") or mixed):
-                yield Span("credential", m.start("value"), m.end("value"), value)
+    for kind, start, end, value, detail in secret_spans(
+        text, kinds, opts.entropy_threshold, opts.entropy_min_length
+    ):
+        yield Span(kind, start, end, value, detail)
     if "email" in kinds and "@" in text:
         for m in _EMAIL.finditer(text):
             domain = m.group(0).rsplit("@", 1)[1]
@@ -221,22 +166,6 @@ def _candidates(text: str, opts: Options) -> Iterator[Span]:
         yield from _ips(text, opts)
     if "phone_number" in kinds:
         yield from _phones(text, opts)
-    if "high_entropy" in kinds:
-        masked = _URL.sub(lambda u: " " * len(u.group(0)), text)
-        for m in _HIGH_ENTROPY.finditer(masked):
-            token = m.group(0)
-            if len(token) < opts.entropy_min_length or len(re.findall(r"[-_]", token)) > 2:
-                continue  # hyphenated or snake-case words, URL slugs
-            hexish = re.fullmatch(r"[0-9a-fA-F]+", token) is not None
-            mixed = all(re.search(rx, token) for rx in (r"\d", r"[a-z]", r"[A-Z]"))
-            entropy = shannon_entropy(token)
-            # Hex has at most 4 bits per character, so it gets a lower bar (and a longer token).
-            if (mixed and entropy >= opts.entropy_threshold) or (
-                hexish and len(token) >= 32 and entropy >= opts.entropy_threshold - 0.5
-            ):
-                yield Span(
-                    "high_entropy", m.start(), m.end(), token, {"entropy": round(entropy, 2)}
-                )
 
 
 def _luhn(digits: str) -> bool:
