@@ -15,10 +15,14 @@ from curate.errors import (
     NotFoundError,
     TunesmithError,
 )
+from curate.eval_items import load_eval_set
 from curate.generation import Generation, Generator, SamplingParams
 from curate.ingest import ReadResult, ingest, read_dataset
+from curate.leakage import LeakageCheck, LeakageConfig
 from curate.models import resolve_model
+from curate.pii import PIICheck, PIIConfig, redact_frame
 from curate.pipeline import Finding, Step, StepResult, run_steps
+from curate.quality import QualityCheck, QualityConfig
 from curate.records import Message, Record, Source
 from curate.result import ClusterSummary, CurationResult
 from curate.run import run
@@ -37,9 +41,15 @@ __all__ = [
     "Generation",
     "Generator",
     "InputError",
+    "LeakageCheck",
+    "LeakageConfig",
     "Message",
     "MissingExtra",
     "NotFoundError",
+    "PIICheck",
+    "PIIConfig",
+    "QualityCheck",
+    "QualityConfig",
     "ReadResult",
     "Record",
     "SamplingParams",
@@ -51,7 +61,9 @@ __all__ = [
     "embed_texts",
     "get_generator",
     "ingest",
+    "load_eval_set",
     "read_dataset",
+    "redact_frame",
     "resolve_model",
     "run",
     "run_steps",
