@@ -78,5 +78,5 @@ def serve(
         heartbeat_s=heartbeat,
     )
     uvicorn.run(
-        create_app(config), host=host, port=port, log_level=log_level, timeout_graceful_shutdown=10
+        create_app(config), host=host, port=port, log_level=log_level, timeout_graceful_shutdown=3
     )

@@ -25,16 +25,28 @@ class CurateJob(JobRequestBase):
     """The dataset to curate (one of this key's datasets)."""
     config: CurateConfig = Field(default_factory=CurateConfig)
     """The curation pipeline's configuration."""
+    eval_dataset_id: str | None = Field(default=None, min_length=1, max_length=64)
+    """An eval set (one of this key's datasets) for the train/eval leakage check."""
 
     def datasets(self) -> dict[str, str]:
-        return {"input": self.dataset_id}
+        refs = {"input": self.dataset_id}
+        if self.eval_dataset_id:
+            refs["eval"] = self.eval_dataset_id
+        return refs
 
 
 def run(request: CurateJob, ctx: JobContext) -> Outcome:
     """Run the curation pipeline; ``curated.parquet``, findings and reports land in artifacts."""
     import curate
 
+    def progress(step: str, index: int, steps: int) -> None:
+        ctx.progress({"step": step, "index": index, "steps": steps})
+
     result = curate.run(
-        ctx.datasets["input"], request.config, out_dir=ctx.artifacts, progress=ctx.progress
+        ctx.datasets["input"],
+        request.config,
+        out_dir=ctx.artifacts,
+        eval_set=ctx.datasets.get("eval"),
+        progress=progress,
     )
     return Outcome(result=result.model_dump(mode="json", exclude={"out_dir"}))
