@@ -22,6 +22,7 @@ from api.auth import BearerAuth
 from api.config import ServerConfig
 from api.controllers.artifacts import ArtifactController
 from api.controllers.datasets import DatasetController
+from api.controllers.gate import GateController
 from api.controllers.health import HealthController, _version
 from api.controllers.jobs import JobController
 from api.db import Db
@@ -70,7 +71,13 @@ def create_app(config: ServerConfig | None = None) -> Litestar:
         security=[{"bearer": []}],
     )
     app = Litestar(
-        route_handlers=[HealthController, DatasetController, JobController, ArtifactController],
+        route_handlers=[
+            HealthController,
+            DatasetController,
+            JobController,
+            ArtifactController,
+            GateController,
+        ],
         lifespan=[lifespan],
         middleware=[DefineMiddleware(BearerAuth, exclude=PUBLIC)],
         exception_handlers={Exception: problem_response},

@@ -91,7 +91,7 @@ class Job(BaseModel):
     """The job request as accepted (with defaults filled in)."""
     result: dict[str, Any] | None = None
     """The step's result model as JSON once it succeeded."""
-    verdict: Literal["pass", "fail"] | None = None
+    verdict: Literal["pass", "fail", "inconclusive"] | None = None
     """Gate jobs only: the policy's verdict. A gate job *succeeds* even when its verdict fails."""
     error: str | None = None
     """Why it failed (or was interrupted and could not resume)."""

@@ -14,15 +14,23 @@ from typing import Annotated, Any
 from pydantic import Field, RootModel, TypeAdapter
 
 from api.jobs.context import JobRequestBase, Runner
-from api.jobs.runners import curate, train
+from api.jobs.runners import curate, evaluation, gate, train
 
-MODULES: dict[str, ModuleType] = {"curate": curate, "train": train}
+MODULES: dict[str, ModuleType] = {
+    "curate": curate,
+    "train": train,
+    "eval": evaluation,
+    "gate": gate,
+}
 """Job type → its runner module."""
 
-REQUESTS = (curate.CurateJob, train.TrainJob)
+REQUESTS = (curate.CurateJob, train.TrainJob, evaluation.EvalJob, gate.GateJob)
 """Every job request model."""
 
-JobRequest = Annotated[curate.CurateJob | train.TrainJob, Field(discriminator="type")]
+JobRequest = Annotated[
+    curate.CurateJob | train.TrainJob | evaluation.EvalJob | gate.GateJob,
+    Field(discriminator="type"),
+]
 """The body of ``POST /v1/jobs``: one of the request models, told apart by ``type``."""
 
 
