@@ -188,29 +188,34 @@ def redact_frame(
     """
     options = (config or PIIConfig()).options()
     counts: Counter[str] = Counter()
-    columns = {}
+    out = frame
     for col in MESSAGE_COLUMNS:
-        values = frame[col].to_list()
-        screened = (
-            frame.select(
-                pl.col(col)
-                .list.eval(pl.element().struct.field("content").str.contains(_SCREEN))
-                .list.any()
-            )
-            .to_series()
-            .fill_null(False)
-            .to_list()
-        )
-        changed = False
-        for row, hit in enumerate(screened):
-            if not hit:
-                continue
-            for message in values[row]:
+        screen = pl.col(col).list.eval(pl.element().struct.field("content").str.contains(_SCREEN))
+        rows = frame.select(screen.list.any().fill_null(False)).to_series().arg_true()
+        # Only the screened rows go through Python; they are patched back by row index.
+        changed_rows, changed_values = [], []
+        for row, messages in zip(rows.to_list(), frame[col].gather(rows).to_list(), strict=True):
+            changed = False
+            for message in messages:
                 spans: list[Span] = find_spans(message["content"], options)
                 if spans:
                     counts.update(span.kind for span in spans)
                     message["content"] = redact(message["content"], spans)
                     changed = True
-        if changed:
-            columns[col] = pl.Series(col, values, dtype=MESSAGES)
-    return frame.with_columns(**columns) if columns else frame, dict(sorted(counts.items()))
+            if changed:
+                changed_rows.append(row)
+                changed_values.append(messages)
+        if changed_rows:
+            patch = pl.DataFrame(
+                {
+                    "_row": pl.Series(changed_rows, dtype=pl.UInt32),
+                    "_new": pl.Series(changed_values, dtype=MESSAGES),
+                }
+            )
+            out = (
+                out.with_row_index("_row")
+                .join(patch, on="_row", how="left", maintain_order="left")
+                .with_columns(pl.coalesce("_new", col).alias(col))
+                .select(frame.columns)
+            )
+    return out, dict(sorted(counts.items()))
