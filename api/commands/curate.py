@@ -18,11 +18,30 @@ import curate
 @click.option("--eval-set", type=click.Path(dir_okay=False),
               help="An eval set to check for train/eval leakage.")  # fmt: skip
 @click.option("--json", "as_json", is_flag=True, help="Print the full report as JSON.")
+@click.option("--executor", type=click.Choice(["local", "ray"]), default=None,
+              help="Where the steps run (default: the config's, else local).")  # fmt: skip
+@click.option("--ray-address", default=None,
+              help="Ray cluster to join (ray://host:10001, auto); default: a local instance.")  # fmt: skip
+@click.option("--work-dir", type=click.Path(file_okay=False), default=None,
+              help="Ray executor: folder for resumable stage outputs.")  # fmt: skip
 def curate_cmd(
-    source: str, config_path: str | None, out_dir: str | None, eval_set: str | None, as_json: bool
+    source: str,
+    config_path: str | None,
+    out_dir: str | None,
+    eval_set: str | None,
+    as_json: bool,
+    executor: str | None,
+    ray_address: str | None,
+    work_dir: str | None,
 ) -> None:
     """Curate a dataset: deduplicate and check it, write the curated set, findings and report."""
     config = curate.CurateConfig.from_file(config_path) if config_path else curate.CurateConfig()
+    given = {"kind": executor, "address": ray_address, "work_dir": work_dir}
+    if any(v is not None for v in given.values()):
+        update = {k: v for k, v in given.items() if v is not None}
+        if ray_address and not executor:
+            update["kind"] = "ray"
+        config = config.model_copy(update={"executor": config.executor.model_copy(update=update)})
     bar = _Bar(enabled=not as_json)
     try:
         result = curate.run(source, config, out_dir=out_dir, eval_set=eval_set,
