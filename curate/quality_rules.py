@@ -188,13 +188,30 @@ _REFUSAL = re.compile(
 )
 
 
+# Words every refusal / boilerplate pattern contains: a substring test on them is much cheaper
+# than the patterns, and most answers fail it.
+# fmt: off
+_REFUSAL_WORDS = ("sorry", "afraid", "apologi", "cannot", "can't", "can not", "unable",
+                  "not able", "ability", "won't be able", "requires", "not possible", "beyond",
+                  "outside", "involves generating")
+_BOILERPLATE_WORDS = ("an ai", "a ai", "artificial intelligence", "language model",
+                      "virtual assistant", "chatbot", "training data", "knowledge cut")
+# fmt: on
+
+
 def refusal(answer: str) -> Evidence | None:
     """An answer that declines the task ("I'm sorry, but I cannot ...", "The task requires ...")."""
+    low = answer.lower()
+    if not any(word in low for word in _REFUSAL_WORDS):
+        return None
     match = _FIRST_PERSON_REFUSAL.search(answer) or _REFUSAL.search(answer)
     return {"span": match.group(0).strip()} if match else None
 
 
 def assistant_boilerplate(answer: str) -> Evidence | None:
     """An answer that talks about itself as an AI ("As an AI language model ...")."""
+    low = answer.lower()
+    if not any(word in low for word in _BOILERPLATE_WORDS):
+        return None
     match = _BOILERPLATE.search(answer)
     return {"span": match.group(0)} if match else None

@@ -25,6 +25,7 @@ _CONNECTORS = frozenset((
 # fmt: on
 _OPENERS = {"(": ")", "[": "]", "{": "}"}
 _CLOSERS = {v: k for k, v in _OPENERS.items()}
+_BRACKET = re.compile(r"[()\[\]{}]")
 _TERMINAL = tuple(".!?…\"'”’)]}*`>|~;/") + tuple("0123456789")
 _SMILEY = re.compile(r"(?:(?<=\s)|^)[:;=]-?[()]")
 _CODE_LINE = re.compile(
@@ -34,16 +35,19 @@ _CODE_LINE = re.compile(
 
 def _unclosed_brackets(text: str) -> tuple[str, int] | None:
     """The first opener left unclosed (and its offset), ignoring closers with no opener."""
+    if "(" not in text and "[" not in text and "{" not in text:
+        return None
     stack: list[tuple[str, int]] = []
-    for i, ch in enumerate(_SMILEY.sub("  ", text)):
+    for m in _BRACKET.finditer(_SMILEY.sub("  ", text)):
+        ch = m.group(0)
         if ch in _OPENERS:
-            stack.append((ch, i))
-        elif ch in _CLOSERS:
-            # A closer with no matching opener ("1) first", "a)") is list numbering, not damage.
-            for j in range(len(stack) - 1, -1, -1):
-                if stack[j][0] == _CLOSERS[ch]:
-                    del stack[j:]
-                    break
+            stack.append((ch, m.start()))
+            continue
+        # A closer with no matching opener ("1) first", "a)") is list numbering, not damage.
+        for j in range(len(stack) - 1, -1, -1):
+            if stack[j][0] == _CLOSERS[ch]:
+                del stack[j:]
+                break
     return stack[0] if stack else None
 
 
@@ -140,7 +144,9 @@ def repetition(
                 "count": count,
                 "score": round(fraction, 3),
             }
-    if len(words) >= min_words:
+    # Each word in a repeated n-gram occurs at least twice, so a text with more distinct words
+    # than len * (1 - fraction / 2) cannot reach the fraction: skip the n-gram count.
+    if len(words) >= min_words and len(set(words)) <= len(words) * (1 - max_dup_ngram_fraction / 2):
         grams = [tuple(words[i : i + ngram]) for i in range(len(words) - ngram + 1)]
         counts = Counter(grams)
         covered = [False] * len(words)
