@@ -33,7 +33,8 @@ _POLARITY = {
     "incorrect": False,
 }
 _CHOICE = re.compile(
-    r"^\W*\(?([A-E])\)?(?:[.):]|\s*$)|\b(?:answer|option|choice) (?:is )?:?\s*\(?([A-E])\b\)?"
+    r"^\W*?(?:\(([A-E])\)|([A-E])(?:[.)]|\s*$))|"
+    r"\b(?:answer|option|choice) (?:is )?:?\s*\(?([A-E])\b\)?"
 )
 _NUM = r"-?\$?\d[\d,]*(?:\.\d+)?%?"
 _MARKED_NUMBER = re.compile(
@@ -44,8 +45,79 @@ _MARKED_NUMBER = re.compile(
 _ANY_NUMBER = re.compile(_NUM)
 _CAPS = re.compile(r"\b[A-Z][\w'.-]*(?:\s+(?:of|the|de|van|von)?\s*[A-Z][\w'.-]*)*")
 _WORDS = re.compile(r"\w+", re.U)
+_PLACEHOLDER = re.compile(
+    r"^\W*(?:no\s*-?\s*(?:output|input|answer)|n/?a|none|null|empty)\W*$", re.I
+)
+OPEN_ENDED = (
+    "generate",
+    "create",
+    "write",
+    "compose",
+    "design",
+    "invent",
+    "imagine",
+    "brainstorm",
+    "suggest",
+    "come",
+    "make",
+    "draft",
+    "develop",
+    "propose",
+    "name",
+    "give",
+    "provide",
+    "list",
+    "tell",
+    "think",
+    "construct",
+    "produce",
+    "describe",
+)
+"""Leading words of prompts with many right answers: only their formats are compared."""
+_OPEN_HINT = re.compile(r"\b(?:example|random|ideas?|creative|story|poem|haiku)\b", re.I)
 _STOP = set(
-    ["a", "an", "the", "of", "to", "in", "on", "for", "and", "or", "is", "are", "was", "were", "be", "it", "this", "that", "with", "as", "by", "at", "from", "which", "who", "what", "when", "where", "how", "why", "its", "their", "his", "her", "they", "he", "she", "we", "you", "i"]
+    [
+        "a",
+        "an",
+        "the",
+        "of",
+        "to",
+        "in",
+        "on",
+        "for",
+        "and",
+        "or",
+        "is",
+        "are",
+        "was",
+        "were",
+        "be",
+        "it",
+        "this",
+        "that",
+        "with",
+        "as",
+        "by",
+        "at",
+        "from",
+        "which",
+        "who",
+        "what",
+        "when",
+        "where",
+        "how",
+        "why",
+        "its",
+        "their",
+        "his",
+        "her",
+        "they",
+        "he",
+        "she",
+        "we",
+        "you",
+        "i",
+    ]
 )
 
 
@@ -117,21 +189,33 @@ def choice(answer: str) -> tuple[str, str] | None:
     m = _CHOICE.search(answer[:200])
     if not m:
         return None
-    return m.group(0).strip(), (m.group(1) or m.group(2)).upper()
+    letter = next(g for g in m.groups() if g)
+    return m.group(0).strip(), letter.upper()
 
 
-def entities(answer: str, prompt: str = "") -> set[str]:
-    """Capitalised names in an answer that the prompt does not already name."""
+def entities(answer: str, prompt: str = "", *, initial: bool = False) -> set[str]:
+    """Capitalised names in an answer that the prompt does not already name.
+
+    A capitalised single word opening a sentence may be any word ("Paris is ...", "It is ..."):
+    it counts only with ``initial=True``, used to see whether two answers share a name.
+    """
     named = set()
     for sentence in re.split(r"(?<=[.!?])\s+|\n", answer):
         for i, m in enumerate(_CAPS.finditer(sentence)):
             name = m.group(0).strip(" .")
             # a capitalised first word of a sentence is a name only when it is several words
-            if (i == 0 and m.start() == 0 and " " not in name) or name.lower() in _STOP:
+            opening = i == 0 and m.start() == 0 and " " not in name
+            if (opening and not initial) or name.lower() in _STOP:
                 continue
             named.add(name)
     prompt_lower = prompt.lower()
     return {n for n in named if n.lower() not in prompt_lower}
+
+
+def is_open_ended(prompt: str, open_words: tuple[str, ...] = OPEN_ENDED) -> bool:
+    """Whether a prompt has many right answers (``Write a poem``, ``Give an example of``)."""
+    first = _WORDS.findall(prompt.lower()[:40])
+    return bool(first and first[0] in open_words) or bool(_OPEN_HINT.search(prompt[:200]))
 
 
 def compare(
@@ -143,6 +227,7 @@ def compare(
     entity_words: int = 30,
     divergent_below: float = 0.3,
     same_above: float = 0.7,
+    open_words: tuple[str, ...] = OPEN_ENDED,
 ) -> Conflict | None:
     """Classify a pair of answers to one prompt; None when they agree or are near-identical.
 
@@ -154,11 +239,14 @@ def compare(
         entity_words: answers of at most this many words are compared by named entities.
         divergent_below: content-word Jaccard under which unresolved answers are ``divergent``.
         same_above: content-word Jaccard at or over which answers count as the same answer.
+        open_words: leading words of open-ended prompts, whose answers are compared by format
+            only (two different poems do not contradict each other).
     """
-    if normalize(a) == normalize(b):
-        return None
+    if normalize(a) == normalize(b) or _PLACEHOLDER.match(a) or _PLACEHOLDER.match(b):
+        return None  # placeholders are the quality check's business, not a contradiction
+    open_ended = is_open_ended(prompt, open_words)
     for kind, extract in (("yes_no", yes_no), ("choice", choice), ("number", final_number)):
-        ea, eb = extract(a), extract(b)
+        ea, eb = (None, None) if open_ended else (extract(a), extract(b))
         if ea and eb:
             if ea[1] == eb[1]:
                 return None  # the final answers agree: wording does not matter
@@ -167,17 +255,24 @@ def compare(
     overlap = jaccard(wa, wb)
     if overlap >= same_above:
         return None
-    na, nb = len(a.split()), len(b.split())
-    if max(na, nb) <= label_words:
-        return Conflict("label", a.strip(), b.strip(), normalize(a), normalize(b))
     pa, pb = profile(a), profile(b)
     if pa.format != pb.format or pa.json_keys != pb.json_keys:
         fa = pa.format + (f"{{{','.join(pa.json_keys)}}}" if pa.is_json else "")
         fb = pb.format + (f"{{{','.join(pb.json_keys)}}}" if pb.is_json else "")
         return Conflict("format", fa, fb, fa, fb)
+    if open_ended:
+        return None
+    na, nb = len(a.split()), len(b.split())
+    if max(na, nb) <= label_words:
+        if wa and wb and (wa <= wb or wb <= wa):
+            return None  # one answer contains the other ("France" within "Germany and France")
+        return Conflict("label", a.strip(), b.strip(), normalize(a), normalize(b))
     if max(na, nb) <= entity_words:
         ea_names, eb_names = entities(a, prompt), entities(b, prompt)
-        if ea_names and eb_names and not _overlaps(ea_names, eb_names):
+        shared = _overlaps(entities(a, prompt, initial=True), entities(b, prompt, initial=True))
+        if shared:
+            return None  # short answers naming the same thing agree on what matters
+        if ea_names and eb_names:
             sa, sb = ", ".join(sorted(ea_names)), ", ".join(sorted(eb_names))
             return Conflict("entity", sa, sb, sa.lower(), sb.lower())
     if overlap < divergent_below:

@@ -19,10 +19,11 @@ import numpy as np
 import polars as pl
 from pydantic import BaseModel, ConfigDict, Field
 
-from curate.conflicts import Conflict, compare, normalize
+from curate.conflicts import OPEN_ENDED, Conflict, compare
 from curate.format_profile import answer_text
 from curate.generation import Generator
 from curate.judge import Judge, JudgeConfig
+from curate.normalize import messages_text, normalize_expr
 from curate.pipeline import Finding, StepResult, findings_frame
 from curate.records import text_of
 
@@ -39,7 +40,7 @@ class ContradictionsConfig(BaseModel):
     """Run the contradiction step."""
     semantic: bool = True
     """Also pair prompts that are semantic neighbours (needs embeddings), not only equal ones."""
-    prompt_similarity: float = Field(0.95, gt=0.0, le=1.0)
+    prompt_similarity: float = Field(0.9, gt=0.0, le=1.0)
     """Cosine similarity of prompt embeddings at which two prompts ask the same thing."""
     max_group: int = Field(50, ge=2)
     """Prompts shared by more records than this are paired only within their first max_group."""
@@ -51,6 +52,9 @@ class ContradictionsConfig(BaseModel):
     """Content-word Jaccard of two answers under which an unresolved pair is ``divergent``."""
     same_above: float = Field(0.7, ge=0.0, le=1.0)
     """Content-word Jaccard at or over which two answers count as the same answer."""
+    open_ended_words: tuple[str, ...] = OPEN_ENDED
+    """Leading words of open-ended prompts (``write``, ``generate``, ...): their answers are
+    compared by format only, since two different poems do not contradict each other."""
     drop_proposed: bool = False
     """Drop the records proposed for removal (minority side) instead of flagging for review."""
     max_pairs_reported: int = Field(100, ge=0)
@@ -60,18 +64,23 @@ class ContradictionsConfig(BaseModel):
 
 
 def candidate_pairs(
-    prompts: list[str], embeddings: np.ndarray | None, cfg: ContradictionsConfig, block: int = 1024
+    keys: list[str],
+    prompts: list[str],
+    embeddings: np.ndarray | None,
+    cfg: ContradictionsConfig,
+    block: int = 1024,
 ) -> dict[tuple[int, int], str]:
     """Index pairs (i < j) of prompts asking the same thing, with how they were found.
 
-    Equal normalised prompts are ``same_prompt``; embedding neighbours ``semantic_prompt``. The
+    ``keys`` are the normalised prompts (``curate.normalize``, as exact dedup uses): equal keys
+    are ``same_prompt``; embedding neighbours ``semantic_prompt``. The
     embeddings are L2-normalised rows; the similarity matrix is computed a block at a time so
     memory stays linear in the input.
     """
     pairs: dict[tuple[int, int], str] = {}
     groups: dict[str, list[int]] = {}
-    for i, p in enumerate(prompts):
-        groups.setdefault(normalize(p), []).append(i)
+    for i, key in enumerate(keys):
+        groups.setdefault(key, []).append(i)
     for members in groups.values():
         members = members[: cfg.max_group]
         for x, i in enumerate(members):
@@ -122,7 +131,8 @@ class Contradictions:
         prompts = [text_of(r["prompt"]) for r in rows]
         answers = [answer_text(r) for r in rows]
         embeddings = self.embed(prompts) if self.embed and cfg.semantic and rows else None
-        candidates = candidate_pairs(prompts, embeddings, cfg)
+        keys = records.select(normalize_expr(messages_text("prompt")))[:, 0].to_list()
+        candidates = candidate_pairs(keys, prompts, embeddings, cfg)
         conflicts: dict[tuple[int, int], tuple[Conflict, str]] = {}
         for (i, j), how in sorted(candidates.items()):
             c = compare(
@@ -133,6 +143,7 @@ class Contradictions:
                 entity_words=cfg.entity_words,
                 divergent_below=cfg.divergent_below,
                 same_above=cfg.same_above,
+                open_words=cfg.open_ended_words,
             )
             if c is not None:
                 conflicts[(i, j)] = (c, how)

@@ -20,10 +20,17 @@ from pydantic import BaseModel, ConfigDict, Field
 from curate.pipeline import Finding, StepResult, findings_frame
 from curate.records import text_of
 
-_HEADER = re.compile(r"^\s{0,3}#{1,6}\s+\S", re.M)
+_HEADER = re.compile(r"^#{1,6}\s+\S", re.M)
 _BULLET = re.compile(r"^\s*(?:[-*•+]|\d{1,3}[.)])\s+\S", re.M)
 _TABLE = re.compile(r"^\s*\|.*\|\s*$", re.M)
 _FENCE = re.compile(r"^\s*(```|~~~)", re.M)
+# Unfenced code: lines that open like a statement of a common language.
+_CODE_LINE = re.compile(
+    r"^\s*(?:def |class |import |from \S+ import|function |#include|public |private |var |let |"
+    r"const |return\b|SELECT |CREATE TABLE|(?:for|while|if|elif|else)\b[^\n]*:\s*$|"
+    r"(?:for|while|if)\s*\(|[A-Za-z_][\w.\[\]]*\s*[-+*/]?=\s*\S)|\{\s*$",
+    re.M,
+)
 _WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?", re.U)
 _REFUSAL = re.compile(
     r"\b(as an ai\b|i(?: am|'m) (?:sorry|unable|not able)|i can(?:not|'t) (?:help|provide|"
@@ -133,6 +140,7 @@ def length_bucket(n_words: int) -> str:
 def profile(text: str) -> AnswerProfile:
     """Profile one answer's format and tone."""
     is_json, keys = _json_keys(text)
+    code = not is_json and (bool(_FENCE.search(text)) or len(_CODE_LINE.findall(text)) >= 2)
     words = [w.lower() for w in _WORD.findall(text)]
     first = sum(w in _FIRST for w in words)
     second = sum(w in _SECOND for w in words)
@@ -142,9 +150,9 @@ def profile(text: str) -> AnswerProfile:
     return AnswerProfile(
         is_json=is_json,
         json_keys=keys,
-        headers=bool(_HEADER.search(text)) and not is_json,
-        lists=len(_BULLET.findall(text)) >= 2 and not is_json,
-        code=bool(_FENCE.search(text)) and not is_json,
+        headers=bool(_HEADER.search(text)) and not (is_json or code),
+        lists=len(_BULLET.findall(text)) >= 2 and not (is_json or code),
+        code=code,
         table=len(_TABLE.findall(text)) >= 2,
         length_bucket=length_bucket(len(text.split())),
         person=person,

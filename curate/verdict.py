@@ -1,0 +1,199 @@
+"""The readiness verdict: is this set fit to fine-tune on, and if not, why.
+
+A pure function of a curation report (the ``report.json`` mapping): no I/O, no model. Each rule
+compares one figure with one threshold of ``VerdictConfig``; every threshold's docstring is its
+explanation in the report. The verdict is the most serious outcome any rule reaches:
+
+1. ``consider retrieval instead``: the answers are dominated by volatile facts;
+2. ``fix data first``: duplicates, contradictions, quality defects, format drift, PII or
+   leakage above their thresholds;
+3. ``too small / too narrow``: too few records, or too little diversity (one template);
+4. ``ready``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+VerdictName = Literal[
+    "ready", "fix data first", "too small / too narrow", "consider retrieval instead"
+]
+_RANK = {
+    "consider retrieval instead": 3,
+    "fix data first": 2,
+    "too small / too narrow": 1,
+    "ready": 0,
+}
+
+
+class VerdictConfig(BaseModel):
+    """Thresholds of the readiness verdict; each docstring explains its rule in the report."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
+
+    min_records: int = Field(1000, ge=0)
+    """A habit-teaching SFT set needs roughly 1,000 or more clean examples; fewer kept records
+    than this is too small."""
+    max_records: int = Field(5000, ge=1)
+    """Past roughly 5,000 examples a habit is learned and more rarely helps; a larger set is not
+    a failure, but the report suggests cutting it with ``select_diverse``."""
+    max_duplicate_share: float = Field(0.05, ge=0, le=1)
+    """Share of records removed as exact, near or semantic duplicates above which the source
+    should be fixed: duplicates over-weight what they repeat."""
+    max_contradiction_share: float = Field(0.01, ge=0, le=1)
+    """Share of records in a conflict cluster (same question, conflicting answers) above which
+    the set teaches inconsistency."""
+    max_quality_share: float = Field(0.05, ge=0, le=1)
+    """Quality findings (empty, placeholder, truncated, refusal, ...) per record above which
+    the data needs fixing."""
+    max_format_deviant_share: float = Field(0.10, ge=0, le=1)
+    """Share of answers off their task's dominant format above which the model would learn to
+    pick a format at random."""
+    max_pii_share: float = Field(0.01, ge=0, le=1)
+    """PII or secret findings per record above which the set must be cleaned or redacted."""
+    max_leakage: int = Field(0, ge=0)
+    """Eval-set items leaked into training above which scores on that eval mean nothing."""
+    max_template_share: float = Field(0.30, ge=0, le=1)
+    """Share of prompts opening with the same skeleton above which the model learns one
+    template and breaks on any other phrasing."""
+    min_cluster_entropy: float = Field(0.60, ge=0, le=1)
+    """Normalised entropy of k-means topic clusters of prompts under which the set is too
+    narrow (a few topics dominate)."""
+    min_prompt_distinct_2: float = Field(0.20, ge=0, le=1)
+    """Distinct bigrams over all bigrams of prompts under which prompts repeat each other."""
+    max_fact_heavy_share: float = Field(0.40, ge=0, le=1)
+    """Share of answers dominated by volatile facts (dates, prices, versions, names, current
+    events) above which retrieval, not tuning, is the right tool: tuning teaches habits, it is
+    a poor store for facts that change."""
+
+
+class VerdictCheck(BaseModel):
+    """One rule as evaluated: the figure, the threshold, whether it passed, what it means."""
+
+    model_config = ConfigDict(frozen=True)
+
+    rule: str
+    """The ``VerdictConfig`` field that holds the threshold."""
+    value: float | None
+    """The measured figure (None when the run did not compute it)."""
+    threshold: float
+    """The threshold from the config."""
+    passed: bool
+    """False when the figure is on the wrong side of the threshold."""
+    outcome: str
+    """The verdict this rule leads to when it fails (or ``note``)."""
+    explanation: str
+    """Why the rule exists (the config field's docstring)."""
+
+
+class Verdict(BaseModel):
+    """The readiness verdict with its reasons."""
+
+    model_config = ConfigDict(frozen=True)
+
+    verdict: VerdictName
+    """ready / fix data first / too small / too narrow / consider retrieval instead."""
+    reasons: list[str]
+    """One sentence per failed rule (and notes), most serious first."""
+    checks: list[VerdictCheck]
+    """Every rule, passed or not, with its figure and threshold."""
+
+
+def _get(report: dict[str, Any], *path: str) -> Any:
+    node: Any = report
+    for key in path:
+        if not isinstance(node, dict) or key not in node:
+            return None
+        node = node[key]
+    return node
+
+
+def _measure(report: dict[str, Any]) -> dict[str, float | None]:
+    n = max(1, int(report.get("n_records") or 0))
+    by_check = report.get("findings_by_check") or {}
+    dropped = report.get("dropped_by_reason") or {}
+    figures = report.get("figures") or {}
+    dup = sum(v for k, v in dropped.items() if k.endswith("duplicate"))
+    conflict = _get(figures, "contradictions", "records_in_conflict")
+    deviants = _get(figures, "format", "deviants")
+    return {
+        "min_records": float(report.get("n_kept") or 0),
+        "max_records": float(report.get("n_kept") or 0),
+        "max_duplicate_share": dup / n,
+        "max_contradiction_share": None if conflict is None else conflict / n,
+        "max_quality_share": by_check.get("quality", 0) / n if "quality" in figures else None,
+        "max_format_deviant_share": None if deviants is None else deviants / n,
+        "max_pii_share": by_check.get("pii", 0) / n if "pii" in figures else None,
+        "max_leakage": float(by_check.get("leakage", 0)) if "leakage" in figures else None,
+        "max_template_share": _get(figures, "diversity", "templates", "top_share"),
+        "min_cluster_entropy": _get(figures, "diversity", "clusters", "entropy"),
+        "min_prompt_distinct_2": _get(figures, "diversity", "prompts", "distinct_2"),
+        "max_fact_heavy_share": _get(figures, "volatile", "fact_heavy_share"),
+    }
+
+
+_OUTCOME = {
+    "min_records": "too small / too narrow",
+    "max_records": "note",
+    "max_duplicate_share": "fix data first",
+    "max_contradiction_share": "fix data first",
+    "max_quality_share": "fix data first",
+    "max_format_deviant_share": "fix data first",
+    "max_pii_share": "fix data first",
+    "max_leakage": "fix data first",
+    "max_template_share": "too small / too narrow",
+    "min_cluster_entropy": "too small / too narrow",
+    "min_prompt_distinct_2": "too small / too narrow",
+    "max_fact_heavy_share": "consider retrieval instead",
+}
+
+
+def decide(report: dict[str, Any], config: VerdictConfig | None = None) -> Verdict:
+    """The verdict for a curation report (the ``report.json`` mapping).
+
+    Rules whose figure the run did not compute (a step turned off) pass, marked value None.
+    """
+    config = config or VerdictConfig()
+    values = _measure(report)
+    checks = []
+    for rule, outcome in _OUTCOME.items():
+        threshold = float(getattr(config, rule))
+        value = values[rule]
+        if value is None:
+            passed = True
+        elif rule.startswith("min_"):
+            passed = value >= threshold
+        else:
+            passed = value <= threshold
+        explanation = " ".join((VerdictConfig.model_fields[rule].description or "").split())
+        checks.append(
+            VerdictCheck(
+                rule=rule,
+                value=None if value is None else round(value, 4),
+                threshold=threshold,
+                passed=passed,
+                outcome=outcome,
+                explanation=explanation,
+            )
+        )
+    failed = sorted((c for c in checks if not c.passed), key=lambda c: -_RANK.get(c.outcome, -1))
+    verdict: VerdictName = "ready"
+    for c in failed:
+        if c.outcome in _RANK and _RANK[c.outcome] > _RANK[verdict]:
+            verdict = c.outcome  # type: ignore[assignment]
+    reasons = [_sentence(c) for c in failed]
+    return Verdict(verdict=verdict, reasons=reasons, checks=checks)
+
+
+def _sentence(c: VerdictCheck) -> str:
+    side = "under the minimum" if c.rule.startswith("min_") else "over the maximum"
+    fmt = (
+        (lambda v: f"{v:,.0f}")
+        if c.threshold >= 1 or c.rule == "max_leakage"
+        else (lambda v: f"{v:.1%}")
+    )
+    label = c.rule.removeprefix("min_").removeprefix("max_").replace("_", " ")
+    head = "note" if c.outcome == "note" else c.outcome
+    return f"{head}: {label} is {fmt(c.value)}, {side} of {fmt(c.threshold)}. {c.explanation}"

@@ -1,0 +1,194 @@
+"""Contradictions: each kind with true and false pairs, clusters and proposals, the judge."""
+
+from __future__ import annotations
+
+import itertools
+import json
+
+import numpy as np
+import pytest
+
+from curate.conflicts import compare, final_number
+from curate.contradictions import Contradictions, ContradictionsConfig
+from curate.generation import Generation
+from curate.judge import Judge, JudgeConfig, parse_verdict
+
+MATH = "Tom has 3 boxes of 6 eggs. How many eggs does he have?"
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "prompt", "kind"),
+    [
+        ("3 * 6 = 18 eggs.\nA: 18", "3 + 6 = 9 eggs.\nA: 9", MATH, "number"),
+        ("He has 18 eggs.", "The total is 20.", MATH, "number"),
+        ("Yes, water boils at 100 C at sea level.", "No. It depends on pressure only.",
+         "Does water boil at 100 C at sea level?", "yes_no"),
+        ("(B) because it is larger.", "The answer is C.", "Which is largest? A, B or C", "choice"),
+        ("Fruit", "Vegetable", "Is a tomato a fruit or a vegetable?", "label"),
+        ("The capital city of France is Paris, on the Seine river.",
+         "The capital city of France is Lyon, on the Rhone river.",
+         "What is the capital of France?", "entity"),
+        ('{"name": "Ann", "city": "Oslo"}', "Her name is Ann and she lives in Oslo.",
+         "Return the person's name and city.", "format"),
+        ('{"name": "Ann", "city": "Oslo"}', '{"full_name": "Ann", "town": "Oslo"}',
+         "Return the person's name and city.", "format"),
+        ("Photosynthesis turns light into chemical energy in chloroplasts.",
+         "It is a process where fungi digest dead wood underground.",
+         "Explain photosynthesis.", "divergent"),
+    ],
+)  # fmt: skip
+def test_conflicting_pairs_are_classified(a, b, prompt, kind):
+    conflict = compare(a, b, prompt)
+    assert conflict is not None and conflict.kind == kind
+    assert conflict.span_a and conflict.span_b
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "prompt"),
+    [
+        ("3 * 6 = 18 eggs.\nA: 18", "Six eggs in each of 3 boxes: 18.\nA: 18", MATH),
+        ("Yes.", "Yes, it does at sea level.", "Does water boil at 100 C at sea level?"),
+        ("(B)", "The answer is B.", "Which is largest? A, B or C"),
+        ("France.", "Germany and France.", "Name a country that uses the Euro."),
+        ("Paris is the capital. It is home to the Eiffel Tower.",
+         "The capital is Paris, a city known for its museums and cafes.",
+         "What is the capital of France?"),
+        ('{"name": "Ann", "city": "Oslo"}', '{"city": "Oslo", "name": "Ann"}', "Return the fields."),
+        ("The leaves fall softly,\nautumn wind", "Red maple burning\nin the cold light",
+         "Write a haiku about autumn."),
+        ("<nooutput>", "<No output>", "Design a logo."),
+        ("Water boils at 100 degrees.", "water boils at 100 degrees", "At what temperature?"),
+    ],
+)  # fmt: skip
+def test_agreeing_or_open_ended_pairs_are_not_conflicts(a, b, prompt):
+    assert compare(a, b, prompt) is None
+
+
+def test_final_number_prefers_marked_answers():
+    assert final_number("16 - 3 = 13, then 13 * 2 = 26.\nA: 26")[1] == 26
+    assert final_number("#### 1,200")[1] == 1200
+    assert final_number("The total is $45.50 today.")[1] == 45.5
+    assert final_number("In 1990 there were 3 of them and in 2000 there were 7, a long story "
+                        "with many numbers in it and no marked answer.") is None  # fmt: skip
+
+
+def test_step_clusters_pairs_and_proposes_the_majority(sft_frame):
+    frame = sft_frame([
+        (MATH, "3 * 6 = 18.\nA: 18"),
+        (MATH, "Three boxes of six make 18.\nA: 18"),
+        (MATH, "3 + 6 = 9.\nA: 9"),
+        ("Is a tomato a fruit or a vegetable?", "Fruit"),
+        ("Unrelated question?", "Unrelated answer."),
+    ])  # fmt: skip
+    result = Contradictions(ContradictionsConfig(semantic=False)).run(frame)
+    found = result.findings
+    assert found.height == 3 and set(found["reason"]) == {"conflicting_answer"}
+    assert found["cluster_id"].n_unique() == 1 and set(found["severity"]) == {"review"}
+    evidence = {row: json.loads(e) for row, e in zip(found["row"], found["evidence"], strict=True)}
+    assert evidence[0]["proposal"] == "keep" and evidence[1]["proposal"] == "keep"
+    assert evidence[2]["proposal"] == "remove"
+    wrong = evidence[2]["pairs"]
+    assert {p["other_id"] for p in wrong} == set(frame["id"][:2])
+    assert wrong[0]["span"] == "A: 9" and wrong[0]["other_span"] == "A: 18"
+    assert result.figures["pairs_by_kind"] == {"number": 2}
+    assert result.figures["conflict_clusters"] == 1 and result.figures["records_in_conflict"] == 3
+
+    dropping = Contradictions(ContradictionsConfig(semantic=False, drop_proposed=True)).run(frame)
+    assert dropping.findings.filter(dropping.findings["severity"] == "drop")["row"].to_list() == [2]
+
+
+def test_semantic_neighbours_pair_only_prompts_with_the_same_numbers(sft_frame):
+    frame = sft_frame([
+        ("How many legs do 3 spiders have?", "A: 24"),
+        ("Count the legs of 3 spiders.", "A: 18"),
+        ("How many legs do 4 spiders have?", "A: 32"),
+    ])  # fmt: skip
+    same = np.ones((3, 4), dtype=np.float32) / 2.0  # every prompt embeds to the same unit vector
+    result = Contradictions(ContradictionsConfig(), embed=lambda texts: same).run(frame)
+    assert result.figures["candidates_by_source"] == {"semantic_prompt": 1}
+    assert result.findings["row"].to_list() == [0, 1]
+    alone = Contradictions(ContradictionsConfig(semantic=False), embed=lambda t: same).run(frame)
+    assert alone.findings.height == 0
+
+
+class ScriptedGenerator:
+    """A fake judge model that replies from a script (unit tests of the retry logic only)."""
+
+    backend, model = "fake", "scripted"
+
+    def __init__(self, replies):
+        self.replies = iter(replies)
+        self.seen = []
+
+    def generate(self, chats, params, adapter=None):
+        self.seen.append(chats)
+        return [Generation(text=next(self.replies)) for _ in chats]
+
+
+def test_judge_retries_a_bad_reply_and_gives_up_after_the_bound():
+    gen = ScriptedGenerator(["I think they contradict.", '{"contradict": true, "keep": "B"}'])
+    judge = Judge(gen, JudgeConfig(max_retries=2))
+    [verdict] = judge.judge([("q", "a", "b")])
+    assert verdict.contradict and verdict.keep == "B" and judge.calls == 2
+    assert gen.seen[1][0][-1].role == "user" and "JSON" in gen.seen[1][0][-1].content
+
+    hopeless = Judge(ScriptedGenerator(["nope"] * 10), JudgeConfig(max_retries=2))
+    assert hopeless.judge([("q", "a", "b")]) == [None]
+    assert hopeless.calls == 3 and hopeless.failures == 1
+    with pytest.raises(ValueError, match="no JSON verdict"):
+        parse_verdict('{"keep": "A"}')  # "contradict" is required
+
+
+def test_judge_confirms_divergent_pairs_and_picks_the_side(sft_frame):
+    frame = sft_frame([
+        ("Explain photosynthesis.", "Plants turn light into chemical energy in chloroplasts."),
+        ("Explain photosynthesis.", "Fungi digest dead wood underground at night."),
+    ])  # fmt: skip
+    unjudged = Contradictions(ContradictionsConfig(semantic=False)).run(frame)
+    assert unjudged.findings.height == 0 and unjudged.figures["divergent_unjudged"] == 1
+    gen = ScriptedGenerator(['{"contradict": true, "keep": "A", "reason": "fungi"}'])
+    judged = Contradictions(ContradictionsConfig(semantic=False), generator=gen).run(frame)
+    found = judged.findings
+    assert set(found["reason"]) == {"judged_contradiction"}
+    proposals = [json.loads(e)["proposal"] for e in found["evidence"]]
+    assert proposals == ["keep", "remove"]
+    assert judged.figures["judge"]["judged_pairs"] == 1
+
+
+def gsm8k_pairs(path, n_questions):
+    keys = ("6b_finetuning", "6b_verification", "175b_finetuning", "175b_verification")
+    with path.open() as f:
+        rows = [json.loads(line) for _, line in zip(range(n_questions), f, strict=False)]
+    for row in rows:
+        sols = [(row[k]["solution"], row[k]["is_correct"]) for k in keys]
+        for (a, ra), (b, rb) in itertools.combinations(sols, 2):
+            if ra or rb:  # right/wrong: a contradiction; right/right: not one
+                yield row["question"], a, b, ra != rb
+
+
+def test_gsm8k_right_and_wrong_solutions_are_found(shared_data):
+    tp = fp = fn = 0
+    for question, a, b, truth in gsm8k_pairs(shared_data / "gsm8k_example_model_solutions.jsonl",
+                                             200):  # fmt: skip
+        c = compare(a, b, question)
+        predicted = c is not None and c.kind != "divergent"
+        tp += truth and predicted
+        fp += predicted and not truth
+        fn += truth and not predicted
+    assert tp / (tp + fn) >= 0.95 and tp / (tp + fp) >= 0.95
+
+
+@pytest.mark.slow
+def test_real_small_model_as_judge_answers_within_the_retry_bound(smollm2_path):
+    import torch
+
+    from curate.backends import get_generator
+
+    torch.set_num_threads(1)
+    gen = get_generator("transformers", smollm2_path, cache=False)
+    judge = Judge(gen, JudgeConfig(max_retries=1, max_tokens=48))
+    pairs = [("What is 2 + 2?", "4", "5"), ("What colour is the sky?", "Blue.", "Blue.")]
+    verdicts = judge.judge(pairs)
+    assert len(verdicts) == 2
+    assert all(v is None or isinstance(v.contradict, bool) for v in verdicts)
+    assert 2 <= judge.calls <= 4 and judge.failures == sum(v is None for v in verdicts)
