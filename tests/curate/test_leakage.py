@@ -73,7 +73,7 @@ def test_ngram_overlap_survives_case_and_punctuation() -> None:
     assert [(f["row"], f["reason"]) for f in found] == [(0, "eval_ngram_overlap")]
     evidence = found[0]["evidence"]
     assert evidence["eval_id"] == "gsm-1" and evidence["n"] == 13 and evidence["side"] == "prompt"
-    assert evidence["ngram"].startswith("janets ducks lay 16 eggs per day")
+    assert "ducks lay 16 eggs per day" in evidence["ngram"]  # however apostrophes normalise
     assert len(evidence["ngram"].split()) == 13 and 0 < evidence["coverage"] < 1
 
 
