@@ -1,0 +1,76 @@
+"""The readiness verdict rules, and volatile-fact detection."""
+
+from __future__ import annotations
+
+from curate.verdict import VerdictConfig, decide
+from curate.volatile import VolatileConfig, VolatileFacts, facts, is_fact_heavy
+
+
+def report(**over):
+    base = {
+        "n_records": 3000, "n_kept": 2950,
+        "dropped_by_reason": {"exact_duplicate": 50},
+        "findings_by_check": {"quality": 30, "pii": 3},
+        "figures": {
+            "quality": {}, "pii": {},
+            "contradictions": {"records_in_conflict": 6},
+            "format": {"deviants": 90},
+            "diversity": {"templates": {"top_share": 0.05}, "clusters": {"entropy": 0.9},
+                          "prompts": {"distinct_2": 0.5}},
+            "volatile": {"fact_heavy_share": 0.1},
+        },
+    }  # fmt: skip
+    for key, value in over.items():
+        if key in base["figures"]:
+            base["figures"][key] = value
+        else:
+            base[key] = value
+    return base
+
+
+def test_a_clean_varied_set_of_the_right_size_is_ready():
+    v = decide(report())
+    assert v.verdict == "ready" and v.reasons == []
+    assert all(c.passed for c in v.checks) and len(v.checks) == len(VerdictConfig.model_fields)
+    assert all(c.explanation for c in v.checks)
+
+
+def test_each_rule_leads_to_its_verdict():
+    dup = decide(report(dropped_by_reason={"near_duplicate": 400}))
+    assert dup.verdict == "fix data first" and "duplicate share" in dup.reasons[0]
+    conflict = decide(report(contradictions={"records_in_conflict": 90}))
+    assert conflict.verdict == "fix data first"
+    small = decide(report(n_kept=300))
+    assert small.verdict == "too small / too narrow" and "records is 300" in small.reasons[0]
+    narrow = decide(report(diversity={"templates": {"top_share": 0.8}}))
+    assert narrow.verdict == "too small / too narrow" and "template share" in narrow.reasons[0]
+    facts_ = decide(report(volatile={"fact_heavy_share": 0.7}, n_kept=100))
+    assert facts_.verdict == "consider retrieval instead"
+    assert facts_.reasons[0].startswith("consider retrieval instead")  # most serious first
+    assert len(facts_.reasons) == 2
+
+
+def test_a_large_set_gets_a_note_not_a_failure_and_missing_steps_pass():
+    big = decide(report(n_kept=20000))
+    assert big.verdict == "ready" and big.reasons[0].startswith("note:")
+    bare = decide({"n_records": 2000, "n_kept": 2000, "figures": {}})
+    assert bare.verdict == "ready"
+    assert {c.rule for c in bare.checks if c.value is None} >= {"max_contradiction_share"}
+
+
+def test_thresholds_come_from_the_config():
+    strict = VerdictConfig(max_format_deviant_share=0.01)
+    assert decide(report(), strict).verdict == "fix data first"
+
+
+def test_volatile_facts_are_found_and_dominate_fact_answers(sft_frame):
+    text = "As of 2023, the iPhone 15 costs $799 and runs iOS 17.0.1 from Apple Inc in Cupertino."
+    found = facts(text)
+    assert found["date"] == ["2023"] and found["price"] == ["$799"]
+    assert found["version"] == ["17.0.1"] and found["current_event"] == ["As of"]
+    assert is_fact_heavy(text, VolatileConfig())[0]
+    assert not is_fact_heavy("Use short sentences and a friendly tone in every reply.",
+                             VolatileConfig())[0]  # fmt: skip
+    frame = sft_frame([("Price?", text), ("Style?", "Be brief and kind."), ("Tone?", "Warm.")])
+    figures = VolatileFacts().run(frame).figures
+    assert figures["fact_heavy"] == 1 and figures["fact_heavy_share"] == round(1 / 3, 4)
