@@ -19,14 +19,19 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from curate.contradictions import ContradictionsConfig
 from curate.dedup_exact import ExactConfig
 from curate.dedup_near import NearConfig
 from curate.dedup_semantic import SemanticConfig
+from curate.diversity import DiversityConfig
 from curate.errors import ConfigError
 from curate.executors.config import ExecutorConfig
+from curate.format_profile import FormatConfig
 from curate.leakage import LeakageConfig
 from curate.pii import PIIConfig
 from curate.quality import QualityConfig
+from curate.verdict import VerdictConfig
+from curate.volatile import VolatileConfig
 
 Action = Literal["drop", "review", "info"]
 
@@ -49,6 +54,16 @@ class CurateConfig(BaseModel):
     """PII and secrets (flag, or redact in the curated output)."""
     leakage: LeakageConfig = Field(default_factory=LeakageConfig)
     """Train/eval leakage (runs when an eval set is given)."""
+    contradictions: ContradictionsConfig = Field(default_factory=ContradictionsConfig)
+    """Contradictions: same or neighbouring prompts with conflicting answers (review)."""
+    format: FormatConfig = Field(default_factory=FormatConfig)
+    """Format and tone consistency per task (answers off their task's dominant format)."""
+    diversity: DiversityConfig = Field(default_factory=DiversityConfig)
+    """Diversity figures (distinct-n, Vendi, clusters, template concentration)."""
+    volatile: VolatileConfig = Field(default_factory=VolatileConfig)
+    """Volatile facts in answers (dates, prices, versions, names), for the retrieval hint."""
+    verdict: VerdictConfig = Field(default_factory=VerdictConfig)
+    """Thresholds of the readiness verdict, each explained in the report."""
     # -- sections added by the other checks (quality, pii, leakage, contradictions, format,
     # -- diversity, verdict) go here, one line each, in the same style as above. ------------
 
