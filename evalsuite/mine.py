@@ -77,7 +77,10 @@ def _check(choice: CheckChoice, reference: Any) -> dict[str, Any]:
 def read_pool(
     path: str | Path, *, check: CheckChoice = "auto", offset: int = 0, limit: int | None = None
 ) -> tuple[list[Case], int, Counter[str]]:
-    """Pool rows (JSONL) to cases; returns the cases, the rows read, and skips by reason."""
+    """Pool rows (JSONL) to cases; returns the cases, the rows read, and skips by reason.
+
+    A row may carry its own ``checks`` (a list of check objects); otherwise ``check`` decides.
+    """
     path = Path(path)
     if not path.is_file():
         raise NotFoundError(f"pool file {path} does not exist")
@@ -103,7 +106,8 @@ def read_pool(
                 continue
             cases.append(Case.model_validate({
                 "id": f"{path.stem}-{lineno:05d}", "prompt": prompt, "reference": reference,
-                "tags": ["mined", path.stem], "checks": [_check(check, reference)],
+                "tags": ["mined", path.stem],
+                "checks": row.get("checks") or [_check(check, reference)],
                 "meta": {"mined": {"pool": str(path), "line": lineno}},
             }))  # fmt: skip
     return cases, rows, skipped
