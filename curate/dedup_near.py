@@ -26,7 +26,7 @@ from curate.minhash import (
     shingle_hashes,
     signatures,
 )
-from curate.normalize import normalize_expr, record_text
+from curate.normalize import content_text, normalize_expr
 from curate.pipeline import StepResult
 
 
@@ -50,6 +50,10 @@ class NearConfig(BaseModel):
     """Word n-gram size."""
     auto_min_words: int = Field(400, ge=1)
     """In ``auto`` mode, records with at least this many words use word n-grams."""
+    answer_threshold: float = Field(0.5, ge=0.0, le=1.0)
+    """A candidate pair whose answers alone have a lower Jaccard similarity is not a duplicate:
+    the same question with a different answer is the contradiction check's material. Applied
+    when ``verify`` is not ``none``."""
     verify: Literal["exact", "signature", "none"] = "exact"
     """How LSH candidate pairs are confirmed: ``exact`` Jaccard of the shingle sets, the
     ``signature`` estimate, or ``none`` (every band collision counts)."""
@@ -77,6 +81,7 @@ class NearDedup:
         left, right = usable[left], usable[right]
         candidates = len(left)
         left, right = self._verify(texts, kinds, sigs, left, right)
+        left, right = self.answers_agree(records, kinds, left, right)
         labels = components(len(texts), left, right)
         members = choose_representatives(records, labels)
         similarity = self._to_representative(texts, kinds, sigs, members)
@@ -194,6 +199,19 @@ class NearDedup:
         keep = sim >= self.config.threshold
         return left[keep], right[keep]
 
+    def answers_agree(
+        self, records: pl.DataFrame, kinds: np.ndarray, left: np.ndarray, right: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Keep pairs whose answers are also alike (exact Jaccard of the answers' shingles)."""
+        if self.config.verify == "none" or not len(left):
+            return left, right
+        answers = records.select(
+            normalize_expr(content_text(("completion", "chosen", "rejected"))).alias("a")
+        )["a"]
+        sim = self.pair_jaccard(answers, kinds, left, right)
+        keep = sim >= self.config.answer_threshold
+        return left[keep], right[keep]
+
     def _to_representative(
         self, texts: pl.Series, kinds: np.ndarray, sigs: np.ndarray, members: pl.DataFrame
     ) -> np.ndarray:
@@ -206,8 +224,9 @@ class NearDedup:
 
 
 def near_texts(records: pl.DataFrame) -> pl.Series:
-    """The text near-duplicate detection shingles: the whole record, normalised."""
-    return records.select(normalize_expr(record_text()).alias("t"))["t"]
+    """The text near-duplicate detection shingles: the whole record's contents (prompt, then
+    answers; roles left out, as they are shared by every record), normalised."""
+    return records.select(normalize_expr(content_text()).alias("t"))["t"]
 
 
 _BATCH = 10_000

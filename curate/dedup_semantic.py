@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from curate.clusters import choose_representatives, components, duplicate_findings
 from curate.embed import embed_texts
+from curate.normalize import content_text
 from curate.pipeline import StepResult
 
 if TYPE_CHECKING:
@@ -123,15 +124,6 @@ class SemanticDedup:
             empty = np.zeros(0, dtype=np.int64)
             return empty, empty, k
         return np.concatenate(lefts), np.concatenate(rights), k
-
-
-def content_text() -> pl.Expr:
-    """The record's message contents (prompt, then answers) joined by blank lines, no roles."""
-    parts = [
-        pl.col(c).list.eval(pl.element().struct.field("content")).list.join("\n\n").fill_null("")
-        for c in ("prompt", "completion", "chosen", "rejected")
-    ]
-    return pl.concat_str(parts, separator="\n\n").str.strip_chars()
 
 
 def similar_pairs(

@@ -11,7 +11,8 @@ from __future__ import annotations
 import polars as pl
 
 _PUNCT = r"[\p{P}\p{S}]"
-"""Unicode punctuation and symbols: removed, so "Hello, world!" equals "hello world"."""
+"""Unicode punctuation and symbols: become spaces, so "Hello, world!" equals "hello world" and
+"2+2" equals "2 + 2"."""
 
 _SEPARATOR = "\n"
 """Joins the parts of a record before normalisation (becomes a space afterwards)."""
@@ -22,7 +23,7 @@ def normalize_expr(expr: pl.Expr) -> pl.Expr:
     return (
         expr.str.normalize("NFKC")
         .str.to_lowercase()
-        .str.replace_all(_PUNCT, "")
+        .str.replace_all(_PUNCT, " ")
         .str.replace_all(r"\s+", " ")
         .str.strip_chars()
     )
@@ -50,6 +51,17 @@ def answer_text() -> pl.Expr:
 def record_text() -> pl.Expr:
     """The whole record (prompt and answers) as raw text, roles included."""
     return pl.concat_str([messages_text("prompt"), answer_text()], separator=_SEPARATOR)
+
+
+def content_text(
+    columns: tuple[str, ...] = ("prompt", "completion", "chosen", "rejected"),
+) -> pl.Expr:
+    """The message contents of the given columns (roles dropped), joined by blank lines."""
+    parts = [
+        pl.col(c).list.eval(pl.element().struct.field("content")).list.join("\n\n").fill_null("")
+        for c in columns
+    ]
+    return pl.concat_str(parts, separator="\n\n").str.strip_chars()
 
 
 def answer_chars() -> pl.Expr:
