@@ -1,0 +1,39 @@
+"""``tunesmith demo``: the whole lifecycle on the built-in defaults."""
+
+from __future__ import annotations
+
+import click
+
+from api.demo import load_demo_config, run_demo
+
+
+@click.command()
+@click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False),
+              help="A demo config (default: data/demo/demo.toml).")  # fmt: skip
+@click.option("--out", "out_dir", help="Where the artifacts go (default: ./tunesmith-demo).")
+@click.option("--data-dir", help="The folder of real public data (default: ../shared/data).")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+def demo(config_path: str | None, out_dir: str | None, data_dir: str | None, as_json: bool) -> int:
+    """Curate real data, synthesize, mine a suite, tune, evaluate and gate — on the CPU.
+
+    Exits 0 once the lifecycle has run to the end, whatever the verdict (it is printed; for a
+    CI exit code from a verdict, use `tunesmith gate`).
+    """
+    config = load_demo_config(config_path, out_dir=out_dir, data_dir=data_dir)
+    result = run_demo(config, say=click.echo)
+    if as_json:
+        click.echo(result.model_dump_json(indent=2))
+    else:
+        click.echo("\nWhere everything is:")
+        click.echo(f"  audit report       {result.audit_report}")
+        for report in result.synthesis_reports:
+            click.echo(f"  synthesis report   {report}")
+        click.echo(f"  edge-case suite    {result.suite}")
+        click.echo(f"  adapter            {result.adapter}")
+        click.echo(f"  comparison report  {result.comparison_report}")
+        click.echo(f"  gate verdict       {result.gate_report}")
+        click.echo(f"  seconds per stage  {result.timings}")
+        click.echo(f"\nGate verdict: {result.verdict.upper()}")
+        for reason in result.reasons:
+            click.echo(f"  - {reason}")
+    return 0
