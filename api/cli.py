@@ -13,7 +13,7 @@ import traceback
 import click
 
 from api.commands import curate as curate_commands
-from api.commands import data, keys, serve
+from api.commands import data, demo, keys, serve
 from api.commands import eval as eval_commands
 from api.commands import train as train_commands
 from curate.errors import InputError, MissingExtra, NotFoundError, TunesmithError
@@ -36,6 +36,7 @@ cli.add_command(keys.keys)
 cli.add_command(eval_commands.eval_group)
 cli.add_command(eval_commands.gate_cmd)
 cli.add_command(train_commands.train_cmd)
+cli.add_command(demo.demo)
 
 
 def main(argv: list[str] | None = None) -> None:
