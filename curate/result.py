@@ -13,6 +13,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from curate.config import CurateConfig
+from curate.verdict import Verdict
 
 
 class ClusterSummary(BaseModel):
@@ -76,6 +77,8 @@ class CurationResult(BaseModel):
     the output folder."""
     config: CurateConfig
     """The configuration the run used, defaults filled in."""
+    verdict: Verdict | None = None
+    """The readiness verdict with its reasons and every threshold (``curate.verdict``)."""
     timings: dict[str, float] = Field(default_factory=dict)
     """Seconds per step and in total. Not written to ``report.json`` (which must be
     byte-for-byte reproducible); kept in ``timings.json`` and in the store."""

@@ -28,12 +28,15 @@ from pathlib import Path
 import polars as pl
 
 from curate.config import CurateConfig
+from curate.contradictions import Contradictions
 from curate.dedup_exact import ExactDedup
 from curate.dedup_near import NearDedup
 from curate.dedup_semantic import SemanticDedup
+from curate.diversity import Diversity
 from curate.errors import InputError, NotFoundError
 from curate.eval_items import load_eval_set
 from curate.executors.executor import open_executor
+from curate.format_profile import FormatProfile
 from curate.leakage import LeakageCheck
 from curate.pii import PIICheck, redact_frame
 from curate.pipeline import FINDING_SCHEMA, Step, StepResult, run_steps
@@ -42,6 +45,8 @@ from curate.records import RECORD_SCHEMA, REJECT_SCHEMA
 from curate.result import CurationResult
 from curate.store import Store
 from curate.summary import cluster_summaries, counts_by, dropped_by_reason
+from curate.verdict import decide
+from curate.volatile import VolatileFacts
 
 Progress = Callable[[str, int, int], None]
 """Called with (stage, done, total): the step about to run, or ``embedding`` progress."""
@@ -51,6 +56,8 @@ FILES = {
     "findings": "findings.parquet",
     "rejects": "rejects.parquet",
     "report": "report.json",
+    "html": "report.html",
+    "markdown": "report.md",
     "timings": "timings.json",
 }
 
@@ -88,8 +95,43 @@ def build_steps(
         steps.append(PIICheck(config.pii))
     if config.leakage.enabled and eval_records is not None:
         steps.append(LeakageCheck(eval_records, config.leakage))
+    steps += _audit_steps(config, store, embed_progress)
     # -- the other checks append their steps here (quality, pii, leakage with eval_records,
     # -- contradictions, format, diversity), one `if config.<section>.enabled:` each. ---------
+    return steps
+
+
+def _audit_steps(
+    config: CurateConfig, store: Store | None, progress: Callable[[int, int], None] | None
+) -> list[Step]:
+    """Contradictions, format, volatile facts and diversity: they annotate, never drop (unless
+    configured), so they run last, on the records the dedup and quality steps kept."""
+    from curate.embed import embed_texts
+
+    def embed(texts: list[str]):
+        return embed_texts(
+            texts,
+            config.semantic.model,
+            store,
+            max_tokens=config.semantic.max_tokens,
+            progress=progress,
+        )
+
+    steps: list[Step] = []
+    if config.contradictions.enabled:
+        judge = config.contradictions.judge
+        generator = None
+        if judge.backend:
+            from curate.backends import get_generator
+
+            generator = get_generator(judge.backend, judge.model, store=store)
+        steps.append(Contradictions(config.contradictions, embed=embed, generator=generator))
+    if config.format.enabled:
+        steps.append(FormatProfile(config.format))
+    if config.volatile.enabled:
+        steps.append(VolatileFacts(config.volatile))
+    if config.diversity.enabled:
+        steps.append(Diversity(config.diversity, embed=embed))
     return steps
 
 
@@ -179,6 +221,8 @@ def _run(
         timings=timings,
         out_dir=str(folder),
     )
+    verdict = decide(json.loads(result.report_json()), config.verdict)
+    result = result.model_copy(update={"verdict": verdict})
     _write(folder, outcome.kept, findings, loaded.rejects, result)
     timings["total"] = round(time.perf_counter() - started, 4)
     result = result.model_copy(update={"timings": timings})
@@ -269,6 +313,9 @@ def _write(
     findings.write_parquet(folder / FILES["findings"], statistics=False)
     rejects.select(list(REJECT_SCHEMA)).write_parquet(folder / FILES["rejects"], statistics=False)
     (folder / FILES["report"]).write_text(result.report_json(), encoding="utf-8")
+    from curate.report import write_report
+
+    write_report(folder)  # report.html and report.md, rendered from report.json
 
 
 def _record(store: Store, result: CurationResult, findings: pl.DataFrame) -> None:

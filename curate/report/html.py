@@ -1,0 +1,384 @@
+"""The audit report as one self-contained HTML page: inline CSS and SVG, no script, no network.
+
+Built from the ``report.json`` mapping (the ``CurationResult`` contract) and, for examples,
+the findings frame. Sections: summary and verdict; counts and the waterfall of what was dropped;
+duplicate clusters; contradiction pairs side by side; format profile; quality defects by type;
+PII and leakage; diversity with its charts; the verdict's thresholds explained.
+"""
+
+from __future__ import annotations
+
+import json
+from html import escape
+from typing import Any
+
+import polars as pl
+
+from curate.report import charts
+
+CSS = """
+body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;color:#1d232a;
+background:#f6f7f9}
+main{max-width:1100px;margin:0 auto;padding:24px}
+h1{font-size:24px;margin:0 0 4px} h2{font-size:19px;margin:32px 0 8px;border-bottom:1px solid
+#d8dde3;padding-bottom:4px} h3{font-size:15px;margin:16px 0 6px}
+section{background:#fff;border:1px solid #e2e6ea;border-radius:8px;padding:8px 18px 16px;
+margin:16px 0}
+table{border-collapse:collapse;margin:8px 0;font-size:13px} td,th{border-bottom:1px solid #eceff2;
+padding:4px 10px;text-align:left;vertical-align:top} th{background:#f2f4f6}
+td.num{text-align:right;font-variant-numeric:tabular-nums}
+.verdict{display:inline-block;padding:6px 14px;border-radius:16px;font-weight:600;color:#fff}
+.v-ready{background:#2e7d32} .v-fix{background:#c62828} .v-small{background:#ef6c00}
+.v-retrieval{background:#6a1b9a}
+.muted{color:#5f6b76;font-size:12px}
+figure.chart{margin:12px 0} figure.chart svg{max-width:100%;height:auto}
+.pair{display:grid;grid-template-columns:1fr 1fr;gap:10px;margin:6px 0 14px}
+.pair>div{background:#fafbfc;border:1px solid #e2e6ea;border-radius:6px;padding:8px}
+pre{white-space:pre-wrap;word-break:break-word;margin:4px 0;font-size:12px}
+mark{background:#ffe08a} details{margin:4px 0} summary{cursor:pointer}
+.ok{color:#2e7d32} .bad{color:#c62828;font-weight:600}
+"""
+_VERDICT_CLASS = {
+    "ready": "v-ready",
+    "fix data first": "v-fix",
+    "too small / too narrow": "v-small",
+    "consider retrieval instead": "v-retrieval",
+}
+
+
+def _table(rows: list[list[Any]], head: list[str]) -> str:
+    def cell(v: Any) -> str:
+        if isinstance(v, int | float) and not isinstance(v, bool):
+            return (
+                f'<td class="num">{v:,.4g}</td>'
+                if isinstance(v, float)
+                else f'<td class="num">{v:,}</td>'
+            )
+        return f"<td>{escape(str(v))}</td>"
+
+    body = "".join("<tr>" + "".join(cell(v) for v in r) + "</tr>" for r in rows)
+    return "<table><tr>" + "".join(f"<th>{escape(h)}</th>" for h in head) + f"</tr>{body}</table>"
+
+
+def _chart(name: str, svg: str, caption: str) -> str:
+    return (
+        f'<figure class="chart" id="chart-{name}">{svg}'
+        f'<figcaption class="muted">{escape(caption)}</figcaption></figure>'
+    )
+
+
+def _pre(text: Any, limit: int = 1200) -> str:
+    text = str(text or "")
+    return "<pre>" + escape(text if len(text) <= limit else text[:limit] + "…") + "</pre>"
+
+
+def _summary(r: dict) -> str:
+    v = r.get("verdict") or {}
+    name = v.get("verdict", "not computed")
+    reasons = (
+        "".join(f"<li>{escape(x)}</li>" for x in v.get("reasons", [])) or "<li>No rule failed.</li>"
+    )
+    counts = [
+        ["input rows", r.get("n_input_rows", 0)],
+        ["rejected (unreadable)", r.get("n_rejected", 0)],
+        ["records", r.get("n_records", 0)],
+        ["dropped", r.get("n_dropped", 0)],
+        ["kept", r.get("n_kept", 0)],
+    ]
+    return (
+        f'<section id="summary"><h2>Summary and verdict</h2>'
+        f'<p><span class="verdict {_VERDICT_CLASS.get(name, "v-small")}">{escape(name)}</span></p>'
+        f"<ul>{reasons}</ul>{_table(counts, ['count', 'value'])}"
+        f'<p class="muted">Input: {escape(str(r.get("input", "")))} · run {escape(str(r.get("run_id", "")))}'
+        f" · tunesmith {escape(str(r.get('tool_version', '')))}</p></section>"
+    )
+
+
+def _counts(r: dict) -> str:
+    steps = [(f"rejected: {k}", n) for k, n in sorted((r.get("rejected_by_reason") or {}).items())]
+    steps += [
+        (f"dropped: {k}", n)
+        for k, n in sorted((r.get("dropped_by_reason") or {}).items(), key=lambda kv: -kv[1])
+    ]
+    out = '<section id="counts"><h2>Counts: what was dropped and why</h2>'
+    out += _chart(
+        "waterfall",
+        charts.waterfall(steps, int(r.get("n_input_rows") or 0), "From input rows to kept records"),
+        "Each bar removes the rows or records of one reason code; nothing leaves silently.",
+    )
+    by_reason = sorted((r.get("findings_by_reason") or {}).items(), key=lambda kv: -kv[1])
+    if by_reason:
+        out += _chart(
+            "findings",
+            charts.bar_chart(
+                [k for k, _ in by_reason[:20]],
+                [v for _, v in by_reason[:20]],
+                "Findings by reason (any severity)",
+                "findings",
+            ),
+            "drop findings removed records; review and info findings only annotate.",
+        )
+    sev = r.get("findings_by_severity") or {}
+    out += _table([[k, v] for k, v in sorted(sev.items())], ["severity", "findings"])
+    return out + "</section>"
+
+
+def _duplicates(r: dict) -> str:
+    clusters = r.get("clusters") or []
+    out = '<section id="duplicates"><h2>Duplicate clusters</h2>'
+    out += _table(
+        [[k, v] for k, v in sorted((r.get("n_clusters") or {}).items())], ["kind", "clusters"]
+    )
+    for c in clusters[:40]:
+        out += (
+            f"<details><summary>{escape(c.get('check', ''))} · {c.get('size', 0)} records · "
+            f"{escape(c.get('cluster_id', ''))}</summary>"
+            f"<p class=muted>kept: {escape(str(c.get('representative_id')))}</p>"
+            f"{_pre(c.get('example'), 600)}</details>"
+        )
+    return out + "</section>"
+
+
+def _contradictions(r: dict) -> str:
+    f = (r.get("figures") or {}).get("contradictions")
+    if not f:
+        return ""
+    out = '<section id="contradictions"><h2>Contradictions</h2>'
+    out += _table(
+        [
+            ["candidate pairs", f["candidate_pairs"]],
+            ["conflicting pairs", f["conflicting_pairs"]],
+            ["divergent pairs not judged", f["divergent_unjudged"]],
+            ["conflict clusters", f["conflict_clusters"]],
+            ["records in conflict", f["records_in_conflict"]],
+        ],
+        ["figure", "value"],
+    )
+    out += _table([[k, v] for k, v in f["pairs_by_kind"].items()], ["pair kind", "pairs"])
+    for p in f.get("pairs", [])[:60]:
+        sides = ""
+        for side in ("a", "b"):
+            s = p[side]
+            sides += (
+                f"<div><b>row {s['row']}</b> · proposal: {escape(str(s.get('proposal')))}"
+                f"<br><mark>{escape(str(s['span']))}</mark>{_pre(s['answer'], 800)}</div>"
+            )
+        judge = f" · judge: {escape(json.dumps(p['judge']))}" if p.get("judge") else ""
+        out += (
+            f"<h3>{escape(p['kind'])} ({escape(p['via'])}){judge}</h3>{_pre(p['prompt'], 400)}"
+            f'<div class="pair">{sides}</div>'
+        )
+    return out + "</section>"
+
+
+def _format(r: dict) -> str:
+    f = (r.get("figures") or {}).get("format")
+    if not f:
+        return ""
+    out = '<section id="format"><h2>Format and tone profile</h2>'
+    out += _chart(
+        "formats",
+        charts.bar_chart(
+            list(f["formats"]), list(f["formats"].values()), "Answer formats", "answers"
+        ),
+        f"{f['deviants']} answers deviate from their task's dominant format "
+        f"(dominance ≥ {f['dominance']:.0%}, tasks of ≥ {f['min_task_size']} answers).",
+    )
+    tone = [
+        ["length", json.dumps(f["length_buckets"])],
+        ["person", json.dumps(f["person"])],
+        ["formality", json.dumps(f["formality"])],
+        ["language", json.dumps(f["languages"])],
+        ["refusals", f["refusals"]],
+        ["JSON answers", f["json_answers"]],
+    ]
+    out += _table(tone, ["profile", "distribution"])
+    rows = [
+        [
+            t["task"],
+            t["size"],
+            t["dominant"] or "none",
+            t["dominant_share"],
+            json.dumps(t["formats"]),
+        ]
+        for t in f["tasks"]
+    ]
+    out += "<h3>Per task (leading word of the instruction)</h3>"
+    out += _table(rows, ["task", "answers", "dominant format", "share", "formats"])
+    if f["no_dominant_format"]:
+        out += "<h3>Tasks with no dominant format</h3>"
+        out += _table(
+            [[t["task"], t["size"], json.dumps(t["formats"])] for t in f["no_dominant_format"]],
+            ["task", "answers", "formats"],
+        )
+    return out + "</section>"
+
+
+def _by_check(
+    findings: pl.DataFrame | None, checks: tuple[str, ...], title: str, anchor: str
+) -> str:
+    out = f'<section id="{anchor}"><h2>{escape(title)}</h2>'
+    if findings is None or findings.is_empty():
+        return out + "<p>No findings.</p></section>"
+    part = findings.filter(pl.col("check").is_in(list(checks)))
+    if part.is_empty():
+        return out + "<p>No findings.</p></section>"
+    for (reason,), group in part.group_by(["reason"], maintain_order=True):
+        out += f"<details><summary>{escape(str(reason))} · {group.height} findings</summary>"
+        examples = [
+            [row["row"], row["severity"], row["evidence"][:300]]
+            for row in group.head(8).iter_rows(named=True)
+        ]
+        out += _table(examples, ["row", "severity", "evidence"]) + "</details>"
+    return out + "</section>"
+
+
+def _diversity(r: dict) -> str:
+    f = (r.get("figures") or {}).get("diversity")
+    if not f:
+        return ""
+    out = '<section id="diversity"><h2>Diversity</h2>'
+    rows = [
+        [f"distinct-{n}", f["prompts"][f"distinct_{n}"], f["answers"][f"distinct_{n}"]]
+        for n in (1, 2, 3)
+    ]
+    emb = f.get("embedding")
+    if emb:
+        rows += [
+            [
+                "mean pairwise cosine distance",
+                emb["prompts"]["mean_cosine_distance"],
+                emb["answers"]["mean_cosine_distance"],
+            ],
+            [
+                f"Vendi score (sample of {emb['sample']})",
+                emb["prompts"]["vendi"],
+                emb["answers"]["vendi"],
+            ],
+        ]
+    out += _table(rows, ["figure", "prompts", "answers"])
+    hist = f["length_histogram"]
+    out += _chart(
+        "lengths",
+        charts.histograms(
+            [
+                (
+                    "prompt words",
+                    [b["bin"] for b in hist["prompt_words"]],
+                    [b["count"] for b in hist["prompt_words"]],
+                ),
+                (
+                    "answer words",
+                    [b["bin"] for b in hist["answer_words"]],
+                    [b["count"] for b in hist["answer_words"]],
+                ),
+            ],
+            "Length histograms",
+        ),
+        "Words per prompt and per answer, all records.",
+    )
+    clusters = f.get("clusters")
+    if clusters:
+        sizes = clusters["sizes"]
+        names = [f"{i + 1}: {', '.join(c['terms'])}" for i, c in enumerate(sizes)]
+        out += (
+            f"<p>k-means over prompt embeddings: k = {clusters['k']}, normalised entropy "
+            f"{clusters['entropy']:.3f}, coverage {clusters['coverage']:.3f} (effective clusters / k).</p>"
+        )
+        out += _chart(
+            "clusters",
+            charts.bar_chart(
+                names, [c["size"] for c in sizes], "Cluster sizes", "prompts in the sample"
+            ),
+            "Labels: the cluster's top terms.",
+        )
+        rank = {c["cluster"]: i for i, c in enumerate(sizes)}
+        m = f["map"]
+        out += _chart(
+            "map",
+            charts.scatter_map(
+                m["x"],
+                m["y"],
+                [rank[c] for c in m["cluster"]],
+                {i: names[i] for i in range(min(10, len(names)))},
+                "Embedding map (PCA of prompt embeddings)",
+            ),
+            "Each point a prompt of the sample, coloured by its k-means cluster.",
+        )
+    t = f["templates"]
+    out += (
+        f"<p>Prompt templates: the most common skeleton (first {t['n_words']} words, numbers and "
+        f"quotes as slots) covers {t['top_share']:.1%} of prompts; the 10 most common "
+        f"{t['top10_share']:.1%}; {t['distinct_skeletons']:,} distinct skeletons.</p>"
+    )
+    out += _chart(
+        "templates",
+        charts.bar_chart(
+            [x["skeleton"] for x in t["top"]],
+            [x["share"] for x in t["top"]],
+            "Template concentration",
+            "share of prompts",
+        ),
+        "A set asked through one template teaches the model that template only.",
+    )
+    return out + "</section>"
+
+
+def _volatile(r: dict) -> str:
+    f = (r.get("figures") or {}).get("volatile")
+    if not f:
+        return ""
+    out = '<section id="volatile"><h2>Volatile facts (retrieval hint)</h2>'
+    out += (
+        f"<p>{f['fact_heavy']:,} of {f['answers']:,} answers ({f['fact_heavy_share']:.1%}) are "
+        f"dominated by volatile facts.</p>"
+    )
+    out += _table(
+        [[k, v] for k, v in f["answers_with_kind"].items()], ["fact kind", "answers with it"]
+    )
+    for e in f["examples"]:
+        out += f"<details><summary>{escape(json.dumps(e['facts'])[:160])}</summary>{_pre(e['answer'])}</details>"
+    return out + "</section>"
+
+
+def _thresholds(r: dict) -> str:
+    v = r.get("verdict")
+    if not v:
+        return ""
+    rows = [
+        [
+            ("✔ " if c["passed"] else "✘ ") + c["rule"],
+            "–" if c["value"] is None else c["value"],
+            c["threshold"],
+            c["outcome"],
+            c["explanation"],
+        ]
+        for c in v["checks"]
+    ]
+    return (
+        '<section id="thresholds"><h2>Verdict rules and thresholds</h2>'
+        + _table(rows, ["rule", "value", "threshold", "if failed", "why"])
+        + "</section>"
+    )
+
+
+def render_html(report: dict, findings: pl.DataFrame | None = None) -> str:
+    """The whole report page for a ``report.json`` mapping (and its findings, for examples)."""
+    parts = [
+        _summary(report),
+        _counts(report),
+        _duplicates(report),
+        _contradictions(report),
+        _format(report),
+        _by_check(findings, ("quality",), "Quality defects by type", "quality"),
+        _by_check(findings, ("pii", "leakage"), "PII, secrets and leakage", "pii"),
+        _diversity(report),
+        _volatile(report),
+        _thresholds(report),
+    ]
+    title = f"tunesmith audit · {escape(str(report.get('input', '')))}"
+    return (
+        f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{title}</title>'
+        f'<link rel="icon" href="data:,"><meta name="viewport" content="width=device-width,initial-scale=1"><style>{CSS}</style>'
+        f"</head><body><main><h1>{title}</h1>{''.join(parts)}</main></body></html>\n"
+    )
