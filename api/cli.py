@@ -15,6 +15,7 @@ import click
 from api.commands import curate as curate_commands
 from api.commands import data, demo, keys, serve
 from api.commands import eval as eval_commands
+from api.commands import report as report_commands
 from api.commands import train as train_commands
 from curate.errors import InputError, MissingExtra, NotFoundError, TunesmithError
 from curate.models import set_offline_defaults
@@ -29,6 +30,7 @@ def cli() -> None:
 
 cli.add_command(data.ingest)
 cli.add_command(curate_commands.curate_cmd)
+cli.add_command(report_commands.report_cmd)
 cli.add_command(data.datasets)
 cli.add_command(data.models)
 cli.add_command(serve.serve)

@@ -24,9 +24,12 @@ from curate.pii import PIICheck, PIIConfig, redact_frame
 from curate.pipeline import Finding, Step, StepResult, run_steps
 from curate.quality import QualityCheck, QualityConfig
 from curate.records import Message, Record, Source
+from curate.report import write_report
 from curate.result import ClusterSummary, CurationResult
 from curate.run import run
+from curate.select import select_diverse
 from curate.store import DatasetInfo, Store
+from curate.verdict import Verdict, VerdictConfig, decide
 from curate.writers import write_records
 
 __all__ = [
@@ -58,6 +61,9 @@ __all__ = [
     "StepResult",
     "Store",
     "TunesmithError",
+    "Verdict",
+    "VerdictConfig",
+    "decide",
     "embed_texts",
     "get_generator",
     "ingest",
@@ -67,5 +73,7 @@ __all__ = [
     "resolve_model",
     "run",
     "run_steps",
+    "select_diverse",
     "write_records",
+    "write_report",
 ]

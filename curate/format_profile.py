@@ -286,7 +286,6 @@ def _deviants(rows, profiles, members, task, dominant, share) -> list[Finding]:
                 severity="review",
                 reason=reason,
                 evidence=evidence,
-                cluster_id=f"task:{task}",
             )
         )
     return out

@@ -69,6 +69,10 @@ def _summary(result: curate.CurationResult) -> None:
     if review:
         click.echo("  flagged (review/info): " + ", ".join(
             f"{k} {v:,}" for k, v in sorted(review.items(), key=lambda kv: (-kv[1], kv[0]))))  # fmt: skip
+    if result.verdict is not None:
+        click.echo(f"  verdict: {result.verdict.verdict}")
+        for reason in result.verdict.reasons:
+            click.echo(f"    - {reason.split('. ')[0]}")
     click.echo(f"  outputs in {Path(result.out_dir or '.')}: " + ", ".join(result.files.values()))
 
 

@@ -124,7 +124,8 @@ def _counts(r: dict) -> str:
 
 
 def _duplicates(r: dict) -> str:
-    clusters = r.get("clusters") or []
+    # conflict clusters have their own section; here the duplicate (and same-prompt) ones
+    clusters = [c for c in r.get("clusters") or [] if c.get("check") != "contradictions"]
     out = '<section id="duplicates"><h2>Duplicate clusters</h2>'
     out += _table(
         [[k, v] for k, v in sorted((r.get("n_clusters") or {}).items())], ["kind", "clusters"]

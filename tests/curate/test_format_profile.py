@@ -54,7 +54,7 @@ def test_step_flags_deviants_from_the_dominant_format(sft_frame):
     found = result.findings
     deviants = found.filter(found["reason"] == "format_deviant")
     assert deviants.height == 4  # the 4 JSON answers among 24 "classify" prose answers
-    assert set(deviants["cluster_id"]) == {"task:classify"}
+    assert {json.loads(e)["task"] for e in deviants["evidence"]} == {"classify"}
     assert json.loads(deviants["evidence"][0])["dominant"] == "prose"
     keys = found.filter(found["reason"] == "json_keys_deviant")
     assert keys.height == 1 and json.loads(keys["evidence"][0])["dominant_keys"] == ["age", "name"]
