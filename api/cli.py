@@ -13,7 +13,7 @@ import traceback
 import click
 
 from api.commands import curate as curate_commands
-from api.commands import data, demo, keys, serve
+from api.commands import data, demo, keys, serve, synth
 from api.commands import eval as eval_commands
 from api.commands import report as report_commands
 from api.commands import train as train_commands
@@ -39,6 +39,7 @@ cli.add_command(eval_commands.eval_group)
 cli.add_command(eval_commands.gate_cmd)
 cli.add_command(train_commands.train_cmd)
 cli.add_command(demo.demo)
+cli.add_command(synth.synth)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -29,6 +29,7 @@ from curate.result import ClusterSummary, CurationResult
 from curate.run import run
 from curate.select import select_diverse
 from curate.store import DatasetInfo, Store
+from curate.synth import SynthConfig, SynthReport, SynthResult, synthesize
 from curate.verdict import Verdict, VerdictConfig, decide
 from curate.writers import write_records
 
@@ -60,6 +61,9 @@ __all__ = [
     "Step",
     "StepResult",
     "Store",
+    "SynthConfig",
+    "SynthReport",
+    "SynthResult",
     "TunesmithError",
     "Verdict",
     "VerdictConfig",
@@ -74,6 +78,7 @@ __all__ = [
     "run",
     "run_steps",
     "select_diverse",
+    "synthesize",
     "write_records",
     "write_report",
 ]

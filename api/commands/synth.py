@@ -1,0 +1,122 @@
+"""``tunesmith synth teacher|diversify|negatives``: synthesise with a teacher model.
+
+Resumable: every generation is cached in the store, so rerunning an interrupted command continues
+where it stopped (the finished part comes from the cache).
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+from pydantic import ValidationError
+
+import curate
+from curate.errors import ConfigError
+
+
+def _options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    decorators = [
+        click.option("--input", "input_", required=True, metavar="PATH|DATASET",
+                     help="A dataset file, or a stored dataset's id or name."),
+        click.option("--backend", type=click.Choice(["transformers", "openai", "vllm"]),
+                     default=None, help="Generator backend (default: transformers)."),
+        click.option("--model", default=None,
+                     help="Teacher model: alias, folder, hub id or served name (default smollm2-135m)."),
+        click.option("--base-url", default=None, help="openai backend: the server's URL (…/v1)."),
+        click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
+                     help="Output folder (records.jsonl, dropped.jsonl, report.json)."),
+        click.option("--limit", type=int, default=None, help="Only the first N records."),
+        click.option("--max-tokens", type=int, default=None, help="Most new tokens per generation."),
+        click.option("--seed", type=int, default=None, help="Sampling seed."),
+        click.option("--judge-model", default=None, help="negatives: the judge model."),
+        click.option("--config", "config_path", type=click.Path(dir_okay=False, exists=True),
+                     help="A TOML or JSON SynthConfig file; flags override it."),
+        click.option("--json", "as_json", is_flag=True, help="Print the report as JSON."),
+    ]  # fmt: skip
+    for decorator in reversed(decorators):
+        fn = decorator(fn)
+    return fn
+
+
+def _config(path: str | None, flags: dict[str, Any]) -> curate.SynthConfig:
+    data: dict[str, Any] = {}
+    if path:
+        text = Path(path).read_text(encoding="utf-8")
+        try:
+            data = tomllib.loads(text) if path.endswith(".toml") else json.loads(text)
+        except (tomllib.TOMLDecodeError, json.JSONDecodeError) as e:
+            raise ConfigError(f"{path}: {e}") from e
+    data.update({k: v for k, v in flags.items() if v is not None})
+    try:
+        return curate.SynthConfig(**data)
+    except ValidationError as e:
+        raise ConfigError(f"{path or 'options'}: {e}") from e
+
+
+def _run(task: str, input_: str, out_dir: str, as_json: bool, config_path: str | None,
+         **flags: Any) -> None:  # fmt: skip
+    config = _config(config_path, flags)
+    bars: dict[str, Any] = {}
+
+    def progress(stage: str, done: int, total: int) -> None:
+        if as_json:
+            return
+        from tqdm import tqdm
+
+        bar = bars.get(stage)
+        if bar is None:
+            bar = bars[stage] = tqdm(total=total, desc=stage, unit="gen", leave=True)
+        bar.update(done - bar.n)
+
+    try:
+        result = curate.synthesize(task, input_, config, out_dir=out_dir,  # type: ignore[arg-type]
+                                   progress=progress)  # fmt: skip
+    finally:
+        for bar in bars.values():
+            bar.close()
+    report = result.report
+    if as_json:
+        click.echo(report.model_dump_json(indent=2))
+        return
+    click.echo(f"synth {task}: {report.n_considered} records -> {report.n_generated} generated, "
+               f"{report.n_kept} kept" + (f", {report.n_corrections} corrections"
+                                           if task == "negatives" else ""))  # fmt: skip
+    for reason, n in report.dropped.items():
+        click.echo(f"    dropped {reason}: {n}")
+    if report.verification is not None:
+        v = report.verification
+        click.echo(f"  judge: {v.consistent}/{v.judged} consistent across the position swap; "
+                   f"chosen longer in {v.chosen_longer_kept} of kept pairs")  # fmt: skip
+    click.echo(f"  cache: {report.cache.get('hits', 0)} hits, {report.cache.get('misses', 0)} "
+               f"generated; outputs in {out_dir}")  # fmt: skip
+
+
+@click.group("synth")
+def synth() -> None:
+    """Synthesise training data with a teacher model (cached, resumable)."""
+
+
+@synth.command("teacher")
+@_options
+def teacher(**kwargs: Any) -> None:
+    """Teacher answers for prompts with missing or weak answers (original kept in meta.synth)."""
+    _run("teacher", **kwargs)
+
+
+@synth.command("diversify")
+@_options
+def diversify(**kwargs: Any) -> None:
+    """Rewrite prompts into varied phrasings; rewrites are deduplicated against the originals."""
+    _run("diversify", **kwargs)
+
+
+@synth.command("negatives")
+@_options
+def negatives(**kwargs: Any) -> None:
+    """Verified preference pairs with named error types, and error-then-correction examples."""
+    _run("negatives", **kwargs)
