@@ -239,7 +239,7 @@ def lsh_pairs(sigs: np.ndarray, bands: int, rows: int) -> tuple[np.ndarray, np.n
     if not found:
         empty = np.zeros(0, dtype=np.int64)
         return empty, empty
-    codes = np.unique(np.concatenate(found))
+    codes = _sorted_unique(np.concatenate(found))
     return codes // n, codes % n
 
 
@@ -289,7 +289,7 @@ def exact_jaccard(
 def _distinct(hashes: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per-text sorted distinct hashes, and how many each text has."""
     owner = np.repeat(np.arange(len(counts), dtype=np.uint64), counts)
-    keys = np.unique((owner << np.uint64(32)) | hashes.astype(np.uint64))
+    keys = _sorted_unique((owner << np.uint64(32)) | hashes.astype(np.uint64))
     sizes = np.bincount((keys >> np.uint64(32)).astype(np.int64), minlength=len(counts))
     return (keys & np.uint64(0xFFFFFFFF)).astype(np.uint32), sizes
 
@@ -299,3 +299,12 @@ def _ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     total = int(lengths.sum())
     shift = np.repeat(starts - (np.cumsum(lengths) - lengths), lengths)
     return np.arange(total) + shift
+
+
+def _sorted_unique(values: np.ndarray) -> np.ndarray:
+    """``np.unique`` by an in-place sort and a mask: several times faster on large integer arrays
+    (NumPy 2.4's ``np.unique`` takes a slow path for them)."""
+    values = np.sort(values)
+    if len(values) < 2:
+        return values
+    return values[np.r_[True, values[1:] != values[:-1]]]

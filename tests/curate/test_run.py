@@ -10,7 +10,11 @@ import pytest
 
 from curate import ConfigError, CurateConfig, NotFoundError, ingest, run
 
-NO_SEMANTIC = CurateConfig(semantic={"enabled": False})
+# Only the cheap checks: the steps that embed (semantic dedup, contradictions, diversity) are
+# tested on their own, with one model load per session.
+NO_SEMANTIC = CurateConfig(
+    semantic={"enabled": False}, contradictions={"enabled": False}, diversity={"enabled": False}
+)
 
 ROWS = [
     ("What is 2 + 2?", "4."),
@@ -60,8 +64,9 @@ def test_reruns_are_byte_for_byte_identical(sft_frame, store, tmp_path):
     (n,) = store.con.execute("SELECT count(*) FROM findings WHERE run_id = ?",
                              [first.run_id]).fetchone()  # fmt: skip
     assert n == sum(first.findings_by_check.values())
-    other = run(frame, CurateConfig(semantic={"enabled": False}, near={"threshold": 0.9}),
-                out_dir=tmp_path / "c", store=store)  # fmt: skip
+    stricter = NO_SEMANTIC.model_copy(update={"near": NO_SEMANTIC.near.model_copy(
+        update={"threshold": 0.9})})  # fmt: skip
+    other = run(frame, stricter, out_dir=tmp_path / "c", store=store)
     assert other.run_id != first.run_id
 
 
