@@ -16,19 +16,19 @@ from litestar import Litestar
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
-from litestar.openapi.spec import Components, Discriminator, Reference, Schema, SecurityScheme
+from litestar.openapi.spec import Components, SecurityScheme
 
 from api.auth import BearerAuth
 from api.config import ServerConfig
 from api.controllers.artifacts import ArtifactController
 from api.controllers.datasets import DatasetController
-from api.controllers.gate import GateController
+from api.controllers.gate import GateController, GateRequest
 from api.controllers.health import HealthController, _version
 from api.controllers.jobs import JobController
 from api.db import Db
 from api.errors import problem_response
-from api.jobs.runners import REQUESTS
 from api.jobs.supervisor import Supervisor
+from api.openapi import fix_schema
 from curate.store import home
 
 PUBLIC = ["^/health", "^/schema"]
@@ -68,7 +68,6 @@ def create_app(config: ServerConfig | None = None) -> Litestar:
                 ),
             }
         ),
-        security=[{"bearer": []}],
     )
     app = Litestar(
         route_handlers=[
@@ -85,21 +84,5 @@ def create_app(config: ServerConfig | None = None) -> Litestar:
         request_max_body_size=config.max_body_bytes,
         debug=False,
     )
-    _fix_root_models(app)
+    fix_schema(app, [GateRequest])
     return app
-
-
-def _fix_root_models(app: Litestar) -> None:
-    """Describe the job body as what it is on the wire: one of the request models, told apart
-    by ``type``. (Litestar renders a pydantic ``RootModel`` as an object with a ``root``
-    property; the schema it caches is corrected once, here.)"""
-    schemas = app.openapi_schema.components.schemas or {}
-    refs = {cls.model_fields["type"].annotation.__args__[0]: cls.__name__ for cls in REQUESTS}
-    schemas["JobSubmission"] = Schema(
-        one_of=[Reference(f"#/components/schemas/{name}") for name in refs.values()],
-        discriminator=Discriminator(
-            property_name="type",
-            mapping={t: f"#/components/schemas/{name}" for t, name in refs.items()},
-        ),
-        description="A job request: `type` picks the model.",
-    )

@@ -55,6 +55,7 @@ class ArtifactController(Controller):
 
     path = "/v1/jobs/{job_id:str}/artifacts"
     tags = ("artifacts",)
+    security = ({"bearer": []},)
 
     @get("/", summary="List a job's artifacts", responses=problems(404))
     async def list_artifacts(self, request: Request, job_id: str) -> ArtifactList:

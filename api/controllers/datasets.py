@@ -49,6 +49,7 @@ class DatasetController(Controller):
 
     path = "/v1/datasets"
     tags = ("datasets",)
+    security = ({"bearer": []},)
 
     @post(
         "/",

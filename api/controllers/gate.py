@@ -30,6 +30,7 @@ class GateController(Controller):
 
     path = "/v1/gate"
     tags = ("eval",)
+    security = ({"bearer": []},)
 
     @post("/", status_code=200, summary="Gate a comparison", responses=problems(400))
     async def decide(self, data: GateRequest) -> GateDecision:

@@ -43,6 +43,7 @@ class JobController(Controller):
 
     path = "/v1/jobs"
     tags = ("jobs",)
+    security = ({"bearer": []},)
 
     @post("/", status_code=202, summary="Submit a job", responses=problems(400, 404, 409, 422))
     async def submit(self, request: Request, data: JobSubmission) -> Response[Job]:
