@@ -43,6 +43,7 @@ from curate.pipeline import FINDING_SCHEMA, Step, StepResult, run_steps
 from curate.quality import QualityCheck
 from curate.records import RECORD_SCHEMA, REJECT_SCHEMA
 from curate.result import CurationResult
+from curate.shards import is_sharded
 from curate.store import Store
 from curate.summary import cluster_summaries, counts_by, dropped_by_reason
 from curate.verdict import decide
@@ -269,6 +270,11 @@ def load_input(source: str | Path | pl.DataFrame, store: Store) -> Loaded:
 
         read = read_dataset(path)
         return Loaded(read.records, read.rejects, str(source))
+    if is_sharded(source):  # a folder of shards, or an fsspec URL
+        from curate.shards import read_shards
+
+        shards = read_shards(source)
+        return Loaded(shards.records, shards.rejects, str(source))
     info = store.find_dataset(str(source))
     if info is None:
         raise NotFoundError(f"{source}: neither a file nor a dataset id or name in the store")
