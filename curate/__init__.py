@@ -16,6 +16,7 @@ from curate.errors import (
     TunesmithError,
 )
 from curate.eval_items import load_eval_set
+from curate.executors import ExecutorConfig
 from curate.generation import Generation, Generator, SamplingParams
 from curate.ingest import ReadResult, ingest, read_dataset
 from curate.leakage import LeakageCheck, LeakageConfig
@@ -28,6 +29,7 @@ from curate.report import write_report
 from curate.result import ClusterSummary, CurationResult
 from curate.run import run
 from curate.select import select_diverse
+from curate.shards import read_shards, write_shards
 from curate.store import DatasetInfo, Store
 from curate.synth import SynthConfig, SynthReport, SynthResult, synthesize
 from curate.verdict import Verdict, VerdictConfig, decide
@@ -41,6 +43,7 @@ __all__ = [
     "CurationResult",
     "DatasetFormatError",
     "DatasetInfo",
+    "ExecutorConfig",
     "Finding",
     "Generation",
     "Generator",
@@ -73,6 +76,7 @@ __all__ = [
     "ingest",
     "load_eval_set",
     "read_dataset",
+    "read_shards",
     "redact_frame",
     "resolve_model",
     "run",
@@ -81,4 +85,5 @@ __all__ = [
     "synthesize",
     "write_records",
     "write_report",
+    "write_shards",
 ]
