@@ -206,15 +206,13 @@ def gate(comparison: Comparison, policy: GatePolicy) -> GateDecision:
         for case in comparison.cases:
             if policy.canary_tag not in case.tags:
                 continue
-            b, t = (
-                case.base_metrics.get(policy.canary_metric),
-                case.tuned_metrics.get(policy.canary_metric),
-            )
-            if b is None or t is None:
+            before = case.base_metrics.get(policy.canary_metric)
+            after = case.tuned_metrics.get(policy.canary_metric)
+            if before is None or after is None:
                 reasons_inc.append(f"canary {case.id}: {policy.canary_metric} not measured")
                 continue
             checked += 1
-            if b == good and t != good:
+            if before == good and after != good:
                 regressed.append(case.id)
         if regressed:
             reasons_fail.append(

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from curate.errors import InputError, NotFoundError
 from curate.generation import Generator, SamplingParams
 from evalsuite.answers import final_number
-from evalsuite.run import run
+from evalsuite.run import GATING_PARAMS, run
 from evalsuite.suite import Case, Suite
 
 PROMPT_FIELDS = ("messages", "prompt", "question", "instruction", "turns")
@@ -155,8 +155,7 @@ def mine(
         raise InputError(f"{pool}: no row has both a prompt and a reference ({dict(skipped)})")
     suite = Suite(name=f"mined-{Path(pool).stem}", cases=cases)
     result = run(suite, model, adapter=adapter, backend=backend, probe=False, generator=generator,
-                 store=store, base_url=base_url,
-                 **({"params": params} if params else {}))  # fmt: skip
+                 store=store, base_url=base_url, params=params or GATING_PARAMS)  # fmt: skip
     kept, failing = [], Counter[str]()
     passed = 0
     for case, res in zip(cases, result.cases, strict=True):

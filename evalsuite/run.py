@@ -81,11 +81,11 @@ class RunResult(BaseModel):
 
     def summary(self) -> dict[str, float]:
         """The mean of every per-case metric over the cases that have it."""
-        sums: Counter[str] = Counter()
+        sums: dict[str, float] = {}
         counts: Counter[str] = Counter()
         for case in self.cases:
             for name, value in case.metrics.items():
-                sums[name] += value
+                sums[name] = sums.get(name, 0.0) + value
                 counts[name] += 1
         return {name: sums[name] / counts[name] for name in sorted(counts)}
 
@@ -182,13 +182,10 @@ def run(
     skipped: Counter[str] = Counter()
     rubric = None
     has_judge_checks = any(c.type == "judge" for case in suite.cases for c in case.checks)
-    if has_judge_checks and (judge is not None or judge_generator is not None):
-        jgen = judge_generator or get_generator(
-            judge.backend,
-            judge.model,
-            base_url=judge.base_url,
-            store=store,  # type: ignore[union-attr]
-        )
+    if has_judge_checks and judge_generator is not None:
+        rubric = LLMRubricJudge(judge_generator, judge)
+    elif has_judge_checks and judge is not None:
+        jgen = get_generator(judge.backend, judge.model, base_url=judge.base_url, store=store)
         rubric = LLMRubricJudge(jgen, judge)
     generations = gen.generate([c.messages for c in suite.cases], params, adapter)
     results = []

@@ -144,7 +144,7 @@ class _GateCommand(click.Command):
         try:
             return super().parse_args(ctx, args)
         except click.UsageError as e:
-            e.exit_code = EXIT_ERROR
+            e.exit_code = EXIT_ERROR  # type: ignore[misc]
             raise
 
 
