@@ -203,9 +203,13 @@ def test_run_with_eval_set_writes_leakage_quality_and_redacted_output(
             sft(2, "Say hello.", "Hello!"),
         ]
     )
+    # Only the cheap steps: the embedding ones (semantic, contradictions, diversity) load MiniLM.
+    off = {"enabled": False}
     config = CurateConfig.from_data(
         {
-            "semantic": {"enabled": False},
+            "semantic": off,
+            "contradictions": off,
+            "diversity": off,
             "pii": {"action": "redact"},
             "severity": {"eval_ngram_overlap": "drop"},
         }
