@@ -7,6 +7,7 @@ light. SVG output is made reproducible: a fixed hash salt, no date metadata, tex
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -51,7 +52,8 @@ def _svg(fig: Any) -> str:
     fig.savefig(buf, format="svg", metadata={"Date": None})
     plt.close(fig)
     text = buf.getvalue()
-    return text[text.index("<svg") :]  # drop the XML prologue and doctype: inline SVG
+    text = text[text.index("<svg") :]  # drop the XML prologue and doctype: inline SVG
+    return re.sub(r"<metadata>.*?</metadata>\s*", "", text, flags=re.S)
 
 
 def bar_chart(
