@@ -4,6 +4,7 @@ rejects, delete. Every dataset belongs to the API key that uploaded it."""
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC
 from pathlib import Path
 from typing import Annotated
 
@@ -28,7 +29,10 @@ def _public(info: DatasetInfo, root: Path) -> DatasetInfo:
     """The dataset with its file named relative to the store (no server paths leak)."""
     path = Path(info.path)
     shown = path.relative_to(root).as_posix() if path.is_relative_to(root) else path.name
-    return info.model_copy(update={"path": shown})
+    # naive UTC in the store; RFC 3339 (OpenAPI's date-time) wants the offset said
+    return info.model_copy(
+        update={"path": shown, "created_at": info.created_at.replace(tzinfo=UTC)}
+    )
 
 
 def _ingest(store: Store, path: Path, name: str, shape: str | None, key: str) -> DatasetInfo:

@@ -26,6 +26,11 @@ def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
+def _utc(value: datetime | None) -> datetime | None:
+    """The store keeps naive UTC; the API says so (RFC 3339 wants an offset)."""
+    return value.replace(tzinfo=UTC) if value is not None else None
+
+
 def new_job_id() -> str:
     """A fresh id that sorts by creation time: ``job_`` + ms timestamp + random."""
     return f"job_{int(time.time() * 1000):012x}{secrets.token_hex(5)}"
@@ -34,6 +39,8 @@ def new_job_id() -> str:
 def _job(row: tuple[Any, ...]) -> Job:
     names = [c.strip() for c in _COLUMNS.split(",")]
     d = dict(zip(names, row, strict=True))
+    for key in ("created_at", "started_at", "finished_at"):
+        d[key] = _utc(d[key])
     d["request"] = json.loads(d["request"])
     d["result"] = json.loads(d["result"]) if d["result"] else None
     return Job(**d)
@@ -107,7 +114,9 @@ def events(store: Store, job_id: str, after: int = 0, limit: int = MAX_PAGE) -> 
         "ORDER BY seq LIMIT ?",
         [job_id, after, limit],
     ).fetchall()
-    return [JobEvent(seq=r[0], type=r[1], data=json.loads(r[2]), created_at=r[3]) for r in rows]
+    return [
+        JobEvent(seq=r[0], type=r[1], data=json.loads(r[2]), created_at=_utc(r[3])) for r in rows
+    ]
 
 
 def claim_next(store: Store, job_type: str) -> Job | None:
