@@ -80,11 +80,12 @@ class NearDedup:
         left, right = lsh_pairs(sigs[usable], bands, rows)
         left, right = usable[left], usable[right]
         candidates = len(left)
-        left, right = self._verify(texts, kinds, sigs, left, right)
-        left, right = self.answers_agree(records, kinds, left, right)
+        left, right, sim = self._verify(texts, kinds, sigs, left, right)
+        keep = self.answers_agree(records, kinds, left, right)
+        left, right, sim = left[keep], right[keep], sim[keep]
         labels = components(len(texts), left, right)
         members = choose_representatives(records, labels)
-        similarity = self._to_representative(texts, kinds, sigs, members)
+        similarity = self._to_representative(texts, kinds, sigs, members, (left, right, sim))
         return self.result(members, similarity, kinds, candidates, len(left))
 
     def sign(self, texts: pl.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -188,39 +189,70 @@ class NearDedup:
         sigs: np.ndarray,
         left: np.ndarray,
         right: np.ndarray,
-    ) -> tuple[np.ndarray, np.ndarray]:
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The candidate pairs that pass verification, with their similarity."""
         mode = self.config.verify
-        if mode == "none" or not len(left):
-            return left, right
-        if mode == "signature":
+        if mode == "signature" or (mode == "none" and len(left)):
             sim = estimated_jaccard(sigs, left, right)
-        else:
+        elif mode == "exact":
             sim = self.pair_jaccard(texts, kinds, left, right)
-        keep = sim >= self.config.threshold
-        return left[keep], right[keep]
+        else:
+            sim = np.zeros(0)
+        keep = sim >= self.config.threshold if mode != "none" else np.ones(len(left), dtype=bool)
+        return left[keep], right[keep], sim[keep]
 
     def answers_agree(
         self, records: pl.DataFrame, kinds: np.ndarray, left: np.ndarray, right: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Keep pairs whose answers are also alike (exact Jaccard of the answers' shingles)."""
+    ) -> np.ndarray:
+        """Which pairs have alike answers too (equal, or exact Jaccard of their shingles at or
+        over ``answer_threshold``); a boolean mask over the pairs."""
+        keep = np.ones(len(left), dtype=bool)
         if self.config.verify == "none" or not len(left):
-            return left, right
+            return keep
         answers = records.select(
             normalize_expr(content_text(("completion", "chosen", "rejected"))).alias("a")
         )["a"]
-        sim = self.pair_jaccard(answers, kinds, left, right)
-        keep = sim >= self.config.answer_threshold
-        return left[keep], right[keep]
+        # Most pairs that got here have equal answers (a copy with an edited prompt): skip those.
+        differ = np.flatnonzero((answers.gather(left) != answers.gather(right)).to_numpy())
+        if len(differ):
+            sim = self.pair_jaccard(answers, kinds, left[differ], right[differ])
+            keep[differ] = sim >= self.config.answer_threshold
+        return keep
 
     def _to_representative(
-        self, texts: pl.Series, kinds: np.ndarray, sigs: np.ndarray, members: pl.DataFrame
+        self,
+        texts: pl.Series,
+        kinds: np.ndarray,
+        sigs: np.ndarray,
+        members: pl.DataFrame,
+        verified: tuple[np.ndarray, np.ndarray, np.ndarray],
     ) -> np.ndarray:
-        """Each member's similarity to its cluster's representative (1.0 for itself)."""
+        """Each member's similarity to its cluster's representative (1.0 for itself).
+
+        Most members were verified against their representative directly (clusters of two):
+        those similarities are reused; only transitive members are computed afresh.
+        """
         idx = members["idx"].to_numpy()
         rep = members["rep_idx"].to_numpy()
-        if self.config.verify == "exact":
-            return self.pair_jaccard(texts, kinds, idx, rep)
-        return estimated_jaccard(sigs, idx, rep)
+        out = np.ones(len(idx), dtype=np.float64)
+        left, right, sim = verified
+        n = len(texts)
+        known = dict(zip((left * n + right).tolist(), sim.tolist(), strict=True))
+        codes = (np.minimum(idx, rep) * n + np.maximum(idx, rep)).tolist()
+        missing = []
+        for k, code in enumerate(codes):
+            if idx[k] != rep[k]:
+                if code in known and self.config.verify != "none":
+                    out[k] = known[code]
+                else:
+                    missing.append(k)
+        if missing:
+            m = np.array(missing)
+            if self.config.verify == "exact":
+                out[m] = self.pair_jaccard(texts, kinds, idx[m], rep[m])
+            else:
+                out[m] = estimated_jaccard(sigs, idx[m], rep[m])
+        return out
 
 
 def near_texts(records: pl.DataFrame) -> pl.Series:

@@ -58,10 +58,11 @@ def test_shingles_of_short_texts_are_the_text_itself():
     assert shingles("abcdef", "char", 5) == ["abcde", "bcdef"]
 
 
-def test_bands_and_rows_are_datasketchs_optimum():
-    for threshold in (0.5, 0.7, 0.9):
-        lsh = datasketch.MinHashLSH(threshold=threshold, num_perm=128)
-        assert optimal_bands(threshold, 128) == (lsh.b, lsh.r)
+@pytest.mark.parametrize("num_perm", [64, 128])
+def test_bands_and_rows_are_datasketchs_optimum(num_perm):
+    for threshold in (0.5, 0.65, 0.7, 0.8, 0.9, 0.95):
+        lsh = datasketch.MinHashLSH(threshold=threshold, num_perm=num_perm)
+        assert optimal_bands(threshold, num_perm) == (lsh.b, lsh.r)
 
 
 def test_exact_jaccard_matches_python_sets():
