@@ -73,6 +73,8 @@ def _is_eval_shape(rows: list[Any]) -> bool:
 def _user_turns(row: dict[str, Any], where: str) -> list[Message]:
     if "messages" in row or isinstance(row.get("prompt"), list):
         raw = row.get("messages") or row.get("prompt")
+        if not raw or not all(isinstance(m, dict) and "role" in m and "content" in m for m in raw):
+            raise InputError(f"{where}: messages must be a non-empty list of {{role, content}}")
         return [Message(role=m["role"], content=str(m["content"])) for m in raw]
     if isinstance(row.get("turns"), list):
         return [Message(role="user", content=str(t)) for t in row["turns"]]

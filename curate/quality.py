@@ -146,12 +146,12 @@ class QualityCheck:
             _messages("prompt", ("user",)).alias("user"), _messages("prompt").alias("all")
         )
         for i, (user, whole) in enumerate(zip(prompts["user"], prompts["all"], strict=True)):
-            for reason, rule, text in (
+            for reason, prompt_rule, text in (
                 ("placeholder_input", rules.placeholder_input, user),
                 ("needs_unseen_content", rules.needs_unseen_content, user),
                 ("broken_encoding", damage.broken_encoding, whole),
             ):
-                if self._on(reason) and (evidence := rule(text)):
+                if self._on(reason) and (evidence := prompt_rule(text)):
                     found.append((i, reason, "prompt", evidence))
 
         answer_rules: list[tuple[str, Callable[[str], dict[str, Any] | None]]] = [

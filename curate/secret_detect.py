@@ -80,8 +80,8 @@ def secret_spans(
     if "credential" in kinds:
         for m in _CREDENTIAL.finditer(text):
             value = m.group("value")
-            mixed = re.search(r"\d", value) and re.search(r"[A-Za-z]", value)
-            if not _NOT_A_VALUE.match(value) and (m.group("q") or mixed):
+            alphanumeric = bool(re.search(r"\d", value) and re.search(r"[A-Za-z]", value))
+            if not _NOT_A_VALUE.match(value) and (m.group("q") or alphanumeric):
                 yield "credential", m.start("value"), m.end("value"), value, {}
     if "high_entropy" in kinds:
         masked = _URL.sub(lambda u: " " * len(u.group(0)), text)

@@ -131,13 +131,11 @@ def repetition(
             return {"kind": "repeated_word", "span": word, "run": run}
     lines = [line.strip() for line in answer.splitlines() if len(line.split()) >= 2]
     if len(lines) >= min_lines:
-        counts = Counter(lines)
-        duplicated = sum(c for c in counts.values() if c > 1) - sum(
-            1 for c in counts.values() if c > 1
-        )
+        line_counts = Counter(lines)
+        duplicated = sum(c - 1 for c in line_counts.values())
         fraction = duplicated / len(lines)
         if fraction >= max_dup_line_fraction:
-            line, count = counts.most_common(1)[0]
+            line, count = line_counts.most_common(1)[0]
             return {
                 "kind": "repeated_lines",
                 "span": line[:200],
@@ -148,17 +146,17 @@ def repetition(
     # than len * (1 - fraction / 2) cannot reach the fraction: skip the n-gram count.
     if len(words) >= min_words and len(set(words)) <= len(words) * (1 - max_dup_ngram_fraction / 2):
         grams = [tuple(words[i : i + ngram]) for i in range(len(words) - ngram + 1)]
-        counts = Counter(grams)
+        gram_counts = Counter(grams)
         covered = [False] * len(words)
         for i, gram in enumerate(grams):
-            if counts[gram] > 1:
+            if gram_counts[gram] > 1:
                 covered[i : i + ngram] = [True] * ngram
         fraction = sum(covered) / len(words)
         if fraction >= max_dup_ngram_fraction:
-            gram, count = counts.most_common(1)[0]
+            top, count = gram_counts.most_common(1)[0]
             return {
                 "kind": "repeated_ngrams",
-                "span": " ".join(gram),
+                "span": " ".join(top),
                 "count": count,
                 "score": round(fraction, 3),
             }

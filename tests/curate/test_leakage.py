@@ -183,6 +183,10 @@ def test_reads_suites_question_files_and_datasets(tmp_path: Path, shared_data: P
     bad.write_text(json.dumps({"foo": 1}) + "\n")
     with pytest.raises(InputError, match="not an eval set"):
         load_eval_set(bad)
+    broken = tmp_path / "broken.jsonl"
+    broken.write_text(json.dumps({"id": "c1", "messages": [{"text": "hi"}]}) + "\n")
+    with pytest.raises(InputError, match=r"item 0: messages must be"):
+        load_eval_set(broken)
 
 
 # -- in the run, and on real data --------------------------------------------------------------

@@ -199,6 +199,7 @@ def test_repetition() -> None:
     loop = " ".join(["Start with a five minute warm up then do four sets of squats."] * 6)
     evidence = damage.repetition(loop)
     assert evidence["kind"] == "repeated_ngrams" and evidence["score"] >= 0.6
+    assert evidence["span"] == "start with a five minute warm up then" and evidence["count"] == 6
     assert damage.repetition("Verse:\nOur sitcom, our sitcom, good times\nFriends around") is None
     prose = " ".join(f"word{i}" for i in range(200))
     assert damage.repetition(prose) is None
