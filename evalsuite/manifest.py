@@ -105,11 +105,48 @@ def folder_sha256(path: str | Path) -> str | None:
 @lru_cache(maxsize=256)
 def _file_sha256(path: str, size: int, mtime_ns: int) -> str:
     # Keyed by size and mtime too: a rewritten file is hashed again, an unchanged one once.
+    # Large files (model weights) are remembered on disk as well, so each run does not re-read
+    # half a gigabyte to learn what it learned last time.
+    key = f"{path}|{size}|{mtime_ns}"
+    book = _hash_book() if size >= _REMEMBER_OVER else {}
+    if key in book:
+        return book[key]
     digest = hashlib.sha256()
     with open(path, "rb") as f:
         while chunk := f.read(1 << 20):
             digest.update(chunk)
+    if size >= _REMEMBER_OVER:
+        _remember(key, digest.hexdigest())
     return digest.hexdigest()
+
+
+_REMEMBER_OVER = 16 << 20
+
+
+def _hash_file() -> Path:
+    from curate.models import cache_dir
+
+    return cache_dir() / "file_sha256.json"
+
+
+def _hash_book() -> dict[str, str]:
+    try:
+        return dict(json.loads(_hash_file().read_text(encoding="utf-8")))
+    except (OSError, ValueError):
+        return {}
+
+
+def _remember(key: str, value: str) -> None:
+    book = _hash_book()
+    book[key] = value
+    target = _hash_file()
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(book, indent=0), encoding="utf-8")
+        tmp.replace(target)  # atomic: concurrent runs never read half a file
+    except OSError:
+        pass  # a read-only cache only costs a re-hash next time
 
 
 def chat_template_sha256(*folders: str | Path | None) -> str | None:
