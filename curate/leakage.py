@@ -220,12 +220,13 @@ class LeakageCheck:
             )
             .sort("text", "eval")
         )
-        words = train["text"].str.split(" ").to_list()
+        texts = train["text"]
         per_text = np.bincount(t_owner, minlength=len(train))
         first_word = np.cumsum(per_text) - per_text
         out = []
         for text, ev, matched, start, n in pairs.iter_rows():
             local = int(start - first_word[text])
+            words = texts[text].split(" ")  # only texts with a hit are split in Python
             out.append(
                 (
                     int(train["owner"][text]),
@@ -235,7 +236,7 @@ class LeakageCheck:
                         "eval_field": evals["field"][ev],
                         "side": train["field"][text],
                         "n": n,
-                        "ngram": " ".join(words[text][local : local + n]),
+                        "ngram": " ".join(words[local : local + n]),
                         "matched_ngrams": matched,
                         "coverage": round(matched / max(int(totals[ev]), 1), 3),
                     },
