@@ -47,7 +47,16 @@ def screen(
     """
     if not synthetic or not config.curation:
         return synthetic, []
-    drops = _dedup(synthetic, existing, on)
+    # Identical synthetic records share an id (it hashes the content): keep the first.
+    unique: dict[str, Record] = {}
+    drops: list[Drop] = []
+    for r in synthetic:
+        if r.id in unique:
+            drops.append(_drop([r], r.id, "duplicate_synthetic", {"identical": True}))
+        else:
+            unique[r.id] = r
+    synthetic = list(unique.values())
+    drops += _dedup(synthetic, existing, on)
     gone = {d.detail["id"] for d in drops}
     left = [r for r in synthetic if r.id not in gone]
     drops += _quality(left, config, quality_side)
