@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import partial
 
 from curate.format_profile import profile
 
@@ -43,6 +44,12 @@ _MARKED_NUMBER = re.compile(
     re.I,
 )
 _ANY_NUMBER = re.compile(_NUM)
+_QUANTITY_QUESTION = re.compile(
+    r"\bhow (?:many|much|long|far|old|fast|often)\b|\bwhat (?:is|was|will be) the "
+    r"(?:total|number|sum|difference|product|cost|price|value|amount|area|average|percentage)\b|"
+    r"^\s*(?:calculate|compute|solve|evaluate)\b",
+    re.I | re.M,
+)
 _CAPS = re.compile(r"\b[A-Z][\w'.-]*(?:\s+(?:of|the|de|van|von)?\s*[A-Z][\w'.-]*)*")
 _WORDS = re.compile(r"\w+", re.U)
 _PLACEHOLDER = re.compile(
@@ -160,8 +167,15 @@ def _number(text: str) -> float | None:
         return None
 
 
-def final_number(answer: str, short_words: int = 8) -> tuple[str, float] | None:
-    """The final numeric answer and its span: the last marked number, or a short answer's only."""
+def final_number(
+    answer: str, short_words: int = 8, quantity: bool = False
+) -> tuple[str, float] | None:
+    """The final numeric answer and its span.
+
+    The last marked number (``A: 18``, ``#### 18``, ``the answer is 18``); else the only number
+    of a short answer; else, when the question asks for a quantity (``quantity``: "how many",
+    "calculate"), the last number of the answer's last line, where worked solutions conclude.
+    """
     marked = list(_MARKED_NUMBER.finditer(answer))
     if marked:
         m = marked[-1]
@@ -172,6 +186,11 @@ def final_number(answer: str, short_words: int = 8) -> tuple[str, float] | None:
         found = _ANY_NUMBER.findall(answer)
         if len(set(found)) == 1 and (value := _number(found[0])) is not None:
             return found[0], value
+    if quantity:
+        lines = [line for line in answer.strip().splitlines() if line.strip()]
+        found = _ANY_NUMBER.findall(lines[-1]) if lines else []
+        if found and (value := _number(found[-1])) is not None:
+            return lines[-1].strip()[-80:], value
     return None
 
 
@@ -245,7 +264,9 @@ def compare(
     if normalize(a) == normalize(b) or _PLACEHOLDER.match(a) or _PLACEHOLDER.match(b):
         return None  # placeholders are the quality check's business, not a contradiction
     open_ended = is_open_ended(prompt, open_words)
-    for kind, extract in (("yes_no", yes_no), ("choice", choice), ("number", final_number)):
+    quantity = bool(_QUANTITY_QUESTION.search(prompt))
+    number = partial(final_number, quantity=quantity)
+    for kind, extract in (("yes_no", yes_no), ("choice", choice), ("number", number)):
         ea, eb = (None, None) if open_ended else (extract(a), extract(b))
         if ea and eb:
             if ea[1] == eb[1]:

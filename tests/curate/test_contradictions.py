@@ -21,6 +21,9 @@ MATH = "Tom has 3 boxes of 6 eggs. How many eggs does he have?"
     [
         ("3 * 6 = 18 eggs.\nA: 18", "3 + 6 = 9 eggs.\nA: 9", MATH, "number"),
         ("He has 18 eggs.", "The total is 20.", MATH, "number"),
+        # no answer marker: a quantity question's answer is the last number of the last line
+        ("Each box holds 6.\nSo he has 3 * 6 = 18 eggs", "Adding up the boxes and eggs,\n"
+         "he has 3 + 6 = 9 eggs in total", MATH, "number"),
         ("Yes, water boils at 100 C at sea level.", "No. It depends on pressure only.",
          "Does water boil at 100 C at sea level?", "yes_no"),
         ("(B) because it is larger.", "The answer is C.", "Which is largest? A, B or C", "choice"),
