@@ -129,7 +129,7 @@ def trainer_args(config: TrainConfig, checkpoints: Path, device: str, has_eval: 
         "per_device_train_batch_size": config.batch_size,
         "per_device_eval_batch_size": config.batch_size,
         "gradient_accumulation_steps": config.grad_accum,
-        "warmup_steps": config.warmup,
+        "warmup_steps": config.warmup if config.warmup < 1 else int(config.warmup),
         "lr_scheduler_type": config.lr_scheduler,
         "max_grad_norm": config.max_grad_norm,
         "seed": config.seed,
