@@ -5,6 +5,7 @@ from __future__ import annotations
 import signal
 import sys
 import threading
+from typing import Any
 
 import click
 
@@ -30,8 +31,11 @@ def _progress_bar():
     return bar, on_event
 
 
-def _stop_on_first_interrupt() -> threading.Event:
-    """Ctrl-C once: checkpoint and stop cleanly (resume later); twice: abort at once."""
+def _stop_on_first_interrupt() -> tuple[threading.Event, Any]:
+    """Ctrl-C once: checkpoint and stop cleanly (resume later); twice: abort at once.
+
+    Returns the stop signal and the previous SIGINT handler (to restore after the run).
+    """
     stop = threading.Event()
 
     def handler(signum, frame):
@@ -41,8 +45,7 @@ def _stop_on_first_interrupt() -> threading.Event:
         click.echo("\nstopping after this step (a checkpoint is saved); Ctrl-C again to abort",
                    err=True)  # fmt: skip
 
-    signal.signal(signal.SIGINT, handler)
-    return stop
+    return stop, signal.signal(signal.SIGINT, handler)
 
 
 @click.group("train", invoke_without_command=True)
@@ -77,10 +80,12 @@ def train_cmd(ctx: click.Context, config_path: str | None, dataset: str | None, 
         _print_report(report, as_json)
         sys.exit(0 if report.ok else 2)
     bar, on_event = _progress_bar()
+    stop, previous_handler = _stop_on_first_interrupt()
     try:
-        result = train_lib.run(None, config, progress=on_event, stop=_stop_on_first_interrupt())
+        result = train_lib.run(None, config, progress=on_event, stop=stop)
     finally:
         bar.close()
+        signal.signal(signal.SIGINT, previous_handler)
     if as_json:
         click.echo(result.model_dump_json(indent=2))
     else:
