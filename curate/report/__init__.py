@@ -37,7 +37,13 @@ def write_report(folder: str | Path) -> dict[str, Path]:
         raise InputError(f"{source}: not valid JSON: {e}") from e
     findings_path = folder / "findings.parquet"
     findings = pl.read_parquet(findings_path) if findings_path.is_file() else None
+    curated_path = folder / "curated.parquet"
+    records = None
+    if curated_path.is_file():
+        names = pl.read_parquet_schema(curated_path)
+        wanted = [c for c in ("id", "prompt", "completion", "chosen") if c in names]
+        records = pl.read_parquet(curated_path, columns=wanted)
     html, md = folder / HTML_NAME, folder / MD_NAME
-    html.write_text(render_html(report, findings), encoding="utf-8")
+    html.write_text(render_html(report, findings, records), encoding="utf-8")
     md.write_text(render_markdown(report), encoding="utf-8")
     return {"html": html, "markdown": md}

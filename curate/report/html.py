@@ -215,8 +215,26 @@ def _format(r: dict) -> str:
     return out + "</section>"
 
 
+def _texts(records: pl.DataFrame | None) -> dict[str, str]:
+    """Record id -> "prompt → answer" excerpt, for the examples of findings."""
+    if records is None or "id" not in records.columns:
+        return {}
+    from curate.records import text_of
+
+    out = {}
+    for row in records.iter_rows(named=True):
+        prompt = text_of(row.get("prompt"))
+        answer = text_of(row.get("completion") or row.get("chosen"))
+        out[row["id"]] = f"{prompt[:160]} → {answer[:200]}"
+    return out
+
+
 def _by_check(
-    findings: pl.DataFrame | None, checks: tuple[str, ...], title: str, anchor: str
+    findings: pl.DataFrame | None,
+    checks: tuple[str, ...],
+    title: str,
+    anchor: str,
+    texts: dict[str, str] | None = None,
 ) -> str:
     out = f'<section id="{anchor}"><h2>{escape(title)}</h2>'
     if findings is None or findings.is_empty():
@@ -227,10 +245,15 @@ def _by_check(
     for (reason,), group in part.group_by(["reason"], maintain_order=True):
         out += f"<details><summary>{escape(str(reason))} · {group.height} findings</summary>"
         examples = [
-            [row["row"], row["severity"], row["evidence"][:300]]
+            [
+                row["row"],
+                row["severity"],
+                row["evidence"][:300],
+                (texts or {}).get(row["record_id"], "(not in the curated set)"),
+            ]
             for row in group.head(8).iter_rows(named=True)
         ]
-        out += _table(examples, ["row", "severity", "evidence"]) + "</details>"
+        out += _table(examples, ["row", "severity", "evidence", "record"]) + "</details>"
     return out + "</section>"
 
 
@@ -363,16 +386,25 @@ def _thresholds(r: dict) -> str:
     )
 
 
-def render_html(report: dict, findings: pl.DataFrame | None = None) -> str:
-    """The whole report page for a ``report.json`` mapping (and its findings, for examples)."""
+def render_html(
+    report: dict, findings: pl.DataFrame | None = None, records: pl.DataFrame | None = None
+) -> str:
+    """The whole report page for a ``report.json`` mapping.
+
+    Args:
+        report: the ``report.json`` mapping.
+        findings: the run's findings (examples per reason); None leaves the examples out.
+        records: the curated records (``id``, ``prompt``, ``completion``), to quote examples.
+    """
+    texts = _texts(records)
     parts = [
         _summary(report),
         _counts(report),
         _duplicates(report),
         _contradictions(report),
         _format(report),
-        _by_check(findings, ("quality",), "Quality defects by type", "quality"),
-        _by_check(findings, ("pii", "leakage"), "PII, secrets and leakage", "pii"),
+        _by_check(findings, ("quality",), "Quality defects by type", "quality", texts),
+        _by_check(findings, ("pii", "leakage"), "PII, secrets and leakage", "pii", texts),
         _diversity(report),
         _volatile(report),
         _thresholds(report),
