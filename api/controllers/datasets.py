@@ -14,12 +14,13 @@ from litestar.params import Parameter
 
 from api import uploads
 from api.controllers import config, db, owner, problems
+from api.db import Db
 from api.idempotency import fingerprint, idempotent
 from api.schemas import MAX_PAGE, DatasetPage, RecordPage, Reject, RejectPage
 from curate.errors import InputError
 from curate.ingest import ingest
 from curate.records import RECORD_SCHEMA, REJECT_SCHEMA, from_frame
-from curate.store import DatasetInfo, Store
+from curate.store import DatasetInfo
 
 Limit = Annotated[int, Parameter(ge=1, le=MAX_PAGE, description="Items per page")]
 After = Annotated[str | None, Parameter(max_length=64, description="Cursor: a page's last_id")]
@@ -35,7 +36,9 @@ def _public(info: DatasetInfo, root: Path) -> DatasetInfo:
     )
 
 
-def _ingest(store: Store, path: Path, name: str, shape: str | None, key: str) -> DatasetInfo:
+def _ingest(db: Db, path: Path, name: str, shape: str | None, key: str) -> DatasetInfo:
+    """Read an upload into the store (in a worker thread, on that thread's connection)."""
+    store = db.store()
     try:
         return ingest(path, shape=shape, name=name, store=store, owner=key)
     except Exception:
@@ -77,7 +80,7 @@ class DatasetController(Controller):
 
         async def produce() -> tuple[int, DatasetInfo, dict[str, str]]:
             final = uploads.keep(received, folder)
-            info = await asyncio.to_thread(_ingest, db(request).store(), final, name, shape, key)
+            info = await asyncio.to_thread(_ingest, db(request), final, name, shape, key)
             return 201, _public(info, db(request).root), {"Location": f"/v1/datasets/{info.id}"}
 
         try:

@@ -239,7 +239,9 @@ class Supervisor:
     async def _merge(self, job: Job) -> None:
         home = self.job_dir(job.id) / "home" / "tunesmith.duckdb"
         try:
-            added = await asyncio.to_thread(caches.merge, self.db.store(), home, _alias(job.id))
+            added = await asyncio.to_thread(
+                lambda: caches.merge(self.db.store(), home, _alias(job.id))  # that thread's
+            )
         except Exception as e:  # a broken job store must not block the job's outcome
             log.exception("merging the store of job %s failed", job.id)
             queue.add_event(self.db.main, job.id, "log", {"message": f"cache merge failed: {e}"})

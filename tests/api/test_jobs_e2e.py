@@ -17,8 +17,8 @@ from tests.api.conftest import Server, new_key
 
 pytestmark = pytest.mark.slow
 
-FAST = {"semantic": {"enabled": False}}
-"""Exact and near dedup only: seconds on two cores (embedding 9k rows takes minutes)."""
+FAST = {name: {"enabled": False} for name in ("semantic", "contradictions", "diversity")}
+"""No embedding steps: seconds on two cores (embedding 9k rows takes minutes)."""
 
 
 def worker_pids(job_id: str) -> list[int]:
