@@ -2,8 +2,8 @@
 
 Two signals, each its own reason code:
 
-- ``eval_ngram_overlap``: a training text shares a word n-gram with an eval item, after the
-  normalisation exact dedup uses (NFKC, lower case, punctuation dropped, whitespace collapsed).
+- ``eval_ngram_overlap``: a training text shares a word n-gram with an eval item, after
+  normalisation (NFKC, lower case, everything but letters and digits becomes a space).
   n is 13 as in GPT-3's and lm-evaluation-harness's decontamination; an eval item shorter than
   13 words is matched on n-grams of its own length, never below ``min_ngram`` (8), since a
   12-word question has no 13-gram at all. n-grams that many eval items share are templates
@@ -29,7 +29,6 @@ import polars as pl
 from pydantic import BaseModel, ConfigDict, Field
 
 from curate.minhash import optimal_bands, shingle_hashes, signatures
-from curate.normalize import normalize_expr
 from curate.pipeline import Finding, Severity, StepResult, findings_frame
 
 _P = np.uint64(0x100000001B3)
@@ -64,6 +63,20 @@ class LeakageConfig(BaseModel):
     """Severity per reason (``eval_ngram_overlap``, ``eval_near_duplicate``); default ``review``."""
 
 
+def _normalise(expr: pl.Expr) -> pl.Expr:
+    """NFKC, lower case, every character but letters, digits and spaces to a space, spaces
+    collapsed: the normalisation decontamination tools use before comparing words. Deliberately
+    not ``curate.normalize`` (exact dedup keeps operators such as "-" and "*", which would
+    make "day -- she" and "day, she" different word sequences here)."""
+    return (
+        expr.str.normalize("NFKC")
+        .str.to_lowercase()
+        .str.replace_all(r"[^\p{L}\p{N}\s]", " ")
+        .str.replace_all(r"\s+", " ")
+        .str.strip_chars()
+    )
+
+
 def _messages(col: str, roles: tuple[str, ...]) -> pl.Expr:
     role = pl.element().struct.field("role")
     kept = pl.col(col).list.eval(pl.element().filter(role.is_in(list(roles))))
@@ -79,7 +92,7 @@ def _texts(
         base.select(
             pl.col("owner").cast(pl.Int64),
             pl.lit(name).alias("field"),
-            normalize_expr(_messages(col, roles)).alias("text"),
+            _normalise(_messages(col, roles)).alias("text"),
         )
         for name, col, roles in fields
     ]
