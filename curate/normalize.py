@@ -1,7 +1,7 @@
 """Text normalisation for hashing: one definition, used by exact and near deduplication.
 
 Two records are "the same text" when they agree after Unicode NFKC, lower-casing, removing
-punctuation and symbols, and collapsing whitespace. The work is a Polars expression (Rust,
+punctuation at the edges of words, and collapsing whitespace. The work is a Polars expression (Rust,
 vectorised) so a million records normalise in seconds; ``normalize_text`` applies the same
 expression to one string so there is a single definition.
 """
@@ -10,20 +10,26 @@ from __future__ import annotations
 
 import polars as pl
 
-_PUNCT = r"[\p{P}\p{S}]"
-"""Unicode punctuation and symbols: become spaces, so "Hello, world!" equals "hello world" and
-"2+2" equals "2 + 2"."""
+_PUNCT = r"[\p{P}--[\-*/%&#@\\]]"
+"""Unicode punctuation, less the ASCII characters that serve as operators in maths and code."""
+_EDGE_PUNCT = (_PUNCT + r"+(\s|$)", r"(^|\s)" + _PUNCT + "+")
+"""Punctuation at the edges of words (before a space or the end, after a space or the start)
+becomes a space, so "Hello, world!" equals "hello world". Punctuation inside a word stays
+("3.14", "a*b", "don't"), and symbols and operator characters always stay ("5 > 3" is not
+"5 < 3", "a - b" is not "a * b"): a hash that ignored them would call records that differ only
+in an operator exact copies."""
 
 _SEPARATOR = "\n"
 """Joins the parts of a record before normalisation (becomes a space afterwards)."""
 
 
 def normalize_expr(expr: pl.Expr) -> pl.Expr:
-    """NFKC, lower case, punctuation and symbols removed, whitespace collapsed and trimmed."""
+    """NFKC, lower case, punctuation at word edges removed, whitespace collapsed and trimmed."""
     return (
         expr.str.normalize("NFKC")
         .str.to_lowercase()
-        .str.replace_all(_PUNCT, " ")
+        .str.replace_all(_EDGE_PUNCT[0], " ")
+        .str.replace_all(_EDGE_PUNCT[1], " ")
         .str.replace_all(r"\s+", " ")
         .str.strip_chars()
     )

@@ -15,6 +15,15 @@ def test_normalisation_folds_unicode_case_punctuation_and_spaces():
     assert normalize_text("ﬁnal — answer…") == normalize_text("final answer")
     assert normalize_text("Ｆｕｌｌｗｉｄｔｈ") == "fullwidth"
     assert normalize_text("hello world") != normalize_text("hello word")
+    assert normalize_text('"Quoted" (text).') == "quoted text"
+
+
+def test_normalisation_keeps_what_changes_meaning():
+    # Operators and symbols are content: records differing in one are not copies.
+    assert normalize_text("Is 5 > 3?") != normalize_text("Is 5 < 3?")
+    assert normalize_text("x = a - b") != normalize_text("x = a * b")
+    assert normalize_text("pi is 3.14") != normalize_text("pi is 314")
+    assert normalize_text("C++") == "c++"
 
 
 def test_copies_that_differ_only_in_form_are_one_cluster(sft_frame):

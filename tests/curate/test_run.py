@@ -18,7 +18,7 @@ NO_SEMANTIC = CurateConfig(
 
 ROWS = [
     ("What is 2 + 2?", "4."),
-    ("what is 2+2", "4"),
+    ("what is 2 + 2", "4"),
     ("Write a sentence about cats that sleep in the warm afternoon sun.",
      "Cats love to sleep in the warm afternoon sun by the window."),
     ("Write a sentence about cats that sleep in the warm afternoon sun!",
