@@ -1,4 +1,5 @@
-"""Generator backends, picked by name: ``transformers``, ``openai`` and ``vllm``.
+"""Generator backends, picked by name: ``transformers``, ``openai``, ``vllm`` and ``ray`` (an
+inner backend in a Ray Data actor pool, for large prompt sets).
 
 Each backend module is imported only when it is asked for, and each imports its heavy library
 (torch, transformers, vllm) only when it first generates.
@@ -18,6 +19,7 @@ BACKENDS: dict[str, str] = {
     "transformers": "curate.backends.transformers:TransformersGenerator",
     "openai": "curate.backends.openai:OpenAIGenerator",
     "vllm": "curate.backends.vllm:VLLMGenerator",
+    "ray": "curate.executors.ray_generate:RayGenerator",
 }
 """Backend name → ``module:class``; the class takes ``(model, **options)``."""
 
@@ -42,7 +44,8 @@ def get_generator(
         cache: False to always generate (the store is then not used).
         **options: backend options (``batch_size``, ``device``, ``threads`` for transformers;
             ``api_key_env``, ``max_concurrency``, ``timeout_s``, ``max_retries`` for openai;
-            ``tensor_parallel_size``, ``dtype``, ``max_model_len`` for vllm).
+            ``tensor_parallel_size``, ``dtype``, ``max_model_len`` for vllm; ``inner``,
+            ``concurrency``, ``num_gpus`` and the inner backend's options for ray).
 
     Raises:
         InputError: an unknown backend name, or ``base_url`` given to a local backend.

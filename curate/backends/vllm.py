@@ -33,6 +33,9 @@ class VLLMGenerator:
         max_lora_rank: int = 16,
         enforce_eager: bool = False,
         gpu_memory_utilization: float | None = None,
+        pipeline_parallel_size: int | None = None,
+        data_parallel_size: int | None = None,
+        distributed_executor_backend: str | None = None,
     ) -> None:
         """Args:
         model: alias, folder or hub id (the engine starts on first use).
@@ -43,6 +46,12 @@ class VLLMGenerator:
         max_lora_rank: the largest adapter rank the engine accepts.
         enforce_eager: skip graph capture (quicker start; the CPU build wants it).
         gpu_memory_utilization: the fraction of GPU memory vLLM may take.
+        pipeline_parallel_size: pipeline stages (layers split across GPUs or nodes).
+        data_parallel_size: engine replicas inside this one ``LLM`` (vLLM's own data
+            parallelism). For many GPUs across nodes, prefer the ``ray`` backend: one engine
+            per actor, ``concurrency`` actors (``curate.executors.ray_generate``).
+        distributed_executor_backend: ``ray`` (needed to span nodes) or ``mp``; None lets vLLM
+            choose.
         """
         self.model = model
         self.enable_lora = enable_lora
@@ -54,6 +63,9 @@ class VLLMGenerator:
             "max_lora_rank": max_lora_rank,
             "enforce_eager": enforce_eager,
             "gpu_memory_utilization": gpu_memory_utilization,
+            "pipeline_parallel_size": pipeline_parallel_size,
+            "data_parallel_size": data_parallel_size,
+            "distributed_executor_backend": distributed_executor_backend,
         }
         self._llm: Any = None
         self._loras: dict[str, int] = {}

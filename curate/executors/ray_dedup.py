@@ -169,40 +169,53 @@ class RayNearDedup:
         )
         write_dataset(unique, folder, PAIR_SCHEMA)
 
-    def _lookup(self, frame: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
-        """The signature-stage rows of the records a batch of pairs involves."""
+    def _involved(
+        self, frame: pl.DataFrame, stage: str, columns: list[str]
+    ) -> tuple[pl.DataFrame, np.ndarray, np.ndarray]:
+        """The rows of a stage (``input`` or ``signatures``) for the records a batch of pairs
+        involves, sorted by ``idx``, and each pair's positions among them.
+
+        Parquet row-group statistics on ``idx`` let the reader skip the rest: a batch reads
+        about what it needs, not the whole stage.
+        """
         import pyarrow.compute as pc
         import pyarrow.dataset as pads
 
-        wanted = np.unique(np.r_[frame["left"].to_numpy(), frame["right"].to_numpy()])
-        table = pads.dataset(str(self.work.path("signatures"))).to_table(
-            columns=["idx", *columns], filter=pc.field("idx").isin(wanted)
+        left, right = frame["left"].to_numpy(), frame["right"].to_numpy()
+        table = pads.dataset(str(self.work.path(stage))).to_table(
+            columns=["idx", *columns], filter=pc.field("idx").isin(np.unique(np.r_[left, right]))
         )
-        return pl.from_arrow(table).sort("idx")  # type: ignore[return-value]
+        found: pl.DataFrame = pl.from_arrow(table).sort("idx")  # type: ignore[assignment]
+        ids = found["idx"].to_numpy()
+        return found, np.searchsorted(ids, left), np.searchsorted(ids, right)
 
     def _pair_similarity(self, frame: pl.DataFrame) -> np.ndarray:
+        """``NearDedup``'s similarity of each pair: exact Jaccard, or the signature estimate."""
         cfg = self.step.config
         if cfg.verify == "exact":
-            found = self._lookup(frame, ["text", "kind"])
-        else:
-            found = self._lookup(frame, ["sig"])
-        ids = found["idx"].to_numpy()
-        li = np.searchsorted(ids, frame["left"].to_numpy())
-        ri = np.searchsorted(ids, frame["right"].to_numpy())
-        if cfg.verify == "exact":
-            return NearDedup(cfg, workers=1).pair_jaccard(
-                found["text"], found["kind"].to_numpy(), li, ri
-            )
+            found, li, ri = self._involved(frame, "signatures", ["text", "kind"])
+            step = NearDedup(cfg, workers=1)
+            return step.pair_jaccard(found["text"], found["kind"].to_numpy(), li, ri)
+        found, li, ri = self._involved(frame, "signatures", ["sig"])
         return estimated_jaccard(_sig_array(found["sig"], cfg.num_perm), li, ri)
 
     def _verify(self, folder):  # type: ignore[no-untyped-def]
         cfg = self.step.config
 
         def check(frame: pl.DataFrame) -> pl.DataFrame:
+            """``NearDedup``'s confirmation of candidate pairs, on one batch of them."""
+            frame = frame.select(PAIR_SCHEMA.keys())
             if cfg.verify == "none" or frame.is_empty():
-                return frame.select(PAIR_SCHEMA.keys())
-            keep = self._pair_similarity(frame) >= cfg.threshold
-            return frame.filter(pl.Series(keep)).select(PAIR_SCHEMA.keys())
+                return frame
+            frame = frame.filter(pl.Series(self._pair_similarity(frame) >= cfg.threshold))
+            if frame.is_empty():
+                return frame
+            records, li, ri = self._involved(frame, "input", list(RECORD_SCHEMA))
+            kinds, _, _ = self._involved(frame, "signatures", ["kind"])
+            agree = NearDedup(cfg, workers=1).answers_agree(
+                records.drop("idx"), kinds["kind"].to_numpy(), li, ri
+            )
+            return frame.filter(pl.Series(agree))
 
         ds = map_frames(dataset(self.work.path("candidates")), check, self.config.batch_size)
         write_dataset(ds, folder, PAIR_SCHEMA)
