@@ -77,8 +77,8 @@ RejectPage = Page[Reject]
 DatasetPage = Page[DatasetInfo]
 
 
-class Job(BaseModel):
-    """A durable job: its request, its state, and (when done) its result."""
+class JobSummary(BaseModel):
+    """A job as lists show it: its state, without its (possibly large) request and result."""
 
     object: Literal["job"] = "job"
     id: str
@@ -87,10 +87,6 @@ class Job(BaseModel):
     """What the job runs."""
     state: JobState
     """queued → running → succeeded | failed; cancelling → cancelled."""
-    request: dict[str, Any]
-    """The job request as accepted (with defaults filled in)."""
-    result: dict[str, Any] | None = None
-    """The step's result model as JSON once it succeeded."""
     verdict: Literal["pass", "fail", "inconclusive"] | None = None
     """Gate jobs only: the policy's verdict. A gate job *succeeds* even when its verdict fails."""
     error: str | None = None
@@ -105,7 +101,16 @@ class Job(BaseModel):
     """When it reached a final state."""
 
 
-JobPage = Page[Job]
+class Job(JobSummary):
+    """A durable job: its request, its state, and (when done) its result."""
+
+    request: dict[str, Any]
+    """The job request as accepted (with defaults filled in)."""
+    result: dict[str, Any] | None = None
+    """The step's result model as JSON once it succeeded."""
+
+
+JobPage = Page[JobSummary]
 
 
 class JobEvent(BaseModel):

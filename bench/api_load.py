@@ -40,10 +40,11 @@ async def _client(
     interval: float,
     latencies: list[float],
     errors: list[str],
+    health: bool = False,
 ) -> None:
     headers = {"Authorization": f"Bearer {key}"}
     async with httpx.AsyncClient(base_url=url, headers=headers, timeout=10) as http:
-        paths = ["/v1/jobs?limit=20", f"/v1/jobs/{job_id}"]
+        paths = ["/health"] * 2 if health else ["/v1/jobs?limit=20", f"/v1/jobs/{job_id}"]
         i = 0
         while time.monotonic() < until:
             start = time.perf_counter()
@@ -60,13 +61,22 @@ async def _client(
 
 
 async def _phase(
-    url: str, key: str, job_id: str, clients: int, seconds: float, interval: float
+    url: str,
+    key: str,
+    job_id: str,
+    clients: int,
+    seconds: float,
+    interval: float,
+    health: bool = False,
 ) -> dict[str, float]:
     latencies: list[float] = []
     errors: list[str] = []
     until = time.monotonic() + seconds
     await asyncio.gather(
-        *(_client(url, key, job_id, until, interval, latencies, errors) for _ in range(clients))
+        *(
+            _client(url, key, job_id, until, interval, latencies, errors, health)
+            for _ in range(clients)
+        )
     )
     ms = sorted(x * 1000 for x in latencies)
     q = statistics.quantiles(ms, n=100)
@@ -101,6 +111,9 @@ def main() -> None:
             }
             quick = c.submit({"type": "curate", "dataset_id": dataset.id, "config": no_embeddings})
             c.wait(quick.id, timeout=600)
+            health = asyncio.run(
+                _phase(server.url, key, "", args.clients, args.seconds, args.interval, health=True)
+            )
             base = asyncio.run(
                 _phase(server.url, key, quick.id, args.clients, args.seconds, args.interval)
             )
@@ -120,6 +133,8 @@ def main() -> None:
         "seconds": args.seconds,
         "interval_s": args.interval,
         "cpus": os.cpu_count(),
+        "load_avg_1m": os.getloadavg()[0],
+        "health_only": health,
         "idle_worker": base,
         "during_curation": loaded,
         "curation_state_at_end": still,
@@ -128,7 +143,12 @@ def main() -> None:
     print()
     print("| phase | requests | req/s | errors | p50 ms | p95 ms | p99 ms | max ms |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
-    for name, r in (("worker idle (baseline)", base), ("curation job running", loaded)):
+    phases = (
+        ("GET /health only (baseline)", health),
+        ("job reads, worker idle", base),
+        ("job reads, curation running", loaded),
+    )
+    for name, r in phases:
         print(
             f"| {name} | {r['requests']} | {r['rps']} | {r['errors']} | {r['p50_ms']} | "
             f"{r['p95_ms']} | {r['p99_ms']} | {r['max_ms']} |"

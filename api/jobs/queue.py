@@ -12,10 +12,11 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from api.schemas import MAX_PAGE, TERMINAL_STATES, Job, JobEvent, JobPage
+from api.schemas import MAX_PAGE, TERMINAL_STATES, Job, JobEvent, JobPage, JobSummary
 from curate.errors import ConflictError, NotFoundError
 from curate.store import Store
 
+_SUMMARY = "id, type, state, verdict, error, attempts, created_at, started_at, finished_at"
 _COLUMNS = (
     "id, type, state, request, result, verdict, error, attempts, created_at, "
     "started_at, finished_at"
@@ -36,11 +37,15 @@ def new_job_id() -> str:
     return f"job_{int(time.time() * 1000):012x}{secrets.token_hex(5)}"
 
 
-def _job(row: tuple[Any, ...]) -> Job:
-    names = [c.strip() for c in _COLUMNS.split(",")]
-    d = dict(zip(names, row, strict=True))
+def _row(columns: str, row: tuple[Any, ...]) -> dict[str, Any]:
+    d = dict(zip([c.strip() for c in columns.split(",")], row, strict=True))
     for key in ("created_at", "started_at", "finished_at"):
         d[key] = _utc(d[key])
+    return d
+
+
+def _job(row: tuple[Any, ...]) -> Job:
+    d = _row(_COLUMNS, row)
     d["request"] = json.loads(d["request"])
     d["result"] = json.loads(d["result"]) if d["result"] else None
     return Job(**d)
@@ -91,8 +96,9 @@ def list_jobs(
     after: str | None = None,
     limit: int = 20,
 ) -> JobPage:
-    """The owner's jobs, newest first, filtered by state and type, one page after ``after``."""
-    sql = f"SELECT {_COLUMNS} FROM jobs WHERE owner = ?"
+    """The owner's jobs, newest first, filtered by state and type, one page after ``after``
+    (summaries: a job's request and result can be large; get the job for them)."""
+    sql = f"SELECT {_SUMMARY} FROM jobs WHERE owner = ?"
     params: list[Any] = [owner]
     for column, value in (("state", state), ("type", job_type)):
         if value is not None:
@@ -103,7 +109,7 @@ def list_jobs(
         params.append(after)
     limit = max(1, min(limit, MAX_PAGE))
     rows = store.con.execute(sql + " ORDER BY id DESC LIMIT ?", [*params, limit + 1]).fetchall()
-    jobs = [_job(r) for r in rows[:limit]]
+    jobs = [JobSummary(**_row(_SUMMARY, r)) for r in rows[:limit]]
     return JobPage(data=jobs, has_more=len(rows) > limit, last_id=jobs[-1].id if jobs else None)
 
 
