@@ -91,6 +91,23 @@ async def _phase(
     }
 
 
+def _server_cpu_ms(server: Server, key: str, path: str, n: int = 300) -> float:
+    """Server CPU per request (from /proc), sequential requests: a figure that does not depend
+    on how busy the rest of the machine is."""
+
+    def cpu() -> float:
+        fields = Path(f"/proc/{server.proc.pid}/stat").read_text().split()  # type: ignore[union-attr]
+        return (int(fields[13]) + int(fields[14])) / os.sysconf("SC_CLK_TCK")
+
+    with httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {key}"}) as http:
+        for _ in range(20):
+            http.get(path)
+        before = cpu()
+        for _ in range(n):
+            http.get(path).raise_for_status()
+        return round((cpu() - before) / n * 1000, 2)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--clients", type=int, default=100)
@@ -111,6 +128,10 @@ def main() -> None:
             }
             quick = c.submit({"type": "curate", "dataset_id": dataset.id, "config": no_embeddings})
             c.wait(quick.id, timeout=600)
+            cost = {
+                p: _server_cpu_ms(server, key, p)
+                for p in ("/health", f"/v1/jobs/{quick.id}", "/v1/jobs?limit=20")
+            }
             health = asyncio.run(
                 _phase(server.url, key, "", args.clients, args.seconds, args.interval, health=True)
             )
@@ -134,6 +155,7 @@ def main() -> None:
         "interval_s": args.interval,
         "cpus": os.cpu_count(),
         "load_avg_1m": os.getloadavg()[0],
+        "server_cpu_ms_per_request": cost,
         "health_only": health,
         "idle_worker": base,
         "during_curation": loaded,
