@@ -3,8 +3,8 @@
 - Continuous metrics: the mean paired difference with a percentile bootstrap confidence
   interval over cases; the two-sided p-value comes from the same bootstrap distribution, so the
   interval excludes 0 exactly when ``p < 1 - confidence``.
-- Pass/fail metrics: the exact McNemar test (a binomial test on the discordant pairs), and the
-  same paired bootstrap interval for the difference in pass rates.
+- Pass/fail metrics: the exact McNemar test (a binomial test on the discordant pairs) and the
+  matching exact (Clopper–Pearson) interval for the difference in pass rates.
 - Holm's step-down correction across a family of tests.
 """
 
@@ -89,13 +89,31 @@ def bootstrap_ci(
 
 def mcnemar_exact(base: np.ndarray, tuned: np.ndarray) -> float:
     """Exact two-sided McNemar p-value for paired 0/1 outcomes."""
+    return mcnemar_exact_ci(base, tuned, 0.95)[2]
+
+
+def mcnemar_exact_ci(
+    base: np.ndarray, tuned: np.ndarray, confidence: float
+) -> tuple[float, float, float]:
+    """Exact McNemar: ``(low, high, p)`` for the paired difference in pass rates.
+
+    Conditional on the d discordant pairs, the tuned-wins count is Binomial(d, θ) and the
+    difference is ``d/n · (2θ - 1)``; the Clopper–Pearson interval of θ maps to an interval of
+    the difference that agrees with the exact test (a bootstrap interval is too narrow when only
+    a handful of pairs are discordant).
+    """
     from scipy.stats import binomtest
 
+    n = len(base)
     b = int(np.sum((base == 1) & (tuned == 0)))
     c = int(np.sum((base == 0) & (tuned == 1)))
-    if b + c == 0:
-        return 1.0
-    return float(binomtest(c, b + c, 0.5).pvalue)
+    d = b + c
+    if d == 0:
+        return 0.0, 0.0, 1.0
+    test = binomtest(c, d, 0.5)
+    ci = test.proportion_ci(confidence_level=confidence, method="exact")
+    scale = d / n
+    return scale * (2 * ci.low - 1), scale * (2 * ci.high - 1), float(test.pvalue)
 
 
 def transitions(base: np.ndarray, tuned: np.ndarray, higher_is_better: bool | None) -> Transitions:
@@ -138,8 +156,12 @@ def paired_test(
     if b.shape != t.shape:
         raise ValueError("paired values must have the same length")
     diffs = t - b
-    low, high, p_boot = bootstrap_ci(diffs, confidence=confidence, n_boot=n_boot,
-                                     rng=_rng(seed, key))  # fmt: skip
+    if binary:
+        low, high, p = mcnemar_exact_ci(b, t, confidence)
+    else:
+        low, high, p = bootstrap_ci(
+            diffs, confidence=confidence, n_boot=n_boot, rng=_rng(seed, key)
+        )
     n = len(diffs)
     return PairedTest(
         n=n,
@@ -148,7 +170,7 @@ def paired_test(
         delta=float(diffs.mean()) if n else 0.0,
         ci_low=low,
         ci_high=high,
-        p_value=mcnemar_exact(b, t) if binary else p_boot,
+        p_value=p,
         test="mcnemar_exact" if binary else "paired_bootstrap",
         transitions=transitions(b, t, higher_is_better) if binary else None,
     )
