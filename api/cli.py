@@ -13,7 +13,7 @@ import traceback
 import click
 
 from api.commands import curate as curate_commands
-from api.commands import data, demo, keys, serve, synth
+from api.commands import data, demo, keys, remote, serve, synth
 from api.commands import eval as eval_commands
 from api.commands import report as report_commands
 from api.commands import train as train_commands
@@ -35,6 +35,7 @@ cli.add_command(data.datasets)
 cli.add_command(data.models)
 cli.add_command(serve.serve)
 cli.add_command(keys.keys)
+cli.add_command(remote.remote)
 cli.add_command(eval_commands.eval_group)
 cli.add_command(eval_commands.gate_cmd)
 cli.add_command(train_commands.train_cmd)

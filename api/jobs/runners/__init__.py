@@ -14,21 +14,32 @@ from typing import Annotated, Any
 from pydantic import Field, RootModel, TypeAdapter
 
 from api.jobs.context import JobRequestBase, Runner
-from api.jobs.runners import curate, evaluation, gate, train
+from api.jobs.runners import curate, evaluation, gate, synthesize, train
 
 MODULES: dict[str, ModuleType] = {
     "curate": curate,
+    "synthesize": synthesize,
     "train": train,
     "eval": evaluation,
     "gate": gate,
 }
 """Job type → its runner module."""
 
-REQUESTS = (curate.CurateJob, train.TrainJob, evaluation.EvalJob, gate.GateJob)
+REQUESTS = (
+    curate.CurateJob,
+    synthesize.SynthesizeJob,
+    train.TrainJob,
+    evaluation.EvalJob,
+    gate.GateJob,
+)
 """Every job request model."""
 
 JobRequest = Annotated[
-    curate.CurateJob | train.TrainJob | evaluation.EvalJob | gate.GateJob,
+    curate.CurateJob
+    | synthesize.SynthesizeJob
+    | train.TrainJob
+    | evaluation.EvalJob
+    | gate.GateJob,
     Field(discriminator="type"),
 ]
 """The body of ``POST /v1/jobs``: one of the request models, told apart by ``type``."""
