@@ -31,4 +31,4 @@ def smol(smollm2_path: str):
     """The transformers backend on SmolLM2 (no cache): loads the model once per session."""
     from curate.backends import get_generator
 
-    return get_generator("transformers", smollm2_path, cache=False)
+    return get_generator("transformers", smollm2_path, cache=False, threads=1)

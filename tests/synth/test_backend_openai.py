@@ -106,7 +106,7 @@ def test_answers_match_the_local_backend(server, smol, smollm2_path):
     local = smol.generate(chats(), GREEDY)
     assert [g.text for g in remote] == [g.text for g in local]  # in order, greedy, same model
     assert "Paris" in remote[0].text
-    assert remote[2].finish_reason == "stop"
+    assert remote[0].finish_reason == "stop"  # the model ended its turn well inside 12 tokens
 
 
 @pytest.mark.slow
@@ -130,7 +130,7 @@ def test_cached_rerun_needs_no_server(server, smollm2_path, store):
 
 @pytest.mark.slow
 def test_retries_across_a_server_restart(server, smollm2_path):
-    gen = get_generator("openai", smollm2_path, base_url=server.url, max_retries=12,
+    gen = get_generator("openai", smollm2_path, base_url=server.url, max_retries=60,
                         backoff_s=0.5, max_backoff_s=4, cache=False)  # fmt: skip
     assert "Paris" in gen.generate(chats(PROMPTS[:1]), GREEDY)[0].text
     server.stop()  # the server goes away; the next request finds the port closed
