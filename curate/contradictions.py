@@ -195,9 +195,13 @@ class Contradictions:
     def _findings(self, rows, confirmed, clusters, judged) -> tuple[list[Finding], dict]:
         proposals: dict[int, str] = {}
         findings = []
+        by_member: dict[int, list[tuple[int, int]]] = {}
+        for pair in sorted(confirmed):  # each record's pairs, so clusters cost their own size
+            for i in pair:
+                by_member.setdefault(i, []).append(pair)
         for members in clusters:
             cid = "conflict:" + min(rows[i]["id"] for i in members)
-            votes = _votes(members, confirmed)
+            votes = _votes(members, confirmed, by_member)
             for i, proposal in _propose(members, votes, confirmed, judged).items():
                 proposals[i] = proposal
                 pairs = [
@@ -208,8 +212,8 @@ class Contradictions:
                         "span": c.span_a if a == i else c.span_b,
                         "other_span": c.span_b if a == i else c.span_a,
                     }
-                    for (a, b), (c, how) in confirmed.items()
-                    if i in (a, b)
+                    for (a, b) in by_member[i]
+                    for c, how in [confirmed[(a, b)]]
                 ]
                 kinds = {p["kind"] for p in pairs}
                 reason = (
@@ -253,13 +257,13 @@ def _clusters(pairs: list[tuple[int, int]]) -> list[list[int]]:
     return sorted(groups.values())
 
 
-def _votes(members: list[int], confirmed: dict) -> dict[int, str]:
-    """Each member's comparable answer value, from the pairs it takes part in."""
+def _votes(members: list[int], confirmed: dict, by_member: dict) -> dict[int, str]:
+    """Each member's comparable answer value, from the first pair it takes part in."""
     votes: dict[int, str] = {}
-    for (a, b), (c, _) in sorted(confirmed.items()):
-        if a in members:
-            votes.setdefault(a, c.value_a)
-            votes.setdefault(b, c.value_b)
+    for i in members:
+        a, b = by_member[i][0]
+        c = confirmed[(a, b)][0]
+        votes[i] = c.value_a if a == i else c.value_b
     return votes
 
 
