@@ -20,6 +20,7 @@ import numpy as np
 import polars as pl
 from pydantic import BaseModel, ConfigDict, Field
 
+from curate.format_profile import answer_text, prompt_text
 from curate.pipeline import StepResult, findings_frame
 
 _TOKEN = re.compile(r"\w+|[^\w\s]", re.U)
@@ -27,7 +28,89 @@ _WORD = re.compile(r"[^\W\d_]{2,}", re.U)
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _QUOTED = re.compile(r"\"[^\"]*\"|“[^”]*”|'[^']{2,}'")
 STOP_WORDS = frozenset(
-    ["a", "an", "the", "of", "to", "in", "on", "for", "and", "or", "is", "are", "was", "were", "be", "been", "it", "this", "that", "these", "those", "with", "as", "by", "at", "from", "which", "who", "what", "when", "where", "how", "why", "its", "their", "his", "her", "they", "he", "she", "we", "you", "your", "i", "me", "my", "our", "us", "not", "no", "do", "does", "did", "can", "could", "would", "should", "will", "shall", "may", "might", "must", "have", "has", "had", "into", "than", "then", "so", "such", "there", "here", "about", "also", "any", "all", "each", "some", "more", "most", "other"]
+    [
+        "a",
+        "an",
+        "the",
+        "of",
+        "to",
+        "in",
+        "on",
+        "for",
+        "and",
+        "or",
+        "is",
+        "are",
+        "was",
+        "were",
+        "be",
+        "been",
+        "it",
+        "this",
+        "that",
+        "these",
+        "those",
+        "with",
+        "as",
+        "by",
+        "at",
+        "from",
+        "which",
+        "who",
+        "what",
+        "when",
+        "where",
+        "how",
+        "why",
+        "its",
+        "their",
+        "his",
+        "her",
+        "they",
+        "he",
+        "she",
+        "we",
+        "you",
+        "your",
+        "i",
+        "me",
+        "my",
+        "our",
+        "us",
+        "not",
+        "no",
+        "do",
+        "does",
+        "did",
+        "can",
+        "could",
+        "would",
+        "should",
+        "will",
+        "shall",
+        "may",
+        "might",
+        "must",
+        "have",
+        "has",
+        "had",
+        "into",
+        "than",
+        "then",
+        "so",
+        "such",
+        "there",
+        "here",
+        "about",
+        "also",
+        "any",
+        "all",
+        "each",
+        "some",
+        "more",
+        "most",
+        "other",
+    ]
 )
 
 
@@ -208,8 +291,6 @@ class Diversity:
 
     def run(self, records: pl.DataFrame) -> StepResult:
         """Lexical, template and (with an embedder) embedding and cluster figures."""
-        from curate.format_profile import answer_text, prompt_text
-
         cfg = self.config
         rows = list(records.select("kind", "prompt", "completion", "chosen").iter_rows(named=True))
         prompts = [prompt_text(r) for r in rows]
@@ -246,14 +327,14 @@ class Diversity:
         terms = top_terms(p_texts, labels, k)
         h = entropy(sizes.tolist())
         xy = pca_2d(p_emb)
-        figures = {
-            part: {
+        figures = {}
+        for part, emb in (("prompts", p_emb), ("answers", a_emb)):
+            vendi = vendi_score(emb)
+            figures[part] = {
                 "mean_cosine_distance": round(mean_pairwise_cosine_distance(emb), 4),
-                "vendi": round(vendi_score(emb), 2),
-                "vendi_per_item": round(vendi_score(emb) / len(idx), 4),
+                "vendi": round(vendi, 2),
+                "vendi_per_item": round(vendi / len(idx), 4),
             }
-            for part, emb in (("prompts", p_emb), ("answers", a_emb))
-        }
         return {
             "embedding": {"sample": len(idx), **figures},
             "clusters": {
