@@ -147,3 +147,34 @@ def test_server_crash_mid_job_is_recovered(live, alpaca) -> None:
         run_ids = {r[0] for r in store.con.execute("SELECT id FROM curation_runs").fetchall()}
         assert final.result["run_id"] in run_ids
     server.start()  # leave it running for the module's teardown
+
+
+def _failing_comparison() -> dict:
+    """A real comparison (evalsuite.compare) where the tuned model broke every canary."""
+    from evalsuite import compare
+    from tests.evalsuite.conftest import make_run
+
+    tags = [["canary"]] * 24
+    base = make_run({"pass": [1.0] * 24}, tags=tags)
+    tuned = make_run({"pass": [0.0] * 24}, tags=tags)
+    return compare(base, tuned).model_dump(mode="json")
+
+
+def test_gate_job_succeeds_while_its_verdict_fails(live, tmp_path: Path) -> None:
+    server, key = live
+    comparison = _failing_comparison()
+    with server.client(key) as c:
+        direct = c.http.post("/v1/gate", json={"comparison": comparison})
+        assert direct.status_code == 200 and direct.json()["verdict"] == "fail"
+        job = c.submit({"type": "gate", "comparison": comparison})
+        done = c.wait(job.id, timeout=120)
+        assert (done.state, done.verdict) == ("succeeded", "fail")
+        assert done.result["verdict"] == "fail" and done.result["canaries_regressed"]
+        assert {"gate.json", "junit.xml"} <= {a.name for a in c.artifacts(job.id).data}
+        gate = json.loads(c.download(job.id, "gate.json", tmp_path / "g.json").read_text())
+        assert gate["verdict"] == "fail"
+        failed = c.list_jobs(type="gate").data[0]
+        assert (failed.state, failed.verdict) == ("succeeded", "fail")
+        # a gate job over an eval job that does not exist is refused before it is queued
+        r = c.http.post("/v1/jobs", json={"type": "gate", "eval_job_id": "job_nope"})
+        assert r.status_code == 404

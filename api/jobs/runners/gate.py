@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from api.jobs.context import JobContext, JobRequestBase, Outcome
-from evalsuite import GatePolicy
+from evalsuite import Comparison, GatePolicy
 
 RESUMABLE = True
 
@@ -22,20 +22,28 @@ class GateJob(JobRequestBase):
 
     type: Literal["gate"]
     """The job type."""
-    eval_job_id: str = Field(min_length=1, max_length=64)
-    """A succeeded eval job of this key that compared base and tuned."""
+    eval_job_id: str | None = Field(default=None, min_length=1, max_length=64)
+    """A succeeded eval job of this key that compared base and tuned..."""
+    comparison: Comparison | None = None
+    """...or the comparison itself (from an eval run elsewhere): exactly one of the two."""
     policy: GatePolicy = Field(default_factory=GatePolicy)
     """What the tuned model must show (the same model ``tunesmith gate`` reads)."""
 
+    @model_validator(mode="after")
+    def _one_source(self) -> GateJob:
+        if (self.eval_job_id is None) == (self.comparison is None):
+            raise ValueError("give exactly one of eval_job_id and comparison")
+        return self
+
     def jobs(self) -> dict[str, str]:
-        return {"eval": self.eval_job_id}
+        return {"eval": self.eval_job_id} if self.eval_job_id else {}
 
 
 def run(request: GateJob, ctx: JobContext) -> Outcome:
     """Gate the comparison; write the gate reports."""
     import evalsuite
 
-    comparison = evalsuite.load_comparison(ctx.jobs["eval"])
+    comparison = request.comparison or evalsuite.load_comparison(ctx.jobs["eval"])
     decision = evalsuite.gate(comparison, request.policy)
     evalsuite.write_gate_reports(decision, comparison, ctx.artifacts)
     return Outcome(result=decision.model_dump(mode="json"), verdict=decision.verdict)
