@@ -176,11 +176,20 @@ class NearDedup:
             if not len(pick):
                 continue
             involved, inverse = np.unique(np.r_[left[pick], right[pick]], return_inverse=True)
-            part = texts.gather(involved).to_list()
-            hashes, counts = shingle_hashes(part, kind, self._n(kind))  # type: ignore[arg-type]
+            hashes, counts = self._hashes(texts.gather(involved), kind)
             li, ri = inverse[: len(pick)], inverse[len(pick) :]
             out[pick] = exact_jaccard(hashes, counts, li, ri)
         return out
+
+    def _hashes(self, texts: pl.Series, kind: str) -> tuple[np.ndarray, np.ndarray]:
+        """Shingle hashes of the texts, computed a batch at a time to bound the temporaries."""
+        parts = [
+            shingle_hashes(texts.slice(lo, _BATCH).to_list(), kind, self._n(kind))  # type: ignore[arg-type]
+            for lo in range(0, len(texts), _BATCH)
+        ]
+        if not parts:
+            return np.zeros(0, dtype=np.uint32), np.zeros(0, dtype=np.int64)
+        return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
 
     def _verify(
         self,
@@ -261,5 +270,6 @@ def near_texts(records: pl.DataFrame) -> pl.Series:
     return records.select(normalize_expr(content_text()).alias("t"))["t"]
 
 
-_BATCH = 10_000
-"""Records per shingling/signature batch: bounds the temporary arrays (about 100 MB each)."""
+_BATCH = 4_000
+"""Records per shingling/signature batch: bounds the temporary arrays (about 120 MB per batch
+for records of a few hundred characters; two batches run at once)."""

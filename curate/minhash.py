@@ -286,8 +286,8 @@ def exact_jaccard(
     sets, sizes = _distinct(hashes, counts)
     offsets = np.cumsum(sizes) - sizes
     out = np.empty(len(left), dtype=np.float64)
-    for lo in range(0, len(left), 20_000):
-        li, ri = left[lo : lo + 20_000], right[lo : lo + 20_000]
+    for lo in range(0, len(left), 4_000):
+        li, ri = left[lo : lo + 4_000], right[lo : lo + 4_000]
         m = len(li)
         parts = []
         for side in (li, ri):
@@ -303,11 +303,22 @@ def exact_jaccard(
 
 
 def _distinct(hashes: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per-text sorted distinct hashes, and how many each text has."""
-    owner = np.repeat(np.arange(len(counts), dtype=np.uint64), counts)
-    keys = _sorted_unique((owner << np.uint64(32)) | hashes.astype(np.uint64))
-    sizes = np.bincount((keys >> np.uint64(32)).astype(np.int64), minlength=len(counts))
-    return (keys & np.uint64(0xFFFFFFFF)).astype(np.uint32), sizes
+    """Per-text sorted distinct hashes, and how many each text has (a slice of texts at a time,
+    so the 64-bit sort keys never exist for the whole input at once)."""
+    ends = np.cumsum(counts)
+    sets, sizes = [], []
+    lo = 0
+    while lo < len(counts):
+        start = int(ends[lo] - counts[lo])
+        hi = max(int(np.searchsorted(ends, start + 1_000_000, side="right")), lo + 1)
+        owner = np.repeat(np.arange(hi - lo, dtype=np.uint64), counts[lo:hi])
+        keys = _sorted_unique((owner << np.uint64(32)) | hashes[start : ends[hi - 1]])
+        sizes.append(np.bincount((keys >> np.uint64(32)).astype(np.int64), minlength=hi - lo))
+        sets.append((keys & np.uint64(0xFFFFFFFF)).astype(np.uint32))
+        lo = hi
+    if not sets:
+        return np.zeros(0, dtype=np.uint32), np.zeros(0, dtype=np.int64)
+    return np.concatenate(sets), np.concatenate(sizes)
 
 
 def _ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
