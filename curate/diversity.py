@@ -311,6 +311,7 @@ class Diversity:
 
     def _embedding_figures(self, prompts: list[str], answers: list[str]) -> dict:
         cfg = self.config
+        assert self.embed is not None
         n = len(prompts)
         rng = np.random.default_rng(cfg.seed)
         idx = (

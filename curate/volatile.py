@@ -82,7 +82,7 @@ class VolatileFacts:
         rows = records.select("id", "kind", "completion", "chosen").iter_rows(named=True)
         heavy = 0
         by_kind: Counter[str] = Counter()
-        examples = []
+        examples: list[dict] = []
         n = 0
         for row in rows:
             n += 1

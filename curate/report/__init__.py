@@ -41,7 +41,7 @@ def write_report(folder: str | Path) -> dict[str, Path]:
     records = None
     if curated_path.is_file():
         names = pl.read_parquet_schema(curated_path)
-        wanted = [c for c in ("id", "prompt", "completion", "chosen") if c in names]
+        wanted: list[str] = [c for c in ("id", "prompt", "completion", "chosen") if c in names]
         records = pl.read_parquet(curated_path, columns=wanted)
     html, md = folder / HTML_NAME, folder / MD_NAME
     html.write_text(render_html(report, findings, records), encoding="utf-8")
