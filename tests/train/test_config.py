@@ -72,3 +72,28 @@ def test_step_estimate_matches_trainer_counting():
     assert estimate_steps(100, 4, 1, 1.0, None) == 25
     assert estimate_steps(100, 4, 2, 2.0, None) == 26  # 13 per epoch (last partial accumulation)
     assert estimate_steps(100, 4, 1, 1.0, 7) == 7
+
+
+def test_callbacks_stop_a_diverging_run_and_say_so(tmp_path):
+    from transformers import TrainerControl, TrainerState
+
+    from train.callbacks import RunState, make_callbacks
+
+    events: list = []
+    run_state = RunState()
+    metrics, watchdog, _ = make_callbacks(tmp_path / "m.jsonl", run_state, diverge_factor=4.0,
+                                          progress=events.append)  # fmt: skip
+    state, control = TrainerState(max_steps=10), TrainerControl()
+    metrics.on_train_begin(None, state, control)
+    for step, loss in enumerate([2.0, 1.0, math.nan], start=1):
+        state.global_step = step
+        logs = {"loss": loss, "grad_norm": 1.0, "learning_rate": 1e-4, "num_tokens": 100.0 * step}
+        metrics.on_log(None, state, control, logs=logs)
+        watchdog.on_log(None, state, control, logs=logs)
+    assert control.should_training_stop and not control.should_save
+    assert (
+        run_state.diverged and "step 3" in run_state.stop_reason and "nan" in run_state.stop_reason
+    )
+    assert events[-1].kind == "stopped" and "diverged" in events[-1].message
+    rows = (tmp_path / "m.jsonl").read_text().splitlines()
+    assert len(rows) == 3 and '"tokens_per_s"' in rows[0] and '"peak_memory_mb"' in rows[0]
