@@ -113,6 +113,10 @@ class Supervisor:
             pid = queue.worker_of(store, job.id)
             if pid and _is_our_worker(pid, job.id):
                 _kill_group(pid, signal.SIGKILL)
+                for _ in range(100):  # it must release the job's store before anyone reopens it
+                    if not _is_our_worker(pid, job.id):
+                        break
+                    await asyncio.sleep(0.05)
             folder = self.job_dir(job.id)
             await self._merge(job)
             if job.state == "cancelling":
