@@ -115,6 +115,14 @@ class TrainConfig(BaseModel):
             return self.learning_rate
         return FALLBACK_LR[(self.method, self.adapter)]
 
+    def resolved(self) -> TrainConfig:
+        """This config with its preset's values in the fields it leaves unset."""
+        if not self.preset:
+            return self
+        from train.presets import apply_preset
+
+        return apply_preset(self, self.preset)
+
     def with_overrides(self, **changes: Any) -> TrainConfig:
         """A validated copy with some fields changed (``None`` values are ignored)."""
         data = self.model_dump(exclude_unset=True)
@@ -125,7 +133,8 @@ class TrainConfig(BaseModel):
 def build_config(data: dict[str, Any], where: str = "config") -> TrainConfig:
     """Validate a mapping into a ``TrainConfig``, raising ``ConfigError`` that names each field.
 
-    A ``preset`` named in the data fills the fields the data does not set.
+    A ``preset`` is checked to exist here and applied by ``TrainConfig.resolved``, so a later
+    override of the preset (``with_overrides(preset=...)``) still fills the unset fields.
     """
     try:
         config = TrainConfig.model_validate(data)
@@ -135,9 +144,9 @@ def build_config(data: dict[str, Any], where: str = "config") -> TrainConfig:
         )
         raise ConfigError(f"{where}: {problems}") from e
     if config.preset:
-        from train.presets import apply_preset
+        from train.presets import get_preset
 
-        config = apply_preset(config, config.preset)
+        get_preset(config.preset)  # an unknown name fails now, with the list of presets
     return config
 
 

@@ -199,10 +199,8 @@ def preflight(
         DatasetFormatError: no record fits the method.
     """
     from curate.models import resolve_model
-    from train.presets import apply_preset
 
-    if config.preset:
-        config = apply_preset(config, config.preset)
+    config = config.resolved()
     device = check_hardware(config)
     data = dataset if isinstance(dataset, TrainingData) else prepare(dataset, config.method)
     train_rows, eval_rows = split(data, config.eval_fraction, config.seed)

@@ -222,10 +222,8 @@ def run(
         ConflictError: the output folder holds checkpoints of a different run.
     """
     from curate.models import resolve_model
-    from train.presets import apply_preset
 
-    if config.preset:
-        config = apply_preset(config, config.preset)
+    config = config.resolved()
     if dataset is None:
         if config.dataset is None:
             raise InputError("no dataset: pass one or set dataset in the config")

@@ -42,10 +42,13 @@ def test_every_family_preset_loads_with_its_sources():
 
 def test_preset_fills_only_unset_fields():
     config = train.build_config({"base_model": "m", "preset": "qwen", "learning_rate": 3e-4})
+    assert config.target_modules == "all-linear"  # applied when the run resolves it
+    config = config.resolved()
     assert config.learning_rate == 3e-4  # the user's value wins
     assert config.target_modules == train.get_preset("qwen").target_modules
     assert config.end_of_turn == "<|im_end|>"
-    full = train.build_config({"base_model": "m", "preset": "llama", "adapter": "full"})
+    full = train.build_config({"base_model": "m", "preset": "qwen", "adapter": "full"})
+    full = full.with_overrides(preset="llama").resolved()  # a CLI --preset replaces the file's
     assert full.learning_rate == train.get_preset("llama").lr_full
     assert full.end_of_turn == "<|eot_id|>"
     with pytest.raises(ConfigError, match="unknown preset"):
