@@ -19,7 +19,7 @@ import numpy as np
 import polars as pl
 from pydantic import BaseModel, ConfigDict, Field
 
-from curate.conflicts import OPEN_ENDED, Conflict, compare
+from curate.conflicts import OPEN_ENDED, Conflict, compare, entities
 from curate.format_profile import answer_text
 from curate.generation import Generator
 from curate.judge import Judge, JudgeConfig
@@ -40,7 +40,7 @@ class ContradictionsConfig(BaseModel):
     """Run the contradiction step."""
     semantic: bool = True
     """Also pair prompts that are semantic neighbours (needs embeddings), not only equal ones."""
-    prompt_similarity: float = Field(0.9, gt=0.0, le=1.0)
+    prompt_similarity: float = Field(0.85, gt=0.0, le=1.0)
     """Cosine similarity of prompt embeddings at which two prompts ask the same thing."""
     max_group: int = Field(50, ge=2)
     """Prompts shared by more records than this are paired only within their first max_group."""
@@ -88,15 +88,25 @@ def candidate_pairs(
                 pairs[(i, j)] = "same_prompt"
     if embeddings is None or not cfg.semantic or len(prompts) < 2:
         return pairs
-    digits = [tuple(_DIGITS.findall(p)) for p in prompts]
+    anchors = [_anchors(p) for p in prompts]
     for start in range(0, len(prompts), block):
         sims = embeddings[start : start + block] @ embeddings.T
         rows, cols = np.nonzero(sims >= cfg.prompt_similarity)
         for r, j in zip(rows.tolist(), cols.tolist(), strict=True):
             i = start + r
-            if j > i and (i, j) not in pairs and digits[i] == digits[j]:
+            if j > i and (i, j) not in pairs and anchors[i] == anchors[j]:
                 pairs[(i, j)] = "semantic_prompt"
     return pairs
+
+
+def _anchors(prompt: str) -> tuple[tuple[str, ...], frozenset[str]]:
+    """What two neighbouring prompts must share to ask the same thing: numbers and names
+    ("3 apples" vs "5 apples", "a trip to London" vs "a trip to Paris" are different questions).
+    """
+    names = {n.lower() for n in entities(prompt)}
+    # a short input line ("Tomato", "The Matrix") is what the instruction is about
+    names |= {ln.strip(" .").lower() for ln in prompt.splitlines()[1:] if 0 < len(ln.split()) <= 4}
+    return tuple(_DIGITS.findall(prompt)), frozenset(names)
 
 
 class Contradictions:
