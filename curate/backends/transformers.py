@@ -107,7 +107,7 @@ def load_causal_lm(model: str, *, device: str | None = None, dtype: str = "auto"
             if tokenizer.pad_token is None:
                 tokenizer.pad_token = tokenizer.eos_token
             lm = AutoModelForCausalLM.from_pretrained(folder, dtype=getattr(torch, dtype))
-            lm.to(device).eval()
+            lm.to(device).eval()  # type: ignore[arg-type]
             _LOADED[key] = LoadedLM(lm, tokenizer, device)
         return _LOADED[key]
 
