@@ -86,6 +86,20 @@ def _checkpoint_to_resume(config: TrainConfig, checkpoints: Path, print_: str) -
     return last
 
 
+def _step_of(checkpoint: str | None) -> int:
+    return int(Path(checkpoint).name.split("-")[-1]) if checkpoint else 0
+
+
+def _trim_metrics(path: Path, last_step: int) -> None:
+    """Keep the metrics rows up to the checkpoint resumed from (all of them go on a fresh run):
+    steps logged after the last checkpoint of a crashed run are trained again."""
+    if not path.is_file():
+        return
+    rows = path.read_text(encoding="utf-8").splitlines()
+    kept = [r for r in rows if last_step and json.loads(r).get("step", 0) <= last_step]
+    path.write_text("".join(r + "\n" for r in kept), encoding="utf-8")
+
+
 def _peft_config(config: TrainConfig):
     if config.adapter == "full":
         return None
@@ -239,8 +253,7 @@ def run(
     checkpoints.mkdir(parents=True, exist_ok=True)
     (checkpoints / "run.json").write_text(json.dumps({"fingerprint": print_}))
     metrics_path = out / "metrics.jsonl"
-    if resume_from is None:
-        metrics_path.unlink(missing_ok=True)
+    _trim_metrics(metrics_path, _step_of(resume_from))
 
     model_dir = resolve_model(config.base_model)
     tokenizer = load_tokenizer(model_dir, config.chat_template)
@@ -256,7 +269,7 @@ def run(
     started_at, t0 = now_iso(), time.perf_counter()
     trainer.train(resume_from_checkpoint=resume_from)
     seconds = time.perf_counter() - t0
-    first_step = int(Path(resume_from).name.split("-")[-1]) if resume_from else 0
+    first_step = _step_of(resume_from)
     steps = trainer.state.global_step
 
     status = "diverged" if state.diverged else ("stopped" if state.stop_reason else "completed")
