@@ -63,7 +63,8 @@ class WorkDir:
         meta = compute(folder) or {}
         marker = self.root / f"{stage}.done"
         tmp = marker.with_suffix(".done.tmp")
-        tmp.write_text(json.dumps(meta, sort_keys=True), encoding="utf-8")
+        # Key order kept: figures read back from a marker must print as a fresh run prints them.
+        tmp.write_text(json.dumps(meta), encoding="utf-8")
         os.replace(tmp, marker)
         self._log(stage, "done", time.perf_counter() - started)
         return meta
