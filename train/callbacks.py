@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import math
-import resource
+import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -46,13 +46,24 @@ class StopSignal(Protocol):
     def is_set(self) -> bool: ...
 
 
-def peak_memory_mb() -> float:
-    """Peak memory so far: CUDA allocator peak on a GPU, else the process's peak RSS."""
+def memory_mb() -> float:
+    """Memory in use now: the CUDA allocator's peak since the run began on a GPU, else the
+    process's resident set (sampled at each log; the run's peak is the largest sample)."""
     import torch
 
     if torch.cuda.is_available():
         return torch.cuda.max_memory_allocated() / 2**20
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
+    with open("/proc/self/statm") as f:
+        resident_pages = int(f.read().split()[1])
+    return resident_pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def reset_peak_memory() -> None:
+    """Start a fresh CUDA peak for this run (the process may have run others before)."""
+    import torch
+
+    if torch.cuda.is_available():
+        torch.cuda.reset_peak_memory_stats()
 
 
 class Watchdog:
@@ -96,6 +107,7 @@ class RunState:
         self.last_logs: dict[str, float] = {}
         self.history: list[dict[str, float]] = []
         self.step_seconds = 0.0
+        self.peak_memory_mb = 0.0
         self.steps_timed = 0
 
 
@@ -129,6 +141,7 @@ def make_callbacks(
         def on_train_begin(self, args, state, control, **kwargs):
             # TRL's num_tokens is a running total of this trainer's session, from 0 (also on resume).
             self.clock, self.tokens = time.perf_counter(), 0.0
+            reset_peak_memory()
             emit("start", state)
 
         def on_log(self, args, state, control, logs=None, **kwargs):
@@ -138,7 +151,8 @@ def make_callbacks(
                 row["tokens_per_s"] = max(row["num_tokens"] - self.tokens, 0) / (now - self.clock)
                 self.tokens = row["num_tokens"]
             self.clock = now
-            row["peak_memory_mb"] = round(peak_memory_mb(), 1)
+            run_state.peak_memory_mb = max(run_state.peak_memory_mb, memory_mb())
+            row["peak_memory_mb"] = round(run_state.peak_memory_mb, 1)
             row["step"] = state.global_step
             run_state.history.append(row)
             if "loss" in row:

@@ -17,7 +17,7 @@ import polars as pl
 from pydantic import BaseModel, Field
 
 from curate.errors import ConflictError, InputError
-from train.callbacks import Progress, RunState, StopSignal, make_callbacks, peak_memory_mb
+from train.callbacks import Progress, RunState, StopSignal, make_callbacks
 from train.card import TrainingCard, now_iso
 from train.config import TrainConfig
 from train.data import prepare, split, to_hf
@@ -283,7 +283,7 @@ def run(
             trainer.evaluate()  # the held-out loss of the final weights
 
     metrics = _headline(state.history)
-    metrics["peak_memory_gb"] = round(peak_memory_mb() / 1024, 3)
+    metrics["peak_memory_gb"] = round(state.peak_memory_mb / 1024, 3)
     if state.steps_timed:
         metrics["seconds_per_step"] = state.step_seconds / state.steps_timed
     card = TrainingCard(

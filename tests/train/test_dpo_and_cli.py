@@ -38,7 +38,7 @@ def _toml(path: Path, **fields) -> Path:
 def test_cli_dpo_with_lora_moves_reward_margins_up(dpo_slice, smollm2_path, tmp_path):
     config = _toml(tmp_path / "dpo.toml", base_model=smollm2_path, method="dpo", rank=8,
                    target_modules=["q_proj", "v_proj"], learning_rate=5e-4, batch_size=4,
-                   max_length=160, eval_fraction=0.0, max_steps=6, warmup=0.0)  # fmt: skip
+                   max_length=160, eval_fraction=0.0, max_steps=4, warmup=0.0)  # fmt: skip
     out = tmp_path / "dpo-out"
     result = CliRunner().invoke(
         cli,
@@ -55,14 +55,14 @@ def test_cli_dpo_with_lora_moves_reward_margins_up(dpo_slice, smollm2_path, tmp_
     )
     assert result.exit_code == 0, result.output
     run = json.loads(result.stdout)
-    assert run["status"] == "completed" and run["steps"] == 6
+    assert run["status"] == "completed" and run["steps"] == 4
     rows = [json.loads(x) for x in (out / "metrics.jsonl").read_text().splitlines()]
     margins = [r["rewards/margins"] for r in rows if "rewards/margins" in r]
-    assert len(margins) == 6
+    assert len(margins) == 4
     # One batch holds all four triples, so every step measures the same pairs. Step 1 is the
     # reference itself (LoRA starts at zero): margins start at 0 and must grow.
     assert margins[0] == pytest.approx(0.0, abs=1e-6)
-    assert margins[-1] > 0.2 and margins[-1] > margins[2], margins
+    assert margins[-1] > 0.2 and margins[-1] > margins[1], margins
     assert (out / "adapter_model.safetensors").is_file() and (out / "training_card.md").is_file()
 
 
