@@ -203,8 +203,8 @@ def run_demo(config: DemoConfig, say: Say = print) -> DemoResult:
             for task in ("teacher", "negatives"):
                 synth = synthesize(task, curated, synth_cfg, store=store,  # type: ignore[arg-type]
                                    generator=generator, judge=generator)  # fmt: skip
-                folder = write_result(synth, out / "synth" / task)
-                synth_reports.append(str(Path(folder) / "report.json"))
+                files = write_result(synth, out / "synth" / task)
+                synth_reports.append(str(files["report"]))
                 r = synth.report
                 say(f"  {task}: {r.n_generated} generated, {r.n_kept} kept, dropped {r.dropped}")
         timings["synthesize"] = time.perf_counter() - t
