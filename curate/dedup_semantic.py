@@ -37,8 +37,8 @@ class SemanticConfig(BaseModel):
     threshold: float = Field(0.95, gt=0.0, le=1.0)
     """Cosine similarity at or above which two records are semantic duplicates. Calibrated on
     MRPC's human-labelled paraphrases for precision, because a duplicate is dropped: at 0.95
-    MiniLM's precision is 0.94 (recall 0.16); the best-F1 point, 0.63, has precision 0.72 on a
-    set that is two-thirds paraphrases (docs/benchmarks.md)."""
+    MiniLM's precision is 0.94 (recall 0.16); near the best-F1 point (0.63) precision is only
+    0.71-0.73, on a set that is two-thirds paraphrases (docs/benchmarks.md)."""
     exhaustive_max: int = Field(20_000, ge=1)
     """Up to this many records every pair is compared (blocked matrix products); above it,
     records are grouped by k-means first and compared within groups (SemDeDup)."""
