@@ -2,7 +2,8 @@
 
 Builds a corpus from the real texts in ../shared/data with planted exact and edited copies
 (``bench/corpus.py``), then runs each engine in its own process (so peak RSS is its own) on the
-same normalised texts and prints records/s, peak RSS, and pairwise precision/recall/F1 of the
+same normalised texts and prints records/s (wall clock, and per CPU-second: on a shared machine the wall clock
+mostly measures the neighbours), peak RSS, and pairwise precision/recall/F1 of the
 clusters against the planted truth, plus the recall of edited copies alone.
 
 Engines:
@@ -10,10 +11,12 @@ Engines:
                    exact-Jaccard verification); ``tunesmith-word3`` / ``-word5`` shingle words
   ds-loop          datasketch, one MinHash() per record, update() per shingle, LSH insert/query
                    (run on the first --slow-limit records: it is slow)
-  ds-batch         datasketch MinHash.bulk and an LSH insertion session
+  ds-batch         datasketch MinHash.bulk and an LSH insertion session (also --slow-limit)
   rensa            rensa RMinHash.from_token_sets, RMinHashLSH insert_many/query_all (a peer to
                    measure against: pip install rensa; bench extra only)
   pipeline         curate's exact + near steps through run_steps (the 1M-record target)
+  semantic         curate.dedup_semantic.SemanticDedup, MiniLM at its default threshold (0.95;
+                   --threshold is the Jaccard one and does not apply)
 
     .venv/bin/python bench/near_dup.py --n 200000
     .venv/bin/python bench/near_dup.py --n 1000000 --engines pipeline
@@ -105,6 +108,14 @@ def pipeline(corpus: pl.DataFrame, threshold: float) -> np.ndarray:
     return pl.Series(final).rank("dense").to_numpy()
 
 
+def semantic(corpus: pl.DataFrame, threshold: float) -> np.ndarray:
+    from curate.dedup_semantic import SemanticConfig, SemanticDedup
+
+    records = to_records(corpus)
+    found = SemanticDedup(SemanticConfig()).run(records).findings
+    return _labels_from_findings(records, found)
+
+
 def ds_loop(corpus: pl.DataFrame, threshold: float) -> np.ndarray:
     from datasketch import MinHash, MinHashLSH
 
@@ -156,6 +167,7 @@ RUNNERS = {
     "ds-batch": ds_batch,
     "rensa": rensa,
     "pipeline": pipeline,
+    "semantic": semantic,
 }
 
 
@@ -196,13 +208,16 @@ def child(engine: str, corpus_path: Path, limit: int | None, threshold: float) -
     corpus = pl.read_parquet(corpus_path)
     if limit:
         corpus = corpus.head(limit)
-    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    before = resource.getrusage(resource.RUSAGE_SELF)
     start = time.perf_counter()
     labels = RUNNERS[engine](corpus, threshold)
     seconds = time.perf_counter() - start
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    after = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+    peak, base = after.ru_maxrss / 1024, before.ru_maxrss / 1024
     print(json.dumps({"engine": engine, "records": len(corpus), "seconds": seconds,
-                      "records_per_s": len(corpus) / seconds, "peak_rss_mb": peak,
+                      "records_per_s": len(corpus) / seconds, "cpu_s": cpu,
+                      "records_per_cpu_s": len(corpus) / cpu, "peak_rss_mb": peak,
                       "base_rss_mb": base, **score(corpus, labels)}))  # fmt: skip
 
 
@@ -212,7 +227,7 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=200_000)
     parser.add_argument("--engines", default=",".join(ENGINES))
     parser.add_argument("--slow-limit", type=int, default=20_000,
-                        help="records given to ds-loop (too slow for the whole corpus)")  # fmt: skip
+                        help="records given to ds-loop and ds-batch (too slow for the whole corpus)")  # fmt: skip
     parser.add_argument("--threshold", type=float, default=0.7)
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--corpus", type=Path, help=argparse.SUPPRESS)
@@ -227,11 +242,11 @@ def main() -> None:
         build(args.n).write_parquet(path)
         print(f"corpus: {args.n:,} records (80% originals, 10% exact copies, 10% edited copies), "
               f"threshold {args.threshold}")  # fmt: skip
-        header = f"{'engine':<16}{'records':>9}{'sec':>8}{'rec/s':>9}{'peak MB':>9}" \
-                 f"{'prec':>7}{'recall':>7}{'F1':>7}{'edited':>7}"  # fmt: skip
+        header = f"{'engine':<16}{'records':>9}{'sec':>8}{'rec/s':>9}{'cpu s':>8}{'rec/cpu-s':>10}" \
+                 f"{'peak MB':>9}{'prec':>7}{'recall':>7}{'F1':>7}{'edited':>7}"  # fmt: skip
         print(header)
         for engine in args.engines.split(","):
-            limit = args.slow_limit if engine == "ds-loop" else None
+            limit = args.slow_limit if engine in ("ds-loop", "ds-batch") else None
             cmd = [sys.executable, __file__, "--child", engine, "--corpus", str(path),
                    "--threshold", str(args.threshold)] + (["--limit", str(limit)] if limit else [])  # fmt: skip
             done = subprocess.run(cmd, capture_output=True, text=True, check=False)
@@ -240,7 +255,7 @@ def main() -> None:
                 continue
             r = json.loads(done.stdout.strip().splitlines()[-1])
             print(f"{engine:<16}{r['records']:>9,}{r['seconds']:>8.1f}{r['records_per_s']:>9,.0f}"
-                  f"{r['peak_rss_mb']:>9,.0f}{r['precision']:>7.3f}{r['recall']:>7.3f}"
+                  f"{r['cpu_s']:>8.1f}{r['records_per_cpu_s']:>10,.0f}{r['peak_rss_mb']:>9,.0f}{r['precision']:>7.3f}{r['recall']:>7.3f}"
                   f"{r['f1']:>7.3f}{r['edited_recall']:>7.3f}", flush=True)  # fmt: skip
 
 
