@@ -185,7 +185,7 @@ class RayNearDedup:
         table = pads.dataset(str(self.work.path(stage))).to_table(
             columns=["idx", *columns], filter=pc.field("idx").isin(np.unique(np.r_[left, right]))
         )
-        found: pl.DataFrame = pl.from_arrow(table).sort("idx")  # type: ignore[assignment]
+        found = pl.DataFrame(pl.from_arrow(table)).sort("idx")
         ids = found["idx"].to_numpy()
         return found, np.searchsorted(ids, left), np.searchsorted(ids, right)
 
@@ -217,7 +217,7 @@ class RayNearDedup:
             )
             return frame.filter(pl.Series(agree))
 
-        ds = map_frames(dataset(self.work.path("candidates")), check, self.config.batch_size)
+        ds = map_frames(dataset(self.work.path("candidates")), check, _PAIR_BATCH)
         write_dataset(ds, folder, PAIR_SCHEMA)
 
     def _similarity(self, folder, members: pl.DataFrame):  # type: ignore[no-untyped-def]
@@ -229,12 +229,16 @@ class RayNearDedup:
             sim = self._pair_similarity(frame)
             return frame.select("left").with_columns(pl.Series("sim", sim, dtype=pl.Float64))
 
-        ds = map_frames(dataset(folder / "pairs"), score, self.config.batch_size)
+        ds = map_frames(dataset(folder / "pairs"), score, _PAIR_BATCH)
         write_dataset(ds, folder, {"left": pl.Int64(), "sim": pl.Float64()})
         import shutil
 
         shutil.rmtree(folder / "pairs")
 
+
+_PAIR_BATCH = 250_000
+"""Pairs per verification batch. A batch reads the row groups holding its records, which for
+pairs spread over the whole input is most of them: few large batches read the stage few times."""
 
 SIG_SCHEMA: dict[str, pl.DataType] = {
     "idx": pl.Int64(),
