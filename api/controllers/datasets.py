@@ -4,6 +4,7 @@ rejects, delete. Every dataset belongs to the API key that uploaded it."""
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import UTC
 from pathlib import Path
 from typing import Annotated
@@ -94,19 +95,31 @@ class DatasetController(Controller):
     async def list_datasets(
         self, request: Request, after: After = None, limit: Limit = 20
     ) -> DatasetPage:
-        """This key's datasets, newest first."""
+        """This key's datasets, newest first (keyset pagination on creation time and id)."""
         store, root = db(request).main, db(request).root
-        everything = store.list_datasets(owner=owner(request))
-        ids = [d.id for d in everything]
-        start = 0
+        sql = "SELECT * FROM datasets WHERE owner = ?"
+        params: list[object] = [owner(request)]
         if after is not None:
-            if after not in ids:
+            cursor = store.con.execute(
+                "SELECT created_at, id FROM datasets WHERE id = ? AND owner = ?",
+                [after, owner(request)],
+            ).fetchone()
+            if cursor is None:
                 raise InputError(f"unknown cursor after={after!r}")
-            start = ids.index(after) + 1
-        page = everything[start : start + limit]
+            sql += " AND (created_at < ? OR (created_at = ? AND id < ?))"
+            params += [cursor[0], cursor[0], cursor[1]]
+        cur = store.con.execute(
+            sql + " ORDER BY created_at DESC, id DESC LIMIT ?", [*params, limit + 1]
+        )
+        names = [d[0] for d in cur.description]
+        rows = [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+        page = [
+            DatasetInfo(**{**r, "reject_reasons": json.loads(r["reject_reasons"])})
+            for r in rows[:limit]
+        ]
         return DatasetPage(
             data=[_public(d, root) for d in page],
-            has_more=start + limit < len(everything),
+            has_more=len(rows) > limit,
             last_id=page[-1].id if page else None,
         )
 

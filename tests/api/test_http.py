@@ -291,3 +291,19 @@ def test_delete_dataset_removes_rows_and_unused_file(parked, alice: Client, tmp_
     with pytest.raises(NotFoundError):
         alice.get_dataset(info.id)
     assert not (server.home / info.path).exists()
+
+
+def test_dataset_list_pages_newest_first(alice: Client) -> None:
+    made = [
+        alice.create_dataset(f"page-{i}", [{"instruction": f"Page {i}?", "output": "ok"}]).id
+        for i in range(5)
+    ]
+    seen, after = [], None
+    while True:
+        page = alice.list_datasets(after=after, limit=2)
+        seen += [d.id for d in page.data]
+        if not page.has_more:
+            break
+        after = page.last_id
+    assert len(seen) == len(set(seen))
+    assert [d for d in seen if d in made] == made[::-1]

@@ -80,7 +80,7 @@ def test_curate_job_streamed_and_downloaded(live, alpaca, tmp_path: Path) -> Non
         result = done.result
         assert result["n_input_rows"] == 9229 == result["n_records"] + result["n_rejected"]
         assert result["n_kept"] + result["n_dropped"] == result["n_records"]
-        assert result["n_dropped"] > 0  # the random 9k sample has duplicates
+        assert sum(result["findings_by_check"].values()) > 0  # e.g. placeholder inputs
 
         names = {a.name for a in c.artifacts(job.id).data}
         assert {"report.json", "curated.parquet"} <= names
