@@ -44,7 +44,9 @@ def _models(root: Any, seen: set[type[BaseModel]]) -> None:
 
 
 def _job_body(schemas: dict[str, Any]) -> None:
-    refs = {cls.model_fields["type"].annotation.__args__[0]: cls.__name__ for cls in REQUESTS}
+    refs = {
+        typing.get_args(cls.model_fields["type"].annotation)[0]: cls.__name__ for cls in REQUESTS
+    }
     schemas["JobSubmission"] = Schema(
         one_of=[Reference(f"#/components/schemas/{name}") for name in refs.values()],
         discriminator=Discriminator(

@@ -85,9 +85,8 @@ class DatasetController(Controller):
             return 201, _public(info, db(request).root), {"Location": f"/v1/datasets/{info.id}"}
 
         try:
-            return await idempotent(
-                request, fingerprint(received.sha256, name, shape or ""), produce
-            )
+            fp = fingerprint(received.sha256, name, shape or "")
+            return await idempotent(request, fp, produce)  # type: ignore[return-value]
         finally:
             received.path.unlink(missing_ok=True)  # a replay or a failure leaves no temp file
 
