@@ -178,3 +178,25 @@ def test_gate_job_succeeds_while_its_verdict_fails(live, tmp_path: Path) -> None
         # a gate job over an eval job that does not exist is refused before it is queued
         r = c.http.post("/v1/jobs", json={"type": "gate", "eval_job_id": "job_nope"})
         assert r.status_code == 404
+
+
+def test_synthesize_job_runs_the_real_model_and_its_cache_reaches_the_store(live) -> None:
+    server, key = live
+    rows = [
+        {"instruction": "Name a colour.", "output": ""},
+        {"instruction": "Say hi.", "output": "hi"},
+    ]
+    config = {"max_tokens": 8, "limit": 2, "teacher_select": "all", "options": {"threads": 1}}
+    with server.client(key) as c:
+        dataset = c.create_dataset("synth-tiny", rows)
+        job = c.submit(
+            {"type": "synthesize", "task": "teacher", "dataset_id": dataset.id, "config": config}
+        )
+        done = c.wait(job.id, timeout=300)
+        assert done.state == "succeeded", done.error
+        assert done.result["n_generated"] == 2
+        assert {"records.jsonl", "report.json"} <= {a.name for a in c.artifacts(job.id).data}
+        merged = [
+            e for e in c.events(job.id).data if e.data.get("message") == "merged into the store"
+        ]
+        assert merged and merged[0].data["rows"]["generations"] == 2
