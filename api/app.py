@@ -44,6 +44,7 @@ def create_app(config: ServerConfig | None = None) -> Litestar:
         root = Path(config.home) if config.home else home()
         os.environ["TUNESMITH_HOME"] = str(root)  # library calls in this process agree
         db = Db(root / "tunesmith.duckdb")
+        _clean_after_crash(db)
         supervisor = Supervisor(db, config)
         app.state.db, app.state.supervisor, app.state.config = db, supervisor, config
         await supervisor.start()
@@ -86,3 +87,11 @@ def create_app(config: ServerConfig | None = None) -> Litestar:
     )
     fix_schema(app, [GateRequest])
     return app
+
+
+def _clean_after_crash(db: Db) -> None:
+    """Forget what requests in flight left when the last server died: partial uploads, and
+    Idempotency-Keys still marked in progress (their requests never answered; a retry may run)."""
+    for part in (db.root / "uploads" / ".incoming").glob("*.part"):
+        part.unlink(missing_ok=True)
+    db.main.con.execute("DELETE FROM idempotency_keys WHERE status_code IS NULL")
