@@ -36,6 +36,7 @@ def test_base_against_itself_never_fails(run_of, null_pair_of) -> None:
     assert gate(same, only_guards).verdict == "pass"
 
 
+@pytest.mark.slow
 def test_false_alarm_rate_near_alpha_with_random_noise(null_pair_of) -> None:
     """Same-distribution base and tuned: each test rejects ~5%, the gate fails at most ~5%."""
     rng = np.random.default_rng(7)
@@ -69,6 +70,7 @@ def _regression(rng: np.random.Generator, n: int, p: float, drop: float):
     return base.astype(float), tuned.astype(float)
 
 
+@pytest.mark.slow
 def test_planted_regression_of_ten_points_is_detected(run_of) -> None:
     rng = np.random.default_rng(3)
     detected = 0
