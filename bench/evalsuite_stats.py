@@ -67,7 +67,9 @@ def power(sims: int, n: int, drop: float, n_boot: int) -> float:
 def loop_bootstrap(diffs: np.ndarray, n_boot: int, rng: np.random.Generator) -> None:
     means = []
     for _ in range(n_boot):
-        means.append(sum(diffs[int(i)] for i in rng.integers(0, len(diffs), len(diffs))) / len(diffs))
+        means.append(
+            sum(diffs[int(i)] for i in rng.integers(0, len(diffs), len(diffs))) / len(diffs)
+        )
     np.quantile(means, [0.025, 0.975])
 
 
