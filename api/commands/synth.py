@@ -59,8 +59,9 @@ def _config(path: str | None, flags: dict[str, Any]) -> curate.SynthConfig:
 
 
 def _run(task: str, input_: str, out_dir: str, as_json: bool, config_path: str | None,
-         **flags: Any) -> None:  # fmt: skip
+         findings: str | None = None, **flags: Any) -> None:  # fmt: skip
     config = _config(config_path, flags)
+    flagged = _flagged(findings) if findings else None
     bars: dict[str, Any] = {}
 
     def progress(stage: str, done: int, total: int) -> None:
@@ -75,7 +76,7 @@ def _run(task: str, input_: str, out_dir: str, as_json: bool, config_path: str |
 
     try:
         result = curate.synthesize(task, input_, config, out_dir=out_dir,  # type: ignore[arg-type]
-                                   progress=progress)  # fmt: skip
+                                   flagged=flagged, progress=progress)  # fmt: skip
     finally:
         for bar in bars.values():
             bar.close()
@@ -101,8 +102,20 @@ def synth() -> None:
     """Synthesise training data with a teacher model (cached, resumable)."""
 
 
+def _flagged(path: str) -> set[str]:
+    """Record ids with a finding in a curation run's ``findings.parquet``."""
+    import polars as pl
+
+    try:
+        return set(pl.read_parquet(path, columns=["record_id"])["record_id"].to_list())
+    except Exception as e:  # a wrong file: say which, in one line
+        raise ConfigError(f"{path}: not a findings.parquet from tunesmith curate ({e})") from e
+
+
 @synth.command("teacher")
 @_options
+@click.option("--findings", type=click.Path(dir_okay=False, exists=True), default=None,
+              help="A curation run's findings.parquet: its flagged records get new answers.")  # fmt: skip
 def teacher(**kwargs: Any) -> None:
     """Teacher answers for prompts with missing or weak answers (original kept in meta.synth)."""
     _run("teacher", **kwargs)

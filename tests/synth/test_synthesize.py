@@ -178,3 +178,14 @@ def test_unknown_task_is_an_input_error(store):
     with pytest.raises(InputError, match="unknown synthesis task"):
         synthesize("paraphrase", SET, store=store, generator=Scripted())  # type: ignore[arg-type]
     assert isinstance(SET, pl.DataFrame)
+
+
+def test_teacher_answers_records_flagged_by_curation_findings(store, tmp_path):
+    from api.commands.synth import _flagged
+
+    findings = tmp_path / "findings.parquet"
+    pl.DataFrame({"record_id": ["id3"], "reason": ["refusal"]}).write_parquet(findings)
+    result = synthesize("teacher", SET, SynthConfig(), store=store, generator=Scripted(),
+                        flagged=_flagged(str(findings)))  # fmt: skip
+    assert result.report.selected == {"missing": 1, "short": 1, "flagged": 1}
+    assert "id3" in {json.loads(m)["synth"]["source_id"] for m in result.records["meta"]}
