@@ -77,6 +77,7 @@ def test_step_estimate_matches_trainer_counting():
     assert estimate_steps(100, 4, 1, 1.0, 7) == 7
 
 
+@pytest.mark.slow  # imports transformers and torch
 def test_callbacks_stop_a_diverging_run_and_say_so(tmp_path):
     from transformers import TrainerControl, TrainerState
 
