@@ -95,7 +95,7 @@ class Server:
         return Client(self.url, key)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def parked(tmp_path_factory: pytest.TempPathFactory):
     """A server whose jobs stay queued (every per-type limit 0), with two keys, small upload
     limit: for the fast HTTP contract tests."""
