@@ -73,7 +73,7 @@ class NearDedup:
     def run(self, records: pl.DataFrame) -> StepResult:
         """Find near-duplicate clusters; every member but the representative gets a finding."""
         cfg = self.config
-        bands, rows = optimal_bands(cfg.threshold, cfg.num_perm)
+        bands, rows = lsh_bands(cfg)
         texts = near_texts(records)
         sigs, has, kinds = self.sign(texts)
         usable = np.flatnonzero(has)
@@ -116,7 +116,7 @@ class NearDedup:
         """Findings and figures from the clusters' members and their similarity to the
         representative (the reduction any executor ends with)."""
         cfg = self.config
-        bands, rows = optimal_bands(cfg.threshold, cfg.num_perm)
+        bands, rows = lsh_bands(cfg)
         figures = {
             "threshold": cfg.threshold,
             "num_perm": cfg.num_perm,
@@ -262,6 +262,20 @@ class NearDedup:
             else:
                 out[m] = estimated_jaccard(sigs, idx[m], rep[m])
         return out
+
+
+VERIFIED_FALSE_NEGATIVE_WEIGHT = 0.8
+"""datasketch's band/row optimisation weighs missed pairs against false candidates equally;
+when candidates are verified a false candidate costs only its check, so missed pairs weigh
+0.8. At threshold 0.7 this gives 18 x 7 instead of 14 x 9: a pair of true Jaccard 0.75 becomes
+a candidate 92% of the time instead of 67%."""
+
+
+def lsh_bands(config: NearConfig) -> tuple[int, int]:
+    """Bands and rows for the config: datasketch's optimum, weighted towards recall when
+    candidates are verified."""
+    weight = 0.5 if config.verify == "none" else VERIFIED_FALSE_NEGATIVE_WEIGHT
+    return optimal_bands(config.threshold, config.num_perm, weight)
 
 
 def near_texts(records: pl.DataFrame) -> pl.Series:

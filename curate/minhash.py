@@ -209,9 +209,11 @@ def signatures(hashes: np.ndarray, counts: np.ndarray, num_perm: int, seed: int)
 
 
 @lru_cache(maxsize=32)
-def optimal_bands(threshold: float, num_perm: int) -> tuple[int, int]:
-    """Bands and rows per band for a Jaccard threshold: datasketch's optimisation (equal weights
-    on the false-positive and false-negative probability mass), vectorised.
+def optimal_bands(
+    threshold: float, num_perm: int, false_negative_weight: float = 0.5
+) -> tuple[int, int]:
+    """Bands and rows per band for a Jaccard threshold: datasketch's optimisation (weights on
+    the false-positive and false-negative probability mass; equal by default), vectorised.
 
     datasketch integrates each ``(b, r)`` with ``scipy.integrate.quad`` (seconds for 128
     permutations); here all candidates are integrated at once by the trapezoid rule on a fine
@@ -223,7 +225,8 @@ def optimal_bands(threshold: float, num_perm: int) -> tuple[int, int]:
     above = np.linspace(threshold, 1.0, 2001)[None, :]
     false_pos = np.trapezoid(1 - (1 - below**r) ** b, below, axis=1)
     false_neg = np.trapezoid((1 - above**r) ** b, above, axis=1)
-    best = int(np.argmin(0.5 * false_pos + 0.5 * false_neg))
+    weighted = (1 - false_negative_weight) * false_pos + false_negative_weight * false_neg
+    best = int(np.argmin(weighted))
     return int(pairs[best, 0]), int(pairs[best, 1])
 
 

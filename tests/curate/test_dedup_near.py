@@ -58,11 +58,13 @@ def test_shingles_of_short_texts_are_the_text_itself():
     assert shingles("abcdef", "char", 5) == ["abcde", "bcdef"]
 
 
-@pytest.mark.parametrize("num_perm", [64, 128])
-def test_bands_and_rows_are_datasketchs_optimum(num_perm):
+@pytest.mark.parametrize(("num_perm", "fn_weight"), [(64, 0.5), (128, 0.5), (128, 0.8)])
+def test_bands_and_rows_are_datasketchs_optimum(num_perm, fn_weight):
     for threshold in (0.5, 0.65, 0.7, 0.8, 0.9, 0.95):
-        lsh = datasketch.MinHashLSH(threshold=threshold, num_perm=num_perm)
-        assert optimal_bands(threshold, num_perm) == (lsh.b, lsh.r)
+        lsh = datasketch.MinHashLSH(
+            threshold=threshold, num_perm=num_perm, weights=(1 - fn_weight, fn_weight)
+        )
+        assert optimal_bands(threshold, num_perm, fn_weight) == (lsh.b, lsh.r)
 
 
 def test_exact_jaccard_matches_python_sets():
