@@ -19,7 +19,7 @@ import numpy as np
 import polars as pl
 
 from curate.dedup_exact import ExactDedup, exact_keys
-from curate.dedup_near import NearDedup, near_texts
+from curate.dedup_near import NearDedup, lsh_bands, near_texts
 from curate.executors.components import components
 from curate.executors.config import ExecutorConfig
 from curate.executors.ray_data import (
@@ -31,7 +31,7 @@ from curate.executors.ray_data import (
     write_frame,
 )
 from curate.executors.workdir import WorkDir
-from curate.minhash import band_key, estimated_jaccard, optimal_bands
+from curate.minhash import band_key, estimated_jaccard
 from curate.pipeline import StepResult
 from curate.records import RECORD_SCHEMA
 
@@ -94,7 +94,7 @@ class RayNearDedup:
     def run(self, records: pl.DataFrame) -> StepResult:
         """Find near-duplicate clusters on Ray; the findings equal the local step's."""
         cfg, work, parts = self.step.config, self.work, self.config.partitions
-        bands, rows = optimal_bands(cfg.threshold, cfg.num_perm)
+        bands, rows = lsh_bands(cfg)
         _write_input(records, work, self.config)
         work.stage("signatures", self._signatures)
         work.stage("candidates", lambda folder: self._candidates(folder, bands, rows))
