@@ -45,10 +45,11 @@ class VerdictConfig(BaseModel):
     max_contradiction_share: float = Field(0.01, ge=0, le=1)
     """Share of records in a conflict cluster (same question, conflicting answers) above which
     the set teaches inconsistency."""
-    max_quality_share: float = Field(0.05, ge=0, le=1)
+    max_quality_share: float = Field(0.02, ge=0, le=1)
     """Quality findings (empty, placeholder, truncated, refusal, ...) per record above which
-    the data needs fixing."""
-    max_format_deviant_share: float = Field(0.10, ge=0, le=1)
+    the data needs fixing: a habit is learned from a few thousand examples, so 2% defects (100
+    in a 5,000 set) is enough to teach the defect too."""
+    max_format_deviant_share: float = Field(0.05, ge=0, le=1)
     """Share of answers off their task's dominant format above which the model would learn to
     pick a format at random."""
     max_pii_share: float = Field(0.01, ge=0, le=1)
