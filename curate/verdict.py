@@ -38,7 +38,7 @@ class VerdictConfig(BaseModel):
     than this is too small."""
     max_records: int = Field(5000, ge=1)
     """Past roughly 5,000 examples a habit is learned and more rarely helps; a larger set is not
-    a failure, but the report suggests cutting it with ``select_diverse``."""
+    a failure, but the report suggests cutting it with curate.select_diverse."""
     max_duplicate_share: float = Field(0.05, ge=0, le=1)
     """Share of records removed as exact, near or semantic duplicates above which the source
     should be fixed: duplicates over-weight what they repeat."""
