@@ -10,6 +10,8 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
+from curate.records import text_of
+
 REPRESENTATIVE_RULE = "complete answer first, then the longest answer, then the earliest row"
 """How the kept record of a cluster is chosen; quoted in each duplicate finding."""
 
@@ -150,3 +152,29 @@ def json_object(fields: dict[str, pl.Expr], constant: str = "{}") -> pl.Expr:
     tail = constant.strip()[1:-1].strip()
     parts.append(pl.lit((", " + tail if tail else "") + "}"))
     return pl.concat_str(parts)
+
+
+def conflicting_pairs(records: pl.DataFrame, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """A mask over candidate duplicate pairs: True where the two final answers conflict.
+
+    Such pairs are contradictions (for the contradiction step), not duplicates to merge.
+    """
+    from curate.conflicts import final_answers_conflict
+
+    if not len(left):
+        return np.zeros(0, dtype=bool)
+    involved = np.unique(np.concatenate([left, right]))
+    sub = records[involved.tolist()]
+    prompts = [text_of(p) for p in sub["prompt"].to_list()]
+    answers = [
+        text_of(c if c is not None else ch)
+        for c, ch in zip(sub["completion"].to_list(), sub["chosen"].to_list(), strict=True)
+    ]
+    at = {int(i): k for k, i in enumerate(involved)}
+    li, ri = [at[int(i)] for i in left], [at[int(i)] for i in right]
+    return np.array(
+        final_answers_conflict(
+            [prompts[i] for i in li], [answers[i] for i in li], [answers[i] for i in ri]
+        ),
+        dtype=bool,
+    )

@@ -311,3 +311,20 @@ def _overlaps(a: set[str], b: set[str]) -> bool:
 def _opening(text: str, n: int = 160) -> str:
     text = " ".join(text.split())
     return text if len(text) <= n else text[: n - 1] + "…"
+
+
+ANSWER_KINDS = frozenset({"yes_no", "choice", "number", "label", "entity"})
+"""Conflicts between final answers: such a pair is a contradiction, never a duplicate."""
+
+
+def final_answers_conflict(prompts: list[str], a: list[str], b: list[str]) -> list[bool]:
+    """For each pair of answers to a prompt, whether their final answers conflict.
+
+    Deduplication asks this of the pairs it is about to merge: two records that ask the same
+    thing but end in different numbers, labels or yes/no are material for the contradiction
+    check, and merging them would silently keep one side (maybe the wrong one).
+    """
+    return [
+        (c := compare(x, y, p)) is not None and c.kind in ANSWER_KINDS
+        for p, x, y in zip(prompts, a, b, strict=True)
+    ]

@@ -17,7 +17,12 @@ import numpy as np
 import polars as pl
 from pydantic import BaseModel, ConfigDict, Field
 
-from curate.clusters import choose_representatives, components, duplicate_findings
+from curate.clusters import (
+    choose_representatives,
+    components,
+    conflicting_pairs,
+    duplicate_findings,
+)
 from curate.minhash import (
     estimated_jaccard,
     exact_jaccard,
@@ -214,7 +219,8 @@ class NearDedup:
         self, records: pl.DataFrame, kinds: np.ndarray, left: np.ndarray, right: np.ndarray
     ) -> np.ndarray:
         """Which pairs have alike answers too (equal, or exact Jaccard of their shingles at or
-        over ``answer_threshold``); a boolean mask over the pairs."""
+        over ``answer_threshold``, and final answers that do not conflict); a boolean mask over
+        the pairs."""
         keep = np.ones(len(left), dtype=bool)
         if self.config.verify == "none" or not len(left):
             return keep
@@ -226,6 +232,7 @@ class NearDedup:
         if len(differ):
             sim = self.pair_jaccard(answers, kinds, left[differ], right[differ])
             keep[differ] = sim >= self.config.answer_threshold
+            keep[differ] &= ~conflicting_pairs(records, left[differ], right[differ])
         return keep
 
     def _to_representative(

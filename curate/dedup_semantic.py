@@ -16,7 +16,12 @@ import numpy as np
 import polars as pl
 from pydantic import BaseModel, ConfigDict, Field
 
-from curate.clusters import choose_representatives, components, duplicate_findings
+from curate.clusters import (
+    choose_representatives,
+    components,
+    conflicting_pairs,
+    duplicate_findings,
+)
 from curate.embed import embed_texts
 from curate.normalize import content_text
 from curate.pipeline import StepResult
@@ -83,6 +88,8 @@ class SemanticDedup:
             groups = 1
         else:
             left, right, groups = self._clustered_pairs(vectors)
+        vetoed = conflicting_pairs(records, left, right)
+        left, right = left[~vetoed], right[~vetoed]
         labels = components(len(texts), left, right)
         members = choose_representatives(records, labels)
         idx, rep = members["idx"].to_numpy(), members["rep_idx"].to_numpy()
@@ -102,6 +109,7 @@ class SemanticDedup:
             "path": "exhaustive" if groups == 1 else "kmeans",
             "groups": groups,
             "pairs": len(left),
+            "pairs_vetoed_conflicting_answers": int(vetoed.sum()),
             "clusters": members["label"].n_unique(),
             "duplicates": len(findings),
         }
