@@ -12,7 +12,7 @@ export HF_DATASETS_OFFLINE := 1
 export HF_HUB_DISABLE_TELEMETRY := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: setup models vllm browser demo test test-fast check lint typecheck bench clean
+.PHONY: setup models vllm browser demo test test-fast check lint typecheck clean
 
 $(VENV)/.installed: pyproject.toml
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -65,8 +65,6 @@ typecheck: setup
 
 check: lint typecheck test
 
-bench: models
-	$(BIN)/python bench/run_all.py
 
 clean:
 	rm -rf $(VENV) $(VLLM_VENV) .tunesmith .pytest_cache .mypy_cache .ruff_cache
