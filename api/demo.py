@@ -160,8 +160,16 @@ def build_task(config: DemoConfig, out: Path) -> tuple[Path, Path]:
 Say = Callable[[str], None]
 
 
-def run_demo(config: DemoConfig, say: Say = print) -> DemoResult:
-    """Run the whole lifecycle; returns where the reports are and the gate's verdict."""
+def run_demo(
+    config: DemoConfig, say: Say = print, train_progress: Callable[[Any], None] | None = None
+) -> DemoResult:
+    """Run the whole lifecycle; returns where the reports are and the gate's verdict.
+
+    Args:
+        config: what to run on.
+        say: where progress lines go.
+        train_progress: receives the trainer's progress events (``train.TrainEvent``).
+    """
     import curate
     import evalsuite
     import train
@@ -225,7 +233,7 @@ def run_demo(config: DemoConfig, say: Say = print) -> DemoResult:
         train_cfg = train.load_config(_resolve(config.train_config)).model_copy(
             update={"base_model": config.model, "output_dir": str(out / "adapter")}
         )
-        trained = train.run(out / "curate" / "curated.parquet", train_cfg)
+        trained = train.run(out / "curate" / "curated.parquet", train_cfg, progress=train_progress)
         say(f"  {trained.status}: {trained.metrics}")
         timings["train"] = time.perf_counter() - t
 

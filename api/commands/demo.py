@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from api.commands import train as train_commands
 from api.demo import load_demo_config, run_demo
 
 
@@ -20,7 +21,18 @@ def demo(config_path: str | None, out_dir: str | None, data_dir: str | None, as_
     CI exit code from a verdict, use `tunesmith gate`).
     """
     config = load_demo_config(config_path, out_dir=out_dir, data_dir=data_dir)
-    result = run_demo(config, say=click.echo)
+    bars: list = []  # the training bar opens when training starts, not before
+
+    def on_event(event: object) -> None:
+        if not bars:
+            bars.extend(train_commands.progress_bar())
+        bars[1](event)
+
+    try:
+        result = run_demo(config, say=click.echo, train_progress=on_event)
+    finally:
+        if bars:
+            bars[0].close()
     if as_json:
         click.echo(result.model_dump_json(indent=2))
     else:

@@ -12,7 +12,7 @@ import click
 import train as train_lib
 
 
-def _progress_bar():
+def progress_bar():
     """A tqdm bar fed by the run's progress events, and the callable that feeds it."""
     from tqdm import tqdm
 
@@ -79,7 +79,7 @@ def train_cmd(ctx: click.Context, config_path: str | None, dataset: str | None, 
             raise click.UsageError("no dataset: pass --dataset or set dataset in the config")
         _print_report(report, as_json)
         sys.exit(0 if report.ok else 2)
-    bar, on_event = _progress_bar()
+    bar, on_event = progress_bar()
     stop, previous_handler = _stop_on_first_interrupt()
     try:
         result = train_lib.run(None, config, progress=on_event, stop=stop)
