@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict
 
 from api.errors import Unauthorized
 from curate.errors import InputError, NotFoundError
-from curate.store import Store
+from curate.store.store import Store
 
 PREFIX = "tsk"
 CACHE_S = 5.0

@@ -38,7 +38,7 @@ from api.schemas import (
     RejectPage,
 )
 from curate.errors import ConflictError, InputError, MissingExtra, NotFoundError, TunesmithError
-from curate.store import DatasetInfo
+from curate.store.store import DatasetInfo
 
 M = TypeVar("M", bound=BaseModel)
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from curate.store import Store
+from curate.store.store import Store
 
 
 class Db:

@@ -173,8 +173,8 @@ def run_demo(
     import curate
     import evalsuite
     import train
-    from curate.backends import get_generator
-    from curate.generation import SamplingParams
+    from curate.models.backends import get_generator
+    from curate.models.generation import SamplingParams
     from curate.synth import SynthConfig, synthesize, write_result
 
     out = _resolve(config.out_dir)

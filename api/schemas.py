@@ -10,7 +10,7 @@ from typing import Any, Generic, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from curate.records import Record
-from curate.store import DatasetInfo
+from curate.store.store import DatasetInfo
 
 T = TypeVar("T")
 

@@ -35,8 +35,8 @@ def _timed(label: str, n: int, fn) -> object:
 
 def _baseline_ngrams(train: pl.DataFrame, evals: pl.DataFrame, n: int = 13) -> int:
     """Python sets of word 13-grams (eval side) and a scan of every training text."""
-    from curate.normalize import normalize_text
     from curate.records import text_of
+    from curate.text.normalize import normalize_text
 
     index: dict[tuple[str, ...], str] = {}
     for row in evals.iter_rows(named=True):
@@ -56,8 +56,8 @@ def _baseline_near(train: pl.DataFrame, evals: pl.DataFrame, threshold: float = 
     """datasketch, straightforwardly: one MinHash per prompt, LSH insert (eval) and query."""
     from datasketch import MinHash, MinHashLSH
 
-    from curate.normalize import normalize_text
     from curate.records import text_of
+    from curate.text.normalize import normalize_text
 
     def sketch(text: str) -> MinHash:
         m = MinHash(num_perm=128)
@@ -82,11 +82,11 @@ def main() -> None:
     args = parser.parse_args()
 
     import curate
-    from curate.eval_items import load_eval_set
-    from curate.leakage import LeakageCheck, LeakageConfig
-    from curate.minhash import optimal_bands, permutations
-    from curate.pii import PIICheck, PIIConfig, redact_frame
-    from curate.quality import QualityCheck
+    from curate.checks.leakage import LeakageCheck, LeakageConfig
+    from curate.checks.pii import PIICheck, PIIConfig, redact_frame
+    from curate.checks.quality import QualityCheck
+    from curate.dedup.minhash import optimal_bands, permutations
+    from curate.io.eval_items import load_eval_set
 
     # Warm up what every process pays once (datasketch and scipy imports), so it is not
     # charged to the first check that touches MinHash.

@@ -22,7 +22,7 @@ import re
 import time
 from pathlib import Path
 
-from curate.contradictions import Contradictions, ContradictionsConfig
+from curate.audit.contradictions import Contradictions, ContradictionsConfig
 from curate.records import Message, Record, Source, to_frame
 
 DATA = (

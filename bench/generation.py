@@ -22,11 +22,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from curate.backends import get_generator  # noqa: E402
-from curate.generation import SamplingParams  # noqa: E402
-from curate.models import resolve_model  # noqa: E402
+from curate.models.backends import get_generator  # noqa: E402
+from curate.models.generation import SamplingParams  # noqa: E402
+from curate.models.resolve import resolve_model  # noqa: E402
 from curate.records import Message  # noqa: E402
-from curate.store import Store  # noqa: E402
+from curate.store.store import Store  # noqa: E402
 
 
 def prompts(n: int) -> list[str]:

@@ -7,7 +7,7 @@ mostly measures the neighbours), peak RSS, and pairwise precision/recall/F1 of t
 clusters against the planted truth, plus the recall of edited copies alone.
 
 Engines:
-  tunesmith        curate.dedup_near.NearDedup (vectorised datasketch MinHash, char 5-grams,
+  tunesmith        curate.dedup.near.NearDedup (vectorised datasketch MinHash, char 5-grams,
                    exact-Jaccard verification); ``tunesmith-word3`` / ``-word5`` shingle words
   ds-loop          datasketch, one MinHash() per record, update() per shingle, LSH insert/query
                    (run on the first --slow-limit records: it is slow)
@@ -15,7 +15,7 @@ Engines:
   rensa            rensa RMinHash.from_token_sets, RMinHashLSH insert_many/query_all (a peer to
                    measure against: pip install rensa; bench extra only)
   pipeline         curate's exact + near steps through run_steps (the 1M-record target)
-  semantic         curate.dedup_semantic.SemanticDedup, MiniLM at its default threshold (0.95;
+  semantic         curate.dedup.semantic.SemanticDedup, MiniLM at its default threshold (0.95;
                    --threshold is the Jaccard one and does not apply)
 
     .venv/bin/python bench/near_dup.py --n 200000
@@ -49,19 +49,19 @@ NUM_PERM = 128
 
 
 def _texts(corpus: pl.DataFrame) -> list[str]:
-    from curate.dedup_near import near_texts
+    from curate.dedup.near import near_texts
 
     return near_texts(to_records(corpus)).to_list()
 
 
 def _char_shingles(text: str, n: int = 5) -> list[str]:
-    from curate.minhash import shingles
+    from curate.dedup.minhash import shingles
 
     return list(set(shingles(text, "char", n)))
 
 
 def _labels(n: int, pairs: list[tuple[int, int]]) -> np.ndarray:
-    from curate.clusters import components
+    from curate.dedup.clusters import components
 
     if not pairs:
         return np.arange(n)
@@ -72,7 +72,7 @@ def _labels(n: int, pairs: list[tuple[int, int]]) -> np.ndarray:
 def tunesmith(
     corpus: pl.DataFrame, threshold: float, shingle: str = "char", n: int = 5
 ) -> np.ndarray:
-    from curate.dedup_near import NearConfig, NearDedup
+    from curate.dedup.near import NearConfig, NearDedup
 
     records = to_records(corpus)
     extra = {"char_n": n} if shingle == "char" else {"word_n": n}
@@ -91,9 +91,9 @@ def _labels_from_findings(records: pl.DataFrame, found: pl.DataFrame) -> np.ndar
 
 
 def pipeline(corpus: pl.DataFrame, threshold: float) -> np.ndarray:
-    from curate.dedup_exact import ExactDedup
-    from curate.dedup_near import NearConfig, NearDedup
-    from curate.pipeline import run_steps
+    from curate.dedup.exact import ExactDedup
+    from curate.dedup.near import NearConfig, NearDedup
+    from curate.pipeline.step import run_steps
 
     records = to_records(corpus)
     outcome = run_steps(records, [ExactDedup(), NearDedup(NearConfig(threshold=threshold))])
@@ -109,7 +109,7 @@ def pipeline(corpus: pl.DataFrame, threshold: float) -> np.ndarray:
 
 
 def semantic(corpus: pl.DataFrame, threshold: float) -> np.ndarray:
-    from curate.dedup_semantic import SemanticConfig, SemanticDedup
+    from curate.dedup.semantic import SemanticConfig, SemanticDedup
 
     records = to_records(corpus)
     found = SemanticDedup(SemanticConfig()).run(records).findings

@@ -28,7 +28,7 @@ OUTPUTS = ("curated.parquet", "findings.parquet", "rejects.parquet", "report.jso
 
 
 def _config(folder: Path, cpus: int) -> Path:
-    from curate.config import CurateConfig
+    from curate.pipeline.config import CurateConfig
 
     lines = []
     for name, field in CurateConfig.model_fields.items():

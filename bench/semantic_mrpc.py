@@ -49,7 +49,7 @@ def main() -> None:
     parser.add_argument("--target-precision", type=float, default=0.9)
     args = parser.parse_args()
 
-    from curate.embed import embed_texts
+    from curate.models.embed import embed_texts
 
     pairs = load_mrpc()
     if args.limit:

@@ -85,7 +85,7 @@ def main() -> None:
 
     import torch
 
-    from curate.models import resolve_model
+    from curate.models.resolve import resolve_model
 
     model_dir = resolve_model("smollm2-135m")
     frame = records()

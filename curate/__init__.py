@@ -3,9 +3,11 @@
 Importing ``curate`` loads no torch, transformers, vllm, trl or peft.
 """
 
-from curate.backends import get_generator
-from curate.config import CurateConfig
-from curate.embed import embed_texts
+from curate.audit.select import select_diverse
+from curate.audit.verdict import Verdict, VerdictConfig, decide
+from curate.checks.leakage import LeakageCheck, LeakageConfig
+from curate.checks.pii import PIICheck, PIIConfig, redact_frame
+from curate.checks.quality import QualityCheck, QualityConfig
 from curate.errors import (
     ConfigError,
     ConflictError,
@@ -15,25 +17,23 @@ from curate.errors import (
     NotFoundError,
     TunesmithError,
 )
-from curate.eval_items import load_eval_set
 from curate.executors import ExecutorConfig
-from curate.generation import Generation, Generator, SamplingParams
-from curate.ingest import ReadResult, ingest, read_dataset
-from curate.leakage import LeakageCheck, LeakageConfig
-from curate.models import resolve_model
-from curate.pii import PIICheck, PIIConfig, redact_frame
-from curate.pipeline import Finding, Step, StepResult, run_steps
-from curate.quality import QualityCheck, QualityConfig
+from curate.io.eval_items import load_eval_set
+from curate.io.ingest import ReadResult, ingest, read_dataset
+from curate.io.shards import read_shards, write_shards
+from curate.io.writers import write_records
+from curate.models.backends import get_generator
+from curate.models.embed import embed_texts
+from curate.models.generation import Generation, Generator, SamplingParams
+from curate.models.resolve import resolve_model
+from curate.pipeline.config import CurateConfig
+from curate.pipeline.result import ClusterSummary, CurationResult
+from curate.pipeline.run import run
+from curate.pipeline.step import Finding, Step, StepResult, run_steps
 from curate.records import Message, Record, Source
 from curate.report import write_report
-from curate.result import ClusterSummary, CurationResult
-from curate.run import run
-from curate.select import select_diverse
-from curate.shards import read_shards, write_shards
-from curate.store import DatasetInfo, Store
+from curate.store.store import DatasetInfo, Store
 from curate.synth import SynthConfig, SynthReport, SynthResult, synthesize
-from curate.verdict import Verdict, VerdictConfig, decide
-from curate.writers import write_records
 
 __all__ = [
     "ClusterSummary",

@@ -15,7 +15,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from curate.errors import ConflictError, NotFoundError
-from curate.generation import Generator
+from curate.models.generation import Generator
 from evalsuite import metrics as m
 from evalsuite.checks import CheckResult
 from evalsuite.judge import JudgeConfig, JudgeSummary, PairItem, judge_pairs

@@ -14,7 +14,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from curate.generation import Generator, SamplingParams
+from curate.models.generation import Generator, SamplingParams
 from curate.records import Message
 from evalsuite.answers import parse_json
 

@@ -15,7 +15,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from curate.errors import InputError, NotFoundError
-from curate.generation import Generator, SamplingParams
+from curate.models.generation import Generator, SamplingParams
 from evalsuite.answers import final_number
 from evalsuite.run import GATING_PARAMS, run
 from evalsuite.suite import Case, Suite

@@ -82,7 +82,7 @@ def perplexity(
     """
     import torch
 
-    from curate.backends.transformers import load_causal_lm
+    from curate.models.backends.transformers import load_causal_lm
 
     lm = load_causal_lm(model)
     tok = lm.tokenizer

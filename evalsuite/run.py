@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from curate.errors import NotFoundError
-from curate.generation import Generator, SamplingParams
+from curate.models.generation import Generator, SamplingParams
 from curate.records import Message
 from evalsuite import metrics as m
 from evalsuite.checks import CheckContext, CheckResult
@@ -172,7 +172,7 @@ def run(
     Raises:
         NotFoundError: the suite, model, adapter or probe file does not exist.
     """
-    from curate.backends import get_generator
+    from curate.models.backends import get_generator
 
     suite = suite if isinstance(suite, Suite) else load_suite(suite)
     if adapter is not None and not Path(adapter).is_dir() and backend != "openai":

@@ -35,7 +35,7 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 @pytest.fixture()
 def store(tmp_path: Path):
     """A real DuckDB store in a temporary folder."""
-    from curate.store import Store
+    from curate.store.store import Store
 
     s = Store(tmp_path / "store" / "tunesmith.duckdb")
     yield s
@@ -45,7 +45,7 @@ def store(tmp_path: Path):
 @pytest.fixture(scope="session")
 def minilm_path() -> str:
     """The built-in embedding model's folder."""
-    from curate.models import resolve_model
+    from curate.models.resolve import resolve_model
 
     return resolve_model("minilm")
 
@@ -53,6 +53,6 @@ def minilm_path() -> str:
 @pytest.fixture(scope="session")
 def smollm2_path() -> str:
     """The built-in small instruct model, converted once to a Hugging Face folder."""
-    from curate.models import resolve_model
+    from curate.models.resolve import resolve_model
 
     return resolve_model("smollm2-135m")

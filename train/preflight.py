@@ -198,7 +198,7 @@ def preflight(
         ConfigError: QLoRA without CUDA, a tokenizer without a chat template, a bad end_of_turn.
         DatasetFormatError: no record fits the method.
     """
-    from curate.models import resolve_model
+    from curate.models.resolve import resolve_model
 
     config = config.resolved()
     device = check_hardware(config)

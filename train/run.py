@@ -235,7 +235,7 @@ def run(
         ConfigError: QLoRA without CUDA, a bad preset or template.
         ConflictError: the output folder holds checkpoints of a different run.
     """
-    from curate.models import resolve_model
+    from curate.models.resolve import resolve_model
 
     config = config.resolved()
     if dataset is None:

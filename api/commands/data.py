@@ -7,9 +7,9 @@ import json
 import click
 
 from curate import ingest as ingest_file
-from curate.formats import SHAPES_BY_NAME
-from curate.models import ALIASES, resolve_model
-from curate.store import Store
+from curate.io.shapes import SHAPES_BY_NAME
+from curate.models.resolve import ALIASES, resolve_model
+from curate.store.store import Store
 
 
 def _progress(desc: str):

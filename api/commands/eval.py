@@ -14,7 +14,7 @@ import click
 
 import evalsuite
 from curate.errors import TunesmithError
-from curate.generation import SamplingParams
+from curate.models.generation import SamplingParams
 
 EXIT = {"pass": 0, "fail": 1, "inconclusive": 2}
 EXIT_MISMATCH = 3
@@ -29,7 +29,7 @@ def eval_group() -> None:
 def _store(no_cache: bool) -> Any:
     if no_cache:
         return None
-    from curate.store import Store
+    from curate.store.store import Store
 
     return Store()
 
@@ -113,7 +113,7 @@ def compare_cmd(base_dir: str, tuned_dir: str, out_dir: str, force: bool, confid
     base, tuned = evalsuite.load_run(base_dir), evalsuite.load_run(tuned_dir)
     judge = judge_gen = None
     if judge_model:
-        from curate.backends import get_generator
+        from curate.models.backends import get_generator
 
         judge = evalsuite.JudgeConfig(model=judge_model, backend=judge_backend)
         judge_gen = get_generator(judge_backend, judge_model)

@@ -14,7 +14,7 @@ import duckdb
 
 from api import auth
 from curate.errors import ConflictError
-from curate.store import Store
+from curate.store.store import Store
 
 
 @contextmanager

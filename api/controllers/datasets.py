@@ -19,9 +19,9 @@ from api.db import Db
 from api.idempotency import fingerprint, idempotent
 from api.schemas import MAX_PAGE, DatasetPage, RecordPage, Reject, RejectPage
 from curate.errors import InputError
-from curate.ingest import ingest
+from curate.io.ingest import ingest
 from curate.records import RECORD_SCHEMA, REJECT_SCHEMA, from_frame
-from curate.store import DatasetInfo
+from curate.store.store import DatasetInfo
 
 Limit = Annotated[int, Parameter(ge=1, le=MAX_PAGE, description="Items per page")]
 After = Annotated[str | None, Parameter(max_length=64, description="Cursor: a page's last_id")]

@@ -14,7 +14,7 @@ from typing import Any
 
 from api.schemas import MAX_PAGE, TERMINAL_STATES, Job, JobEvent, JobPage, JobSummary
 from curate.errors import ConflictError, NotFoundError
-from curate.store import Store
+from curate.store.store import Store
 
 _SUMMARY = "id, type, state, verdict, error, attempts, created_at, started_at, finished_at"
 _COLUMNS = (

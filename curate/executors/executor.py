@@ -18,7 +18,7 @@ import polars as pl
 
 from curate.executors.config import ExecutorConfig
 from curate.executors.workdir import WorkDir
-from curate.pipeline import FINDING_SCHEMA, Step, StepResult
+from curate.pipeline.step import FINDING_SCHEMA, Step, StepResult
 
 
 class LocalExecutor:
@@ -43,8 +43,8 @@ class RayExecutor:
 
     def steps(self, steps: Sequence[Step]) -> list[Step]:
         """The distributed form of each step that has one; every step checkpointed."""
-        from curate.dedup_exact import ExactDedup
-        from curate.dedup_near import NearDedup
+        from curate.dedup.exact import ExactDedup
+        from curate.dedup.near import NearDedup
         from curate.executors.ray_dedup import RayExactDedup, RayNearDedup
 
         out: list[Step] = []

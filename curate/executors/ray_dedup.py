@@ -10,7 +10,7 @@ distributed connected components of ``curate.executors.components``. The reducti
 
 Ids and tie-breaking are those of the local path: records are numbered by their position in the
 frame the step receives, a bucket pairs each member with its first and its previous member in
-that order (as ``curate.minhash.lsh_pairs`` does), and the representative rule is unchanged.
+that order (as ``curate.dedup.minhash.lsh_pairs`` does), and the representative rule is unchanged.
 """
 
 from __future__ import annotations
@@ -18,8 +18,9 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from curate.dedup_exact import ExactDedup, exact_keys
-from curate.dedup_near import NearDedup, lsh_bands, near_texts
+from curate.dedup.exact import ExactDedup, exact_keys
+from curate.dedup.minhash import band_key, estimated_jaccard
+from curate.dedup.near import NearDedup, lsh_bands, near_texts
 from curate.executors.components import components
 from curate.executors.config import ExecutorConfig
 from curate.executors.ray_data import (
@@ -31,8 +32,7 @@ from curate.executors.ray_data import (
     write_frame,
 )
 from curate.executors.workdir import WorkDir
-from curate.minhash import band_key, estimated_jaccard
-from curate.pipeline import StepResult
+from curate.pipeline.step import StepResult
 from curate.records import RECORD_SCHEMA
 
 PAIR_SCHEMA: dict[str, pl.DataType] = {"left": pl.Int64(), "right": pl.Int64()}
@@ -105,7 +105,7 @@ class RayNearDedup:
         if verified:
             roots = components(work, "edges", parts)
             labels[roots["node"].to_numpy()] = roots["root"].to_numpy()
-        from curate.clusters import choose_representatives
+        from curate.dedup.clusters import choose_representatives
 
         members = choose_representatives(records, labels)
         work.stage("similarity", lambda folder: self._similarity(folder, members))

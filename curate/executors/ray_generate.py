@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from curate.generation import Generation, SamplingParams
+from curate.models.generation import Generation, SamplingParams
 from curate.records import Message
 
 
@@ -109,7 +109,7 @@ class GenerateBatch:
         params: str,
         adapter: str | None,
     ) -> None:
-        from curate.backends import get_generator
+        from curate.models.backends import get_generator
 
         self.generator = get_generator(backend, model, cache=False, **options)
         self.params = SamplingParams.model_validate_json(params)

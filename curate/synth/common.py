@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from curate.generation import Generation, Generator, SamplingParams
+from curate.models.generation import Generation, Generator, SamplingParams
 from curate.records import Message, Record, Source, content_key, record_id
 
 Progress = Callable[[str, int, int], None]

@@ -8,7 +8,7 @@ rewrites then go through dedup against the original prompts (``curate.synth.scre
 
 from __future__ import annotations
 
-from curate.generation import Generator, SamplingParams
+from curate.models.generation import Generator, SamplingParams
 from curate.records import Message, Record
 from curate.synth.common import (
     Drop,

@@ -11,7 +11,7 @@ Two kinds come out:
 
 from __future__ import annotations
 
-from curate.generation import Generator, SamplingParams
+from curate.models.generation import Generator, SamplingParams
 from curate.records import Message, Record, text_of
 from curate.synth.common import Drop, Progress, clean, generate_in_chunks, last_user, new_record
 from curate.synth.config import SynthConfig

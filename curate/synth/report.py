@@ -93,7 +93,7 @@ def count_reasons(drops: list[Drop]) -> dict[str, int]:
 
 def write_result(result: SynthResult, out_dir: str | Path) -> dict[str, Path]:
     """Write the run's files (see the module docstring); returns their paths by name."""
-    from curate.writers import write_records
+    from curate.io.writers import write_records
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

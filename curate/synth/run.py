@@ -7,10 +7,10 @@ from pathlib import Path
 
 import polars as pl
 
-from curate.backends import CachedGenerator, get_generator
-from curate.generation import Generator
+from curate.models.backends import CachedGenerator, get_generator
+from curate.models.generation import Generator
 from curate.records import empty_frame, to_frame
-from curate.store import Store
+from curate.store.store import Store
 from curate.synth.common import Drop, Progress
 from curate.synth.config import SynthConfig, Task
 from curate.synth.diversify import diversify_prompts
@@ -55,7 +55,7 @@ def synthesize(
         InputError: an unknown task, or an input that is neither a file, a dataset nor a frame.
     """
     from curate.errors import InputError
-    from curate.run import load_input
+    from curate.pipeline.run import load_input
 
     if task not in TASKS:
         raise InputError(f"unknown synthesis task {task!r}; choose one of {', '.join(TASKS)}")

@@ -16,10 +16,10 @@ from typing import Literal
 
 import polars as pl
 
-from curate.dedup_exact import ExactConfig, ExactDedup
-from curate.dedup_near import NearDedup
-from curate.pipeline import Step
-from curate.quality import QualityCheck
+from curate.checks.quality import QualityCheck
+from curate.dedup.exact import ExactConfig, ExactDedup
+from curate.dedup.near import NearDedup
+from curate.pipeline.step import Step
 from curate.records import RECORD_SCHEMA, Record, from_frame, to_frame
 from curate.synth.common import Drop
 from curate.synth.config import SynthConfig

@@ -6,7 +6,7 @@ reviewer can compare them and nothing is overwritten silently.
 
 from __future__ import annotations
 
-from curate.generation import Generator, SamplingParams
+from curate.models.generation import Generator, SamplingParams
 from curate.records import Record, text_of
 from curate.synth.common import (
     Drop,

@@ -18,7 +18,7 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-from curate.generation import Generator, SamplingParams
+from curate.models.generation import Generator, SamplingParams
 from curate.records import Message, Record, text_of
 from curate.synth.common import Drop, Progress, generate_in_chunks, last_user
 from curate.synth.config import SynthConfig

@@ -12,7 +12,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from curate.store import Store
+from curate.store.store import Store
 from tests.api.conftest import Server, new_key
 
 pytestmark = pytest.mark.slow

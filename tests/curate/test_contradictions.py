@@ -8,10 +8,10 @@ import json
 import numpy as np
 import pytest
 
-from curate.conflicts import compare, final_number
-from curate.contradictions import Contradictions, ContradictionsConfig
-from curate.generation import Generation
-from curate.judge import Judge, JudgeConfig, parse_verdict
+from curate.audit.answer_conflicts import compare, final_number
+from curate.audit.contradictions import Contradictions, ContradictionsConfig
+from curate.audit.judge import Judge, JudgeConfig, parse_verdict
+from curate.models.generation import Generation
 
 MATH = "Tom has 3 boxes of 6 eggs. How many eggs does he have?"
 
@@ -185,7 +185,7 @@ def test_gsm8k_right_and_wrong_solutions_are_found(shared_data):
 def test_real_small_model_as_judge_answers_within_the_retry_bound(smollm2_path):
     import torch
 
-    from curate.backends import get_generator
+    from curate.models.backends import get_generator
 
     torch.set_num_threads(1)
     gen = get_generator("transformers", smollm2_path, cache=False)

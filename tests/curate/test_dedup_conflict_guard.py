@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from curate.clusters import conflicting_pairs
-from curate.dedup_near import NearConfig, NearDedup
+from curate.dedup.clusters import conflicting_pairs
+from curate.dedup.near import NearConfig, NearDedup
 from curate.records import Message, Record, Source, to_frame
 
 QUESTION = (

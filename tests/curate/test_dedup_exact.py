@@ -6,8 +6,8 @@ import json
 
 import polars as pl
 
-from curate.dedup_exact import ExactConfig, ExactDedup
-from curate.normalize import normalize_text
+from curate.dedup.exact import ExactConfig, ExactDedup
+from curate.text.normalize import normalize_text
 
 
 def test_normalisation_folds_unicode_case_punctuation_and_spaces():

@@ -9,8 +9,7 @@ import datasketch
 import numpy as np
 import pytest
 
-from curate.dedup_near import NearConfig, NearDedup
-from curate.minhash import (
+from curate.dedup.minhash import (
     exact_jaccard,
     optimal_bands,
     shingle_hash,
@@ -18,7 +17,8 @@ from curate.minhash import (
     shingles,
     signatures,
 )
-from curate.normalize import normalize_text
+from curate.dedup.near import NearConfig, NearDedup
+from curate.text.normalize import normalize_text
 
 TEXTS = [
     "give three tips for staying healthy",

@@ -7,8 +7,8 @@ import json
 import numpy as np
 import pytest
 
-from curate.dedup_semantic import SemanticConfig, SemanticDedup, similar_pairs
-from curate.embed import embed_texts
+from curate.dedup.semantic import SemanticConfig, SemanticDedup, similar_pairs
+from curate.models.embed import embed_texts
 
 PAIRS = [
     ("How do I reset my password?", "Click 'Forgot password' on the login page."),

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from curate.diversity import (
+from curate.audit.diversity import (
     Diversity,
     DiversityConfig,
     distinct_n,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from curate.format_profile import FormatConfig, FormatProfile, detect_language, profile
+from curate.audit.format_profile import FormatConfig, FormatProfile, detect_language, profile
 
 
 def test_json_answers_have_keys_and_fenced_json_counts():

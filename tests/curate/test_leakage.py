@@ -9,9 +9,9 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from curate.checks.leakage import LeakageCheck, LeakageConfig
 from curate.errors import InputError
-from curate.eval_items import load_eval_set
-from curate.leakage import LeakageCheck, LeakageConfig
+from curate.io.eval_items import load_eval_set
 from curate.records import Message, Record, Source, record_id, to_frame
 
 QUESTION = (
@@ -196,7 +196,7 @@ def test_run_with_eval_set_writes_leakage_quality_and_redacted_output(
     tmp_path: Path, store
 ) -> None:
     import curate
-    from curate.config import CurateConfig
+    from curate.pipeline.config import CurateConfig
 
     eval_file = tmp_path / "eval.jsonl"
     eval_file.write_text(json.dumps({"id": "gsm-1", "question": QUESTION}) + "\n")

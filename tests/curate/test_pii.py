@@ -9,12 +9,12 @@ import polars as pl
 import pytest
 from pydantic import ValidationError
 
-from curate.config import CurateConfig
+from curate.checks.pii import PIICheck, PIIConfig, redact_frame
+from curate.checks.pii_spans import Options, find_spans, mask
+from curate.checks.secrets import shannon_entropy
 from curate.errors import ConfigError
-from curate.pii import PIICheck, PIIConfig, redact_frame
-from curate.pii_detect import Options, find_spans, mask
+from curate.pipeline.config import CurateConfig
 from curate.records import Message, Record, Source, record_id, text_of, to_frame
-from curate.secret_detect import shannon_entropy
 
 
 def kinds(text: str, **options) -> list[tuple[str, str]]:

@@ -8,9 +8,9 @@ import json
 import polars as pl
 import pytest
 
-from curate import quality_rules as rules
-from curate import text_damage as damage
-from curate.quality import QUALITY_REASONS, QualityCheck, QualityConfig
+from curate.checks import quality_content as rules
+from curate.checks import quality_damage as damage
+from curate.checks.quality import QUALITY_REASONS, QualityCheck, QualityConfig
 from curate.records import Message, Record, Source, record_id, to_frame
 
 

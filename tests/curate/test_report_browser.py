@@ -23,7 +23,7 @@ CHARTS = ("waterfall", "findings", "formats", "lengths", "clusters", "map", "tem
 def audit_dir(shared_data, tmp_path_factory) -> Path:
     """One curation run over 160 real Alpaca records (semantic dedup off to save time)."""
     import curate
-    from curate.store import Store
+    from curate.store.store import Store
 
     records = curate.read_dataset(shared_data / "alpaca_random_9k.json").records.head(160)
     # plant a twin of the first prompt answered in JSON: a format contradiction to show

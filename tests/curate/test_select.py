@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from curate.audit.select import cluster_balanced, farthest_point, select_diverse
 from curate.errors import InputError
-from curate.select import cluster_balanced, farthest_point, select_diverse
 
 
 def blobs(sizes, seed=0):

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from curate.verdict import VerdictConfig, decide
-from curate.volatile import VolatileConfig, VolatileFacts, facts, is_fact_heavy
+from curate.audit.verdict import VerdictConfig, decide
+from curate.audit.volatile import VolatileConfig, VolatileFacts, facts, is_fact_heavy
 
 
 def report(**over):

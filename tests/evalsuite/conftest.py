@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import pytest
 
-from curate.generation import Generation, SamplingParams
+from curate.models.generation import Generation, SamplingParams
 from curate.records import Message
 from evalsuite import metrics as m
 from evalsuite.checks import CheckResult

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from curate.generation import Generation
+from curate.models.generation import Generation
 from evalsuite import compare, export_blind, import_blind
 from evalsuite.judge import LLMRubricJudge, PairItem, judge_pairs
 

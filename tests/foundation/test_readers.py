@@ -11,7 +11,7 @@ import polars as pl
 import pytest
 
 from curate import DatasetFormatError, InputError, read_dataset
-from curate.formats import parse_transcript
+from curate.io.shapes import parse_transcript
 from curate.records import from_frame
 
 
@@ -158,7 +158,7 @@ def test_broken_jsonl_exact_reject_accounting(tmp_path: Path) -> None:
 
 
 def test_huge_line_is_rejected_not_loaded(tmp_path: Path, monkeypatch) -> None:
-    import curate.readers as readers
+    import curate.io.files as readers
 
     monkeypatch.setattr(readers, "MAX_ROW_BYTES", 1000)
     path = tmp_path / "big.jsonl"

@@ -8,8 +8,8 @@ from pathlib import Path
 import duckdb
 
 from curate import Store, ingest, read_dataset, write_records
-from curate.migrations import MIGRATIONS
 from curate.records import RECORD_SCHEMA
+from curate.store.migrations import MIGRATIONS
 
 
 def _data(tmp_path: Path) -> Path:

@@ -37,7 +37,7 @@ KEEP = ("exact", "near", "quality", "pii")
 
 @pytest.fixture(scope="module")
 def config_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from curate.config import CurateConfig
+    from curate.pipeline.config import CurateConfig
 
     off = [
         f"[{name}]\nenabled = false\n"

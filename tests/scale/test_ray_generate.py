@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from curate.backends import get_generator
-from curate.generation import SamplingParams
+from curate.models.backends import get_generator
+from curate.models.generation import SamplingParams
 from curate.records import Message
 
 pytestmark = pytest.mark.slow

@@ -10,7 +10,7 @@ import pytest
 
 import curate
 from curate.errors import NotFoundError
-from curate.shards import read_shards, write_shards
+from curate.io.shards import read_shards, write_shards
 
 
 def _alpaca(shared_data: Path, n: int) -> list[dict]:

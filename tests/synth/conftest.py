@@ -29,6 +29,6 @@ def lora_adapter(smollm2_path: str, tmp_path_factory: pytest.TempPathFactory) ->
 @pytest.fixture(scope="session")
 def smol(smollm2_path: str):
     """The transformers backend on SmolLM2 (no cache): loads the model once per session."""
-    from curate.backends import get_generator
+    from curate.models.backends import get_generator
 
     return get_generator("transformers", smollm2_path, cache=False, threads=1)

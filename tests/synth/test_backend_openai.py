@@ -23,9 +23,9 @@ from typing import ClassVar
 import httpx
 import pytest
 
-from curate.backends import get_generator
 from curate.errors import InputError, TunesmithError
-from curate.generation import SamplingParams
+from curate.models.backends import get_generator
+from curate.models.generation import SamplingParams
 from curate.records import Message
 
 PROMPTS = ["What is the capital of France?", "Name three primary colors.", "What is 2 + 2?"]

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from curate.generation import SamplingParams
+from curate.models.generation import SamplingParams
 from curate.records import Message
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -88,8 +88,8 @@ def test_vllm_lora_request_matches_the_peft_adapter(vllm_answers, smol, lora_ada
 
 
 def test_missing_vllm_is_a_one_line_message(monkeypatch):
-    from curate.backends import get_generator
     from curate.errors import MissingExtra
+    from curate.models.backends import get_generator
 
     monkeypatch.setitem(sys.modules, "vllm", None)  # as if it were not installed
     gen = get_generator("vllm", "smollm2-135m")

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from curate.backends import CachedGenerator, generation_key
-from curate.generation import Generation, SamplingParams
+from curate.models.backends import CachedGenerator, generation_key
+from curate.models.generation import Generation, SamplingParams
 from curate.records import Message
 
 
@@ -58,7 +58,7 @@ def test_key_covers_adapter_params_and_seed(store):
 
 
 def test_cache_survives_reopening_the_store(tmp_path):
-    from curate.store import Store
+    from curate.store.store import Store
 
     path = tmp_path / "s.duckdb"
     with Store(path) as s:

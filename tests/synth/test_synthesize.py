@@ -8,9 +8,9 @@ import json
 import polars as pl
 import pytest
 
-from curate.backends import CachedGenerator
 from curate.errors import InputError
-from curate.generation import Generation
+from curate.models.backends import CachedGenerator
+from curate.models.generation import Generation
 from curate.records import Message, Record, Source, to_frame
 from curate.synth import SynthConfig, synthesize
 from curate.synth.common import new_record

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from curate.generation import Generation
+from curate.models.generation import Generation
 from curate.records import Message, Record, Source
 from curate.synth import SynthConfig, parse_verdict
 from curate.synth.common import new_record

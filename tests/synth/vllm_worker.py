@@ -15,8 +15,8 @@ import time
 from pathlib import Path
 
 if __name__ == "__main__":
-    from curate.backends import get_generator
-    from curate.generation import SamplingParams
+    from curate.models.backends import get_generator
+    from curate.models.generation import SamplingParams
     from curate.records import Message
 
     request = json.loads(Path(sys.argv[1]).read_text())

@@ -48,7 +48,7 @@ def run(request: EvalJob, ctx: JobContext) -> Outcome:
     """Run base (and tuned), compare, write ``base_run.json``, ``tuned_run.json`` and the
     comparison reports."""
     import evalsuite
-    from curate.store import Store
+    from curate.store.store import Store
 
     with Store() as store:  # the job's own store: its generation cache makes reruns cheap
         ctx.progress({"step": "base", "index": 0, "steps": 2})

@@ -1,0 +1,1 @@
+"""Set-level audit: contradictions, format profile, diversity, volatile facts, the verdict."""

@@ -1,0 +1,330 @@
+"""Do two answers to the same question conflict? Pure text logic, no model.
+
+An answer's *final answer* is extracted when it has one: a yes/no, a multiple-choice letter, a
+number (after an answer marker such as ``A:``, ``####`` or ``the answer is``, or the only number
+of a short answer), a short label, or the named entities of a short answer. Two answers whose
+final answers differ conflict; two whose final answers agree do not, however differently they
+are worded. When neither says anything comparable, formats are compared (JSON against prose,
+different JSON keys, different markdown structure), and answers that still share few words are
+``divergent``: only a judge can tell whether they contradict.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import partial
+
+from curate.audit.format_profile import profile
+
+KINDS = ("yes_no", "choice", "number", "label", "entity", "format", "divergent")
+"""Pair kinds, strongest evidence first; all but ``divergent`` are conflicts on their own."""
+
+_YES_NO = re.compile(
+    r"^\W*(yes|no|true|false|correct|incorrect)\b|\b(?:answer|it) is:?\s*\W?(yes|no|true|false)\b",
+    re.I,
+)
+_POLARITY = {
+    "yes": True,
+    "true": True,
+    "correct": True,
+    "no": False,
+    "false": False,
+    "incorrect": False,
+}
+_CHOICE = re.compile(
+    r"^\W*?(?:\(([A-E])\)|([A-E])(?:[.)]|\s*$))|"
+    r"\b(?:answer|option|choice) (?:is )?:?\s*\(?([A-E])\b\)?"
+)
+_NUM = r"-?\$?\d[\d,]*(?:\.\d+)?%?"
+_MARKED_NUMBER = re.compile(
+    rf"(?:^|\n)\s*(?:A|Answer|Final answer)\s*:\s*({_NUM})|####\s*({_NUM})|"
+    rf"\b(?:answer|result|total) (?:is|=|will be|would be):?\s*(?:approximately |about )?({_NUM})",
+    re.I,
+)
+_ANY_NUMBER = re.compile(_NUM)
+_QUANTITY_QUESTION = re.compile(
+    r"\bhow (?:many|much|long|far|old|fast|often)\b|\bwhat (?:is|was|will be) the "
+    r"(?:total|number|sum|difference|product|cost|price|value|amount|area|average|percentage)\b|"
+    r"^\s*(?:calculate|compute|solve|evaluate)\b",
+    re.I | re.M,
+)
+_CAPS = re.compile(r"\b[A-Z][\w'.-]*(?:\s+(?:of|the|de|van|von)?\s*[A-Z][\w'.-]*)*")
+_WORDS = re.compile(r"\w+", re.U)
+_PLACEHOLDER = re.compile(
+    r"^\W*(?:no\s*-?\s*(?:output|input|answer)|n/?a|none|null|empty)\W*$", re.I
+)
+OPEN_ENDED = (
+    "generate",
+    "create",
+    "write",
+    "compose",
+    "design",
+    "invent",
+    "imagine",
+    "brainstorm",
+    "suggest",
+    "come",
+    "make",
+    "draft",
+    "develop",
+    "propose",
+    "name",
+    "give",
+    "provide",
+    "list",
+    "tell",
+    "think",
+    "construct",
+    "produce",
+    "describe",
+)
+"""Leading words of prompts with many right answers: only their formats are compared."""
+_OPEN_HINT = re.compile(r"\b(?:example|random|ideas?|creative|story|poem|haiku)\b", re.I)
+_STOP = set(
+    [
+        "a",
+        "an",
+        "the",
+        "of",
+        "to",
+        "in",
+        "on",
+        "for",
+        "and",
+        "or",
+        "is",
+        "are",
+        "was",
+        "were",
+        "be",
+        "it",
+        "this",
+        "that",
+        "with",
+        "as",
+        "by",
+        "at",
+        "from",
+        "which",
+        "who",
+        "what",
+        "when",
+        "where",
+        "how",
+        "why",
+        "its",
+        "their",
+        "his",
+        "her",
+        "they",
+        "he",
+        "she",
+        "we",
+        "you",
+        "i",
+    ]
+)
+
+
+@dataclass(frozen=True)
+class Conflict:
+    """How two answers differ: the kind and the span of each answer that shows it."""
+
+    kind: str
+    """One of ``KINDS``."""
+    span_a: str
+    """What answer A says (its final answer, format or opening words)."""
+    span_b: str
+    """What answer B says."""
+    value_a: str
+    """A's comparable value (normalised), used to group a cluster's members by answer."""
+    value_b: str
+
+
+def normalize(text: str) -> str:
+    """NFKC, case-folded, punctuation-free, single-spaced text."""
+    text = unicodedata.normalize("NFKC", text).casefold()
+    return " ".join(re.sub(r"[^\w\s]", " ", text).split())
+
+
+def words(text: str) -> set[str]:
+    """The content words of a text (lower-cased, stop words out)."""
+    return {w for w in _WORDS.findall(text.lower()) if w not in _STOP}
+
+
+def jaccard(a: set[str], b: set[str]) -> float:
+    """Jaccard similarity of two sets (1.0 for two empty sets)."""
+    return len(a & b) / len(a | b) if a | b else 1.0
+
+
+def _number(text: str) -> float | None:
+    cleaned = text.replace(",", "").replace("$", "").rstrip("%")
+    try:
+        return float(cleaned)
+    except ValueError:
+        return None
+
+
+def final_number(
+    answer: str, short_words: int = 8, quantity: bool = False
+) -> tuple[str, float] | None:
+    """The final numeric answer and its span.
+
+    The last marked number (``A: 18``, ``#### 18``, ``the answer is 18``); else the only number
+    of a short answer; else, when the question asks for a quantity (``quantity``: "how many",
+    "calculate"), the last number of the answer's last line, where worked solutions conclude.
+    """
+    marked = list(_MARKED_NUMBER.finditer(answer))
+    if marked:
+        m = marked[-1]
+        span = next(g for g in m.groups() if g)
+        value = _number(span)
+        return (m.group(0).strip(), value) if value is not None else None
+    if len(answer.split()) <= short_words:
+        found = _ANY_NUMBER.findall(answer)
+        if len(set(found)) == 1 and (value := _number(found[0])) is not None:
+            return found[0], value
+    if quantity:
+        lines = [line for line in answer.strip().splitlines() if line.strip()]
+        found = _ANY_NUMBER.findall(lines[-1]) if lines else []
+        if found and (value := _number(found[-1])) is not None:
+            return lines[-1].strip()[-80:], value
+    return None
+
+
+def yes_no(answer: str) -> tuple[str, bool] | None:
+    """A leading (or stated) yes/no/true/false and its span."""
+    m = _YES_NO.search(answer[:200])
+    if not m:
+        return None
+    word = (m.group(1) or m.group(2)).lower()
+    return m.group(0).strip(), _POLARITY[word]
+
+
+def choice(answer: str) -> tuple[str, str] | None:
+    """A multiple-choice letter (``(B)``, ``Option C``) and its span."""
+    m = _CHOICE.search(answer[:200])
+    if not m:
+        return None
+    letter = next(g for g in m.groups() if g)
+    return m.group(0).strip(), letter.upper()
+
+
+def entities(answer: str, prompt: str = "", *, initial: bool = False) -> set[str]:
+    """Capitalised names in an answer that the prompt does not already name.
+
+    A capitalised single word opening a sentence may be any word ("Paris is ...", "It is ..."):
+    it counts only with ``initial=True``, used to see whether two answers share a name.
+    """
+    named = set()
+    for sentence in re.split(r"(?<=[.!?])\s+|\n", answer):
+        for i, m in enumerate(_CAPS.finditer(sentence)):
+            name = m.group(0).strip(" .")
+            # a capitalised first word of a sentence is a name only when it is several words
+            opening = i == 0 and m.start() == 0 and " " not in name
+            if (opening and not initial) or name.lower() in _STOP:
+                continue
+            named.add(name)
+    prompt_lower = prompt.lower()
+    return {n for n in named if n.lower() not in prompt_lower}
+
+
+def is_open_ended(prompt: str, open_words: tuple[str, ...] = OPEN_ENDED) -> bool:
+    """Whether a prompt has many right answers (``Write a poem``, ``Give an example of``)."""
+    first = _WORDS.findall(prompt.lower()[:40])
+    return bool(first and first[0] in open_words) or bool(_OPEN_HINT.search(prompt[:200]))
+
+
+def compare(
+    a: str,
+    b: str,
+    prompt: str = "",
+    *,
+    label_words: int = 4,
+    entity_words: int = 30,
+    divergent_below: float = 0.3,
+    same_above: float = 0.7,
+    open_words: tuple[str, ...] = OPEN_ENDED,
+) -> Conflict | None:
+    """Classify a pair of answers to one prompt; None when they agree or are near-identical.
+
+    Args:
+        a: answer A.
+        b: answer B.
+        prompt: the question (names it already mentions are not taken as answers).
+        label_words: answers of at most this many words are compared as labels.
+        entity_words: answers of at most this many words are compared by named entities.
+        divergent_below: content-word Jaccard under which unresolved answers are ``divergent``.
+        same_above: content-word Jaccard at or over which answers count as the same answer.
+        open_words: leading words of open-ended prompts, whose answers are compared by format
+            only (two different poems do not contradict each other).
+    """
+    if normalize(a) == normalize(b) or _PLACEHOLDER.match(a) or _PLACEHOLDER.match(b):
+        return None  # placeholders are the quality check's business, not a contradiction
+    open_ended = is_open_ended(prompt, open_words)
+    quantity = bool(_QUANTITY_QUESTION.search(prompt))
+    number = partial(final_number, quantity=quantity)
+    for kind, extract in (("yes_no", yes_no), ("choice", choice), ("number", number)):
+        ea, eb = (None, None) if open_ended else (extract(a), extract(b))
+        if ea and eb:
+            if ea[1] == eb[1]:
+                return None  # the final answers agree: wording does not matter
+            return Conflict(kind, ea[0], eb[0], str(ea[1]), str(eb[1]))
+    wa, wb = words(a), words(b)
+    overlap = jaccard(wa, wb)
+    if overlap >= same_above:
+        return None
+    pa, pb = profile(a), profile(b)
+    if pa.format != pb.format or pa.json_keys != pb.json_keys:
+        fa = pa.format + (f"{{{','.join(pa.json_keys)}}}" if pa.is_json else "")
+        fb = pb.format + (f"{{{','.join(pb.json_keys)}}}" if pb.is_json else "")
+        return Conflict("format", fa, fb, fa, fb)
+    if open_ended:
+        return None
+    na, nb = len(a.split()), len(b.split())
+    if max(na, nb) <= label_words:
+        if wa and wb and (wa <= wb or wb <= wa):
+            return None  # one answer contains the other ("France" within "Germany and France")
+        return Conflict("label", a.strip(), b.strip(), normalize(a), normalize(b))
+    if max(na, nb) <= entity_words:
+        ea_names, eb_names = entities(a, prompt), entities(b, prompt)
+        shared = _overlaps(entities(a, prompt, initial=True), entities(b, prompt, initial=True))
+        if shared:
+            return None  # short answers naming the same thing agree on what matters
+        if ea_names and eb_names:
+            sa, sb = ", ".join(sorted(ea_names)), ", ".join(sorted(eb_names))
+            return Conflict("entity", sa, sb, sa.lower(), sb.lower())
+    if overlap < divergent_below:
+        return Conflict("divergent", _opening(a), _opening(b), normalize(a)[:80], normalize(b)[:80])
+    return None
+
+
+def _overlaps(a: set[str], b: set[str]) -> bool:
+    """Whether any name of one set shares a word with a name of the other (Paris ~ Paris, FR)."""
+    wa = {w for name in a for w in name.lower().split()}
+    wb = {w for name in b for w in name.lower().split()}
+    return bool(wa & wb)
+
+
+def _opening(text: str, n: int = 160) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+ANSWER_KINDS = frozenset({"yes_no", "choice", "number", "label", "entity"})
+"""Conflicts between final answers: such a pair is a contradiction, never a duplicate."""
+
+
+def final_answers_conflict(prompts: list[str], a: list[str], b: list[str]) -> list[bool]:
+    """For each pair of answers to a prompt, whether their final answers conflict.
+
+    Deduplication asks this of the pairs it is about to merge: two records that ask the same
+    thing but end in different numbers, labels or yes/no are material for the contradiction
+    check, and merging them would silently keep one side (maybe the wrong one).
+    """
+    return [
+        (c := compare(x, y, p)) is not None and c.kind in ANSWER_KINDS
+        for p, x, y in zip(prompts, a, b, strict=True)
+    ]

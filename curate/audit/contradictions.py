@@ -1,0 +1,316 @@
+"""The contradiction step: the same question answered in conflicting ways.
+
+Candidate pairs are records whose prompts are the same after normalisation, or semantic
+neighbours (cosine of prompt embeddings at or over a threshold, with the same numbers in both
+prompts so that "3 apples" and "5 apples" are different questions). Pairs whose answers agree
+are left alone; the rest are classified by ``curate.audit.answer_conflicts.compare``. Conflicting pairs are
+grouped into conflict clusters; in each, the answer held by the majority is proposed as the side
+to keep (or the judge's pick where the vote ties). Nothing is deleted by default: findings are
+``review`` unless ``drop_proposed`` is set.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Callable
+
+import numpy as np
+import polars as pl
+from pydantic import BaseModel, ConfigDict, Field
+
+from curate.audit.answer_conflicts import OPEN_ENDED, Conflict, compare, entities
+from curate.audit.format_profile import answer_text
+from curate.audit.judge import Judge, JudgeConfig
+from curate.models.generation import Generator
+from curate.pipeline.step import Finding, StepResult, findings_frame
+from curate.records import text_of
+from curate.text.normalize import messages_text, normalize_expr
+
+Embed = Callable[[list[str]], np.ndarray]
+_DIGITS = re.compile(r"\d+(?:\.\d+)?")
+
+
+class ContradictionsConfig(BaseModel):
+    """Contradictions between answers to the same or neighbouring prompts."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    enabled: bool = True
+    """Run the contradiction step."""
+    semantic: bool = True
+    """Also pair prompts that are semantic neighbours (needs embeddings), not only equal ones."""
+    prompt_similarity: float = Field(0.85, gt=0.0, le=1.0)
+    """Cosine similarity of prompt embeddings at which two prompts ask the same thing."""
+    max_group: int = Field(50, ge=2)
+    """Prompts shared by more records than this are paired only within their first max_group."""
+    label_words: int = Field(4, ge=1)
+    """Answers of at most this many words are compared as labels."""
+    entity_words: int = Field(30, ge=1)
+    """Answers of at most this many words are compared by their named entities."""
+    divergent_below: float = Field(0.3, ge=0.0, le=1.0)
+    """Content-word Jaccard of two answers under which an unresolved pair is ``divergent``."""
+    same_above: float = Field(0.7, ge=0.0, le=1.0)
+    """Content-word Jaccard at or over which two answers count as the same answer."""
+    open_ended_words: tuple[str, ...] = OPEN_ENDED
+    """Leading words of open-ended prompts (``write``, ``generate``, ...): their answers are
+    compared by format only, since two different poems do not contradict each other."""
+    drop_proposed: bool = False
+    """Drop the records proposed for removal (minority side) instead of flagging for review."""
+    max_pairs_reported: int = Field(100, ge=0)
+    """Pairs kept in the report's figures (findings hold them all)."""
+    judge: JudgeConfig = JudgeConfig()
+    """The optional LLM judge (off unless a backend is named)."""
+
+
+def candidate_pairs(
+    keys: list[str],
+    prompts: list[str],
+    embeddings: np.ndarray | None,
+    cfg: ContradictionsConfig,
+    block: int = 1024,
+) -> dict[tuple[int, int], str]:
+    """Index pairs (i < j) of prompts asking the same thing, with how they were found.
+
+    ``keys`` are the normalised prompts (``curate.text.normalize``, as exact dedup uses): equal keys
+    are ``same_prompt``; embedding neighbours ``semantic_prompt``. The
+    embeddings are L2-normalised rows; the similarity matrix is computed a block at a time so
+    memory stays linear in the input.
+    """
+    pairs: dict[tuple[int, int], str] = {}
+    groups: dict[str, list[int]] = {}
+    for i, key in enumerate(keys):
+        groups.setdefault(key, []).append(i)
+    for members in groups.values():
+        members = members[: cfg.max_group]
+        for x, i in enumerate(members):
+            for j in members[x + 1 :]:
+                pairs[(i, j)] = "same_prompt"
+    if embeddings is None or not cfg.semantic or len(prompts) < 2:
+        return pairs
+    anchors = [_anchors(p) for p in prompts]
+    for start in range(0, len(prompts), block):
+        sims = embeddings[start : start + block] @ embeddings.T
+        rows, cols = np.nonzero(sims >= cfg.prompt_similarity)
+        for r, j in zip(rows.tolist(), cols.tolist(), strict=True):
+            i = start + r
+            if j > i and (i, j) not in pairs and anchors[i] == anchors[j]:
+                pairs[(i, j)] = "semantic_prompt"
+    return pairs
+
+
+def _anchors(prompt: str) -> tuple[tuple[str, ...], frozenset[str]]:
+    """What two neighbouring prompts must share to ask the same thing: numbers and names
+    ("3 apples" vs "5 apples", "a trip to London" vs "a trip to Paris" are different questions).
+    """
+    names = {n.lower() for n in entities(prompt)}
+    # a short input line ("Tomato", "The Matrix") is what the instruction is about
+    names |= {ln.strip(" .").lower() for ln in prompt.splitlines()[1:] if 0 < len(ln.split()) <= 4}
+    return tuple(_DIGITS.findall(prompt)), frozenset(names)
+
+
+class Contradictions:
+    """The step: find conflicting answers to the same question and propose a side to keep."""
+
+    name = "contradictions"
+
+    def __init__(
+        self,
+        config: ContradictionsConfig | None = None,
+        *,
+        embed: Embed | None = None,
+        generator: Generator | None = None,
+    ) -> None:
+        """Args:
+        config: thresholds and policy.
+        embed: texts -> L2-normalised embeddings, for semantic neighbours (None: exact only).
+        generator: a judge model for divergent pairs and tied clusters (None: no judge).
+        """
+        self.config = config or ContradictionsConfig()
+        self.embed = embed
+        self.judge = Judge(generator, self.config.judge) if generator is not None else None
+
+    def run(self, records: pl.DataFrame) -> StepResult:
+        """Pairs, conflicts, clusters and proposals; one finding per record in a conflict."""
+        cfg = self.config
+        rows = list(
+            records.select("id", "row", "kind", "prompt", "completion", "chosen").iter_rows(
+                named=True
+            )
+        )
+        prompts = [text_of(r["prompt"]) for r in rows]
+        answers = [answer_text(r) for r in rows]
+        embeddings = self.embed(prompts) if self.embed and cfg.semantic and rows else None
+        keys = records.select(normalize_expr(messages_text("prompt")))[:, 0].to_list()
+        candidates = candidate_pairs(keys, prompts, embeddings, cfg)
+        conflicts: dict[tuple[int, int], tuple[Conflict, str]] = {}
+        for (i, j), how in sorted(candidates.items()):
+            c = compare(
+                answers[i],
+                answers[j],
+                prompts[i],
+                label_words=cfg.label_words,
+                entity_words=cfg.entity_words,
+                divergent_below=cfg.divergent_below,
+                same_above=cfg.same_above,
+                open_words=cfg.open_ended_words,
+            )
+            if c is not None:
+                conflicts[(i, j)] = (c, how)
+        judged = self._judge(conflicts, prompts, answers)
+        confirmed = {
+            p: v
+            for p, v in conflicts.items()
+            if v[0].kind != "divergent" or (judged.get(p) and judged[p].contradict)
+        }
+        clusters = _clusters(list(confirmed))
+        findings, proposals = self._findings(rows, confirmed, clusters, judged)
+        by_kind = Counter(c.kind for c, _ in conflicts.values())
+        figures = {
+            "candidate_pairs": len(candidates),
+            "candidates_by_source": dict(Counter(candidates.values())),
+            "pairs_by_kind": dict(sorted(by_kind.items())),
+            "conflicting_pairs": len(confirmed),
+            "divergent_unjudged": sum(
+                1 for p, (c, _) in conflicts.items() if c.kind == "divergent" and p not in judged
+            ),
+            "conflict_clusters": len(clusters),
+            "records_in_conflict": sum(len(c) for c in clusters),
+            "proposals": dict(Counter(proposals.values())),
+            "judge": None
+            if self.judge is None
+            else {
+                "model": self.judge.config.model,
+                "judged_pairs": len(judged),
+                "calls": self.judge.calls,
+                "unparseable": self.judge.failures,
+            },
+            "pairs": [
+                _pair_figure(rows, prompts, answers, p, conflicts[p], judged.get(p), proposals)
+                for p in sorted(conflicts, key=lambda p: (conflicts[p][0].kind == "divergent", p))
+            ][: cfg.max_pairs_reported],
+            "prompt_similarity": cfg.prompt_similarity,
+        }
+        return StepResult(findings=findings_frame(findings), figures=figures)
+
+    def _judge(self, conflicts, prompts, answers) -> dict:
+        if self.judge is None or not conflicts:
+            return {}
+        # divergent pairs first (only the judge can decide them), then the extracted conflicts
+        order = sorted(conflicts, key=lambda p: (conflicts[p][0].kind != "divergent", p))
+        chosen = order[: self.judge.config.max_pairs]
+        verdicts = self.judge.judge([(prompts[i], answers[i], answers[j]) for i, j in chosen])
+        return {p: v for p, v in zip(chosen, verdicts, strict=True) if v is not None}
+
+    def _findings(self, rows, confirmed, clusters, judged) -> tuple[list[Finding], dict]:
+        proposals: dict[int, str] = {}
+        findings = []
+        by_member: dict[int, list[tuple[int, int]]] = {}
+        for pair in sorted(confirmed):  # each record's pairs, so clusters cost their own size
+            for i in pair:
+                by_member.setdefault(i, []).append(pair)
+        for members in clusters:
+            cid = "conflict:" + min(rows[i]["id"] for i in members)
+            votes = _votes(members, confirmed, by_member)
+            for i, proposal in _propose(members, votes, confirmed, judged).items():
+                proposals[i] = proposal
+                pairs = [
+                    {
+                        "other_id": rows[b if a == i else a]["id"],
+                        "kind": c.kind,
+                        "via": how,
+                        "span": c.span_a if a == i else c.span_b,
+                        "other_span": c.span_b if a == i else c.span_a,
+                    }
+                    for (a, b) in by_member[i]
+                    for c, how in [confirmed[(a, b)]]
+                ]
+                kinds = {p["kind"] for p in pairs}
+                reason = (
+                    "conflicting_format"
+                    if kinds == {"format"}
+                    else "judged_contradiction"
+                    if kinds == {"divergent"}
+                    else "conflicting_answer"
+                )
+                severity = (
+                    "drop" if self.config.drop_proposed and proposal == "remove" else "review"
+                )
+                findings.append(
+                    Finding(
+                        record_id=rows[i]["id"],
+                        row=rows[i]["row"],
+                        check="contradictions",
+                        severity=severity,
+                        reason=reason,
+                        cluster_id=cid,
+                        evidence={"proposal": proposal, "answer": votes.get(i), "pairs": pairs},
+                    )
+                )
+        return findings, proposals
+
+
+def _clusters(pairs: list[tuple[int, int]]) -> list[list[int]]:
+    parent: dict[int, int] = {}
+
+    def find(x: int) -> int:
+        while parent.setdefault(x, x) != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for a, b in pairs:
+        parent[find(a)] = find(b)
+    groups: dict[int, list[int]] = {}
+    for x in sorted(parent):
+        groups.setdefault(find(x), []).append(x)
+    return sorted(groups.values())
+
+
+def _votes(members: list[int], confirmed: dict, by_member: dict) -> dict[int, str]:
+    """Each member's comparable answer value, from the first pair it takes part in."""
+    votes: dict[int, str] = {}
+    for i in members:
+        a, b = by_member[i][0]
+        c = confirmed[(a, b)][0]
+        votes[i] = c.value_a if a == i else c.value_b
+    return votes
+
+
+def _propose(members, votes, confirmed, judged) -> dict[int, str]:
+    """keep / remove / undecided per member: the strict majority answer, else the judge."""
+    counts = Counter(votes[i] for i in members)
+    ranked = counts.most_common()
+    if len(ranked) > 1 and ranked[0][1] > ranked[1][1]:
+        return {i: "keep" if votes[i] == ranked[0][0] else "remove" for i in members}
+    if len(members) == 2:
+        pair = (min(members), max(members))
+        verdict = judged.get(pair)
+        if verdict is not None and verdict.contradict and verdict.keep != "neither":
+            keep = pair[0] if verdict.keep == "A" else pair[1]
+            return {i: "keep" if i == keep else "remove" for i in members}
+    return dict.fromkeys(members, "undecided")
+
+
+def _pair_figure(rows, prompts, answers, pair, conflict_how, verdict, proposals) -> dict:
+    (i, j), (c, how) = pair, conflict_how
+    return {
+        "kind": c.kind,
+        "via": how,
+        "prompt": prompts[i][:600],
+        "a": {
+            "id": rows[i]["id"],
+            "row": rows[i]["row"],
+            "answer": answers[i][:1200],
+            "span": c.span_a,
+            "proposal": proposals.get(i),
+        },
+        "b": {
+            "id": rows[j]["id"],
+            "row": rows[j]["row"],
+            "answer": answers[j][:1200],
+            "span": c.span_b,
+            "proposal": proposals.get(j),
+        },
+        "judge": None if verdict is None else verdict.model_dump(),
+    }

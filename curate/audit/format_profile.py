@@ -1,0 +1,297 @@
+"""Format and tone profiles of answers, and the step that flags answers off their task's format.
+
+Fine-tuning teaches habits: if one task's examples answer in JSON half the time and in prose the
+other half, the model learns to pick at random. Each answer gets a profile (JSON and its keys,
+markdown structure, length bucket, person, formality, language, refusal); answers are grouped by
+task (the leading word of the instruction, e.g. ``classify``, ``rewrite``) and an answer whose
+format differs from its task's dominant format is flagged, as is a task with no dominant format.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from dataclasses import asdict, dataclass
+
+import polars as pl
+from pydantic import BaseModel, ConfigDict, Field
+
+from curate.pipeline.step import Finding, StepResult, findings_frame
+from curate.records import text_of
+
+_HEADER = re.compile(r"^#{1,6}\s+\S", re.M)
+_BULLET = re.compile(r"^\s*(?:[-*•+]|\d{1,3}[.)])\s+\S", re.M)
+_TABLE = re.compile(r"^\s*\|.*\|\s*$", re.M)
+_FENCE = re.compile(r"^\s*(```|~~~)", re.M)
+# Unfenced code: lines that open like a statement of a common language.
+_CODE_LINE = re.compile(
+    r"^\s*(?:def |class |import |from \S+ import|function |#include|public |private |var |let |"
+    r"const |return\b|SELECT |CREATE TABLE|(?:for|while|if|elif|else)\b[^\n]*:\s*$|"
+    r"(?:for|while|if)\s*\(|[A-Za-z_][\w.\[\]]*\s*[-+*/]?=\s*\S)|\{\s*$",
+    re.M,
+)
+_WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?", re.U)
+_REFUSAL = re.compile(
+    r"\b(as an ai\b|i(?: am|'m) (?:sorry|unable|not able)|i can(?:not|'t) (?:help|provide|"
+    r"answer|do|assist|generate|create)|i do not have (?:access|the ability)|"
+    r"this (?:task|instruction) (?:cannot|can't) be)",
+    re.I,
+)
+_CONTRACTION = re.compile(r"\b\w+'(?:s|re|ll|ve|d|m|t)\b", re.I)
+_INFORMAL = re.compile(r"(!{2,}|\b(?:lol|gonna|wanna|hey|cool|awesome|yeah|ok|okay)\b)", re.I)
+_FIRST = {"i", "me", "my", "mine", "we", "us", "our", "ours"}
+_SECOND = {"you", "your", "yours", "yourself"}
+
+# A few function words per language: enough to tell the common languages of instruction sets
+# apart without a model (answers are short; scripts settle the rest).
+_STOPWORDS = {
+    "en": {"the", "and", "is", "of", "to", "in", "that", "it", "for", "with", "are", "this"},
+    "es": {"el", "la", "de", "que", "y", "en", "los", "las", "es", "por", "una", "para"},
+    "fr": {"le", "la", "les", "et", "est", "des", "une", "que", "pour", "dans", "pas", "du"},
+    "de": {"der", "die", "und", "das", "ist", "nicht", "ein", "eine", "zu", "mit", "den", "ich"},
+    "pt": {"o", "os", "de", "que", "e", "do", "da", "em", "um", "uma", "para", "não"},
+    "it": {"il", "di", "che", "e", "la", "per", "un", "una", "sono", "non", "gli", "della"},
+}
+_SCRIPTS = (
+    ("zh", re.compile(r"[\u4e00-\u9fff]")),
+    ("ja", re.compile(r"[\u3040-\u30ff]")),
+    ("ko", re.compile(r"[\uac00-\ud7af]")),
+    ("ru", re.compile(r"[\u0400-\u04ff]")),
+    ("ar", re.compile(r"[\u0600-\u06ff]")),
+    ("hi", re.compile(r"[\u0900-\u097f]")),
+)
+LENGTH_BUCKETS = ((0, "empty"), (1, "short"), (20, "medium"), (100, "long"), (400, "very long"))
+"""Word-count lower bounds of the length buckets."""
+
+
+@dataclass(frozen=True)
+class AnswerProfile:
+    """What an answer looks like, independently of what it says."""
+
+    is_json: bool
+    json_keys: tuple[str, ...]
+    headers: bool
+    lists: bool
+    code: bool
+    table: bool
+    length_bucket: str
+    person: str
+    formality: str
+    language: str
+    refusal: bool
+
+    @property
+    def format(self) -> str:
+        """The coarse format signature compared within a task: json, code, table, list, ..."""
+        if self.is_json:
+            return "json"
+        parts = [
+            name
+            for name, on in (
+                ("headers", self.headers),
+                ("code", self.code),
+                ("table", self.table),
+                ("list", self.lists),
+            )
+            if on
+        ]
+        return "+".join(parts) or "prose"
+
+
+def _json_keys(text: str) -> tuple[bool, tuple[str, ...]]:
+    body = text.strip()
+    if body.startswith("```"):  # a fenced JSON block only, e.g. ```json ... ```
+        body = re.sub(r"^```\w*\s*|\s*```$", "", body)
+    if not body or body[0] not in "[{":
+        return False, ()
+    try:
+        value = json.loads(body)
+    except ValueError:
+        return False, ()
+    if isinstance(value, list) and value and isinstance(value[0], dict):
+        value = value[0]
+    keys = tuple(sorted(value)) if isinstance(value, dict) else ()
+    return True, keys
+
+
+def detect_language(text: str) -> str:
+    """A best-effort language code (``en``, ``es``, ``zh``, ...) or ``und`` when unsure."""
+    for code, pattern in _SCRIPTS:
+        if len(pattern.findall(text)) >= max(2, len(text) // 20):
+            return code
+    words = [w.lower() for w in _WORD.findall(text)]
+    if len(words) < 4:
+        return "und"
+    scores = {code: sum(w in stop for w in words) for code, stop in _STOPWORDS.items()}
+    best = max(scores, key=lambda c: (scores[c], c == "en"))
+    return best if scores[best] >= 2 else "und"
+
+
+def length_bucket(n_words: int) -> str:
+    """The length bucket of an answer of ``n_words`` words."""
+    name = "empty"
+    for bound, label in LENGTH_BUCKETS:
+        if n_words >= bound:
+            name = label
+    return name
+
+
+def profile(text: str) -> AnswerProfile:
+    """Profile one answer's format and tone."""
+    is_json, keys = _json_keys(text)
+    code = not is_json and (bool(_FENCE.search(text)) or len(_CODE_LINE.findall(text)) >= 2)
+    words = [w.lower() for w in _WORD.findall(text)]
+    first = sum(w in _FIRST for w in words)
+    second = sum(w in _SECOND for w in words)
+    person = "first" if first > second else "second" if second else "third"
+    informal = len(_INFORMAL.findall(text)) + len(_CONTRACTION.findall(text))
+    formality = "informal" if informal >= max(2, len(words) // 40) else "formal"
+    return AnswerProfile(
+        is_json=is_json,
+        json_keys=keys,
+        headers=bool(_HEADER.search(text)) and not (is_json or code),
+        lists=len(_BULLET.findall(text)) >= 2 and not (is_json or code),
+        code=code,
+        table=len(_TABLE.findall(text)) >= 2,
+        length_bucket=length_bucket(len(text.split())),
+        person=person,
+        formality=formality,
+        language=detect_language(text),
+        refusal=bool(_REFUSAL.search(text)),
+    )
+
+
+def task_of(prompt: str) -> str:
+    """The task key of a prompt: its leading word, lower-cased (``classify``, ``rewrite``)."""
+    words = _WORD.findall(prompt)
+    return words[0].lower() if words else ""
+
+
+class FormatConfig(BaseModel):
+    """Format and tone consistency."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    enabled: bool = True
+    """Run the format profile step."""
+    min_task_size: int = Field(20, ge=2)
+    """Tasks (prompts sharing a leading word) with fewer answers are profiled but not judged."""
+    dominance: float = Field(0.6, gt=0.5, le=1.0)
+    """Share of a task's answers one format must reach to be its dominant format; an answer in
+    another format is flagged ``format_deviant``; a task where no format reaches it is listed
+    as having no dominant format."""
+    max_tasks_reported: int = Field(30, ge=1)
+    """How many of the largest tasks the report lists with their distributions."""
+
+
+def answer_text(row: dict) -> str:
+    """The answer of a record row: the completion, or the chosen side of a preference pair."""
+    return text_of(row["completion"] if row["kind"] == "sft" else row["chosen"])
+
+
+def prompt_text(row: dict) -> str:
+    """The last user turn of a record row (what the task is)."""
+    users = [m for m in row["prompt"] or [] if m["role"] == "user"]
+    return users[-1]["content"] if users else text_of(row["prompt"])
+
+
+class FormatProfile:
+    """The step: profile every answer, find each task's dominant format, flag deviants."""
+
+    name = "format"
+
+    def __init__(self, config: FormatConfig | None = None) -> None:
+        self.config = config or FormatConfig()
+
+    def run(self, records: pl.DataFrame) -> StepResult:
+        """Profile the answers; ``format_deviant`` (review) findings for off-format answers."""
+        cfg = self.config
+        rows = list(
+            records.select("id", "row", "kind", "prompt", "completion", "chosen").iter_rows(
+                named=True
+            )
+        )
+        profiles = [profile(answer_text(r)) for r in rows]
+        tasks: dict[str, list[int]] = {}
+        for i, r in enumerate(rows):
+            tasks.setdefault(task_of(prompt_text(r)), []).append(i)
+        findings: list[Finding] = []
+        task_table = []
+        no_dominant = []
+        for task, members in sorted(tasks.items(), key=lambda kv: (-len(kv[1]), kv[0])):
+            formats = Counter(profiles[i].format for i in members)
+            top, top_n = formats.most_common(1)[0]
+            share = top_n / len(members)
+            judged = len(members) >= cfg.min_task_size
+            dominant = top if share >= cfg.dominance else None
+            if judged and dominant is None:
+                no_dominant.append({"task": task, "size": len(members), "formats": dict(formats)})
+            if judged and dominant is not None:
+                findings += _deviants(rows, profiles, members, task, dominant, share)
+            task_table.append(
+                {
+                    "task": task,
+                    "size": len(members),
+                    "dominant": dominant,
+                    "dominant_share": round(share, 3),
+                    "formats": dict(formats.most_common()),
+                    "languages": dict(
+                        Counter(profiles[i].language for i in members).most_common(3)
+                    ),
+                    "formality": dict(Counter(profiles[i].formality for i in members)),
+                }
+            )
+        figures = {
+            "n_answers": len(rows),
+            "formats": dict(Counter(p.format for p in profiles).most_common()),
+            "length_buckets": dict(Counter(p.length_bucket for p in profiles).most_common()),
+            "person": dict(Counter(p.person for p in profiles).most_common()),
+            "formality": dict(Counter(p.formality for p in profiles).most_common()),
+            "languages": dict(Counter(p.language for p in profiles).most_common()),
+            "refusals": sum(p.refusal for p in profiles),
+            "json_answers": sum(p.is_json for p in profiles),
+            "tasks": task_table[: cfg.max_tasks_reported],
+            "n_tasks": len(tasks),
+            "n_tasks_judged": sum(len(m) >= cfg.min_task_size for m in tasks.values()),
+            "no_dominant_format": no_dominant,
+            "deviants": len(findings),
+            "min_task_size": cfg.min_task_size,
+            "dominance": cfg.dominance,
+        }
+        return StepResult(findings=findings_frame(findings), figures=figures)
+
+
+def _deviants(rows, profiles, members, task, dominant, share) -> list[Finding]:
+    keys = Counter(profiles[i].json_keys for i in members if profiles[i].is_json)
+    dominant_keys = keys.most_common(1)[0][0] if dominant == "json" and keys else None
+    out = []
+    for i in members:
+        p = profiles[i]
+        if p.format != dominant:
+            reason, evidence = "format_deviant", {"format": p.format}
+        elif dominant_keys is not None and p.json_keys != dominant_keys:
+            reason, evidence = (
+                "json_keys_deviant",
+                {"keys": list(p.json_keys), "dominant_keys": list(dominant_keys)},
+            )
+        else:
+            continue
+        evidence |= {"task": task, "dominant": dominant, "dominant_share": round(share, 3)}
+        out.append(
+            Finding(
+                record_id=rows[i]["id"],
+                row=rows[i]["row"],
+                check="format",
+                severity="review",
+                reason=reason,
+                evidence=evidence,
+            )
+        )
+    return out
+
+
+def profile_dict(text: str) -> dict:
+    """The profile of an answer as a plain dict (with its format signature), for reports."""
+    p = profile(text)
+    return {**asdict(p), "json_keys": list(p.json_keys), "format": p.format}

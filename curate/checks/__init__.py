@@ -1,0 +1,1 @@
+"""Per-record checks: quality heuristics, PII and secrets, train/eval leakage."""

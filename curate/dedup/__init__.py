@@ -1,0 +1,1 @@
+"""Deduplication: exact, near (MinHash LSH) and semantic, and the clusters they form."""

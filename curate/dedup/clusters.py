@@ -1,0 +1,180 @@
+"""Duplicate clusters: connected components over similar pairs, and the representative each keeps.
+
+The representative of a cluster is chosen deterministically and the rule is written into every
+finding's evidence: a *complete* answer first (one that does not stop mid-sentence or inside an
+open code block), then the longest answer, then the earliest row, then the smallest id.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+
+from curate.records import text_of
+
+REPRESENTATIVE_RULE = "complete answer first, then the longest answer, then the earliest row"
+"""How the kept record of a cluster is chosen; quoted in each duplicate finding."""
+
+_TERMINAL = r"[.!?。！？…)\]}\"'`*>|]$"
+"""Answer endings that read as complete (sentence end, closed bracket/quote/fence, table)."""
+
+
+def components(n: int, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """Connected components of ``n`` nodes joined by the pairs ``(left[k], right[k])``.
+
+    This is union-find over the pairs, done by SciPy's compiled graph routine so a million nodes
+    and edges take well under a second.
+
+    Returns:
+        One label per node; nodes without edges get their own label.
+    """
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    ones = np.ones(len(left), dtype=np.int8)
+    graph = coo_matrix((ones, (left, right)), shape=(n, n))
+    _, labels = connected_components(graph, directed=False)
+    return labels.astype(np.int64)
+
+
+def complete_expr() -> pl.Expr:
+    """Whether the record's answer looks complete: ends like a finished text, fences closed."""
+    from curate.text.normalize import answer_text
+
+    text = answer_text()
+    closed = text.str.count_matches("```", literal=True) % 2 == 0
+    return (text.str.len_chars() > 0) & text.str.contains(_TERMINAL) & closed
+
+
+def choose_representatives(records: pl.DataFrame, labels: np.ndarray) -> pl.DataFrame:
+    """The kept record of each cluster with more than one member.
+
+    Args:
+        records: a frame of ``RECORD_SCHEMA``.
+        labels: a cluster label per record (same order).
+
+    Returns:
+        A frame with one row per record in a multi-member cluster: ``label``, ``idx`` (position
+        in ``records``), ``id``, ``row``, ``rep_idx``, ``rep_id``, ``rep_row``, ``size``; the representative
+        itself is among them (``idx == rep_idx``).
+    """
+    from curate.text.normalize import answer_chars
+
+    frame = records.select(
+        pl.int_range(pl.len(), dtype=pl.Int64).alias("idx"),
+        "id",
+        "row",
+        complete_expr().alias("complete"),
+        answer_chars().alias("answer_chars"),
+    ).with_columns(pl.Series("label", labels, dtype=pl.Int64))
+    frame = frame.filter(pl.len().over("label") > 1)
+    ordered = frame.sort(
+        ["label", "complete", "answer_chars", "row", "id"],
+        descending=[False, True, True, False, False],
+        nulls_last=True,
+    )
+    return ordered.with_columns(
+        pl.col("idx").first().over("label").alias("rep_idx"),
+        pl.col("id").first().over("label").alias("rep_id"),
+        pl.col("row").first().over("label").alias("rep_row"),
+        pl.len().over("label").alias("size"),
+    ).select("label", "idx", "id", "row", "rep_idx", "rep_id", "rep_row", "size")
+
+
+def duplicate_findings(
+    members: pl.DataFrame,
+    *,
+    check: str,
+    reason: str,
+    severity: str,
+    cluster_ids: pl.Expr,
+    similarity: pl.Expr,
+    extra: dict[str, object] | None = None,
+) -> pl.DataFrame:
+    """Findings (``FINDING_SCHEMA``) for the non-representative members of clusters.
+
+    Built with Polars expressions rather than one ``Finding`` object per row, so a million
+    duplicates cost seconds; the evidence JSON's keys come in a fixed order, so output is byte-stable.
+
+    Args:
+        members: the output of ``choose_representatives`` (plus any columns the expressions use).
+        check: the check name (``exact_dedup``, ``near_dedup``, ...).
+        reason: the reason code.
+        severity: the default severity.
+        cluster_ids: an expression giving each member's cluster id.
+        similarity: an expression giving each member's similarity to its representative.
+        extra: constant evidence fields (the threshold, the shingling, ...).
+    """
+    import json
+
+    from curate.pipeline.step import FINDING_SCHEMA
+
+    dups = members.filter(pl.col("idx") != pl.col("rep_idx"))
+    fields = {**(extra or {}), "rule": REPRESENTATIVE_RULE}
+    constant = json.dumps(fields, sort_keys=True)
+    evidence = json_object(
+        {
+            "duplicate_of": quoted(pl.col("rep_id")),
+            "representative_row": pl.col("rep_row").fill_null(-1).cast(pl.Utf8),
+            "similarity": similarity.round(4).cast(pl.Utf8),
+            "cluster_size": pl.col("size").cast(pl.Utf8),
+        },
+        constant,
+    )
+    return dups.select(
+        pl.col("id").alias("record_id"),
+        pl.col("row"),
+        pl.lit(check).alias("check"),
+        pl.lit(severity).alias("severity"),
+        pl.lit(reason).alias("reason"),
+        evidence.alias("evidence"),
+        cluster_ids.alias("cluster_id"),
+    ).cast(FINDING_SCHEMA)  # type: ignore[arg-type]
+
+
+def quoted(expr: pl.Expr) -> pl.Expr:
+    """A JSON string literal of a text column that needs no escaping (ids, hex keys)."""
+    return pl.lit('"') + expr + pl.lit('"')
+
+
+def json_object(fields: dict[str, pl.Expr], constant: str = "{}") -> pl.Expr:
+    """A JSON object per row: the given JSON-valued expressions, then a constant object's fields.
+
+    Keys come in the order given, so the text is byte-stable from run to run.
+    """
+    import json
+
+    parts: list[pl.Expr] = []
+    for i, (key, value) in enumerate(fields.items()):
+        parts += [pl.lit(("{" if i == 0 else ", ") + json.dumps(key) + ": "), value]
+    tail = constant.strip()[1:-1].strip()
+    parts.append(pl.lit((", " + tail if tail else "") + "}"))
+    return pl.concat_str(parts)
+
+
+def conflicting_pairs(records: pl.DataFrame, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """A mask over candidate duplicate pairs: True where the two final answers conflict.
+
+    Such pairs are contradictions (for the contradiction step), not duplicates to merge.
+    """
+    from curate.audit.answer_conflicts import final_answers_conflict
+
+    if not len(left):
+        return np.zeros(0, dtype=bool)
+    involved = np.unique(np.concatenate([left, right]))
+    sub = records[involved.tolist()]
+    prompts = [text_of(p) for p in sub["prompt"].to_list()]
+    answers = [
+        text_of(c if c is not None else ch)
+        for c, ch in zip(sub["completion"].to_list(), sub["chosen"].to_list(), strict=True)
+    ]
+    at = {int(i): k for k, i in enumerate(involved)}
+    li, ri = [at[int(i)] for i in left], [at[int(i)] for i in right]
+    return np.array(
+        final_answers_conflict(
+            [prompts[i] for i in li], [answers[i] for i in li], [answers[i] for i in ri]
+        ),
+        dtype=bool,
+    )

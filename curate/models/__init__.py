@@ -1,0 +1,1 @@
+"""Models by name: the Generator and Embedder contracts, backends, caches, name resolution."""

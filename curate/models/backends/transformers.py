@@ -1,0 +1,213 @@
+"""The ``transformers`` backend: local batched generation on the CPU or a GPU, with PEFT adapters.
+
+``load_causal_lm`` is the reusable part: it loads a model and its tokenizer once per process and
+shares that base model between the plain model and any number of LoRA adapters, toggled per call.
+Other code that needs the model itself (per-token log-probs for perplexity, say) calls it too::
+
+    lm = load_causal_lm("smollm2-135m")
+    with lm.active("runs/adapter") as model:   # or active(None) for the base model
+        logits = model(**lm.tokenizer(texts, return_tensors="pt", padding=True)).logits
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from curate.errors import NotFoundError
+from curate.models.generation import Generation, SamplingParams
+from curate.models.resolve import resolve_model
+from curate.records import Message
+
+_LOADED: dict[tuple[str, str, str], LoadedLM] = {}
+_LOAD_LOCK = threading.Lock()
+
+
+class LoadedLM:
+    """A causal LM and its tokenizer, loaded once, with LoRA adapters attached on demand.
+
+    The base weights are shared: an adapter is loaded into the same model object (PEFT) and
+    switched on only inside ``active(adapter)``; ``active(None)`` runs the base model with every
+    adapter disabled. Not safe for concurrent use from several threads (``lock`` serialises).
+    """
+
+    def __init__(self, model: Any, tokenizer: Any, device: str) -> None:
+        self.model = model
+        """The loaded model (a ``PeftModel`` once an adapter has been attached)."""
+        self.tokenizer = tokenizer
+        """Its tokenizer, padding on the left (for batched generation)."""
+        self.device = device
+        """Where the model lives: ``cpu`` or ``cuda``."""
+        self.adapters: dict[str, str] = {}
+        """Attached adapters: resolved folder → PEFT adapter name."""
+        self.lock = threading.RLock()
+        """Held while a call uses the model, since adapters are switched in place."""
+
+    def _attach(self, adapter: str) -> str:
+        folder = str(Path(adapter).expanduser().resolve())
+        if folder in self.adapters:
+            return self.adapters[folder]
+        if not (Path(folder) / "adapter_config.json").exists():
+            raise NotFoundError(f"adapter {adapter!r} is not a folder with adapter_config.json")
+        from peft import PeftModel
+
+        name = f"a{len(self.adapters)}"
+        if isinstance(self.model, PeftModel):
+            self.model.load_adapter(folder, adapter_name=name)
+        else:
+            self.model = PeftModel.from_pretrained(self.model, folder, adapter_name=name)
+        self.model.eval()
+        self.adapters[folder] = name
+        return name
+
+    @contextmanager
+    def active(self, adapter: str | None) -> Iterator[Any]:
+        """The model with ``adapter`` switched on (None: the base model, adapters off)."""
+        with self.lock:
+            if adapter is None:
+                if self.adapters:
+                    with self.model.disable_adapter():
+                        yield self.model
+                else:
+                    yield self.model
+                return
+            name = self._attach(adapter)
+            self.model.set_adapter(name)
+            yield self.model
+
+
+def load_causal_lm(model: str, *, device: str | None = None, dtype: str = "auto") -> LoadedLM:
+    """Load a causal LM and its tokenizer once per process (cached by folder, device, dtype).
+
+    Args:
+        model: an alias (``smollm2-135m``), a local folder or (with the hub on) a hub id.
+        device: ``cpu`` or ``cuda``; default: cuda when available.
+        dtype: ``auto`` (float32 on the CPU, bfloat16 on a GPU), ``float32``, ``bfloat16``,
+            ``float16``.
+
+    Returns:
+        The shared ``LoadedLM``; use ``active(adapter)`` to run it with or without an adapter.
+    """
+    import torch
+
+    folder = resolve_model(model)
+    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    if dtype == "auto":
+        dtype = "float32" if device == "cpu" else "bfloat16"
+    key = (folder, device, dtype)
+    with _LOAD_LOCK:
+        if key not in _LOADED:
+            from transformers import AutoModelForCausalLM, AutoTokenizer
+
+            tokenizer = AutoTokenizer.from_pretrained(folder)
+            tokenizer.padding_side = "left"
+            if tokenizer.pad_token is None:
+                tokenizer.pad_token = tokenizer.eos_token
+            lm = AutoModelForCausalLM.from_pretrained(folder, dtype=getattr(torch, dtype))
+            lm.to(device).eval()  # type: ignore[arg-type]
+            _LOADED[key] = LoadedLM(lm, tokenizer, device)
+        return _LOADED[key]
+
+
+class TransformersGenerator:
+    """Batched generation with Hugging Face transformers (left padding, the chat template)."""
+
+    backend = "transformers"
+
+    def __init__(
+        self,
+        model: str,
+        *,
+        batch_size: int = 8,
+        device: str | None = None,
+        dtype: str = "auto",
+        threads: int | None = None,
+    ) -> None:
+        """Args:
+        model: alias, folder or hub id (loaded on first use).
+        batch_size: chats generated together; more is faster per token, up to memory.
+        device: ``cpu`` or ``cuda`` (default: cuda when available).
+        dtype: see ``load_causal_lm``.
+        threads: torch CPU threads (1 when a server and a client share two cores).
+        """
+        self.model = model
+        self.batch_size = batch_size
+        self.device = device
+        self.dtype = dtype
+        self.threads = threads
+
+    def generate(
+        self,
+        chats: list[list[Message]],
+        params: SamplingParams,
+        adapter: str | None = None,
+    ) -> list[Generation]:
+        """Answer each chat; one Generation per chat, in order."""
+        if not chats:
+            return []
+        import torch
+
+        if self.threads:
+            torch.set_num_threads(self.threads)
+        lm = load_causal_lm(self.model, device=self.device, dtype=self.dtype)
+        texts = [
+            lm.tokenizer.apply_chat_template(
+                [m.model_dump() for m in chat], tokenize=False, add_generation_prompt=True
+            )
+            for chat in chats
+        ]
+        # Batch chats of similar length together: less padding, the same answers.
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        out: dict[int, Generation] = {}
+        for start in range(0, len(order), self.batch_size):
+            idx = order[start : start + self.batch_size]
+            batch = self._generate_batch(lm, [texts[i] for i in idx], params, adapter)
+            out.update(zip(idx, batch, strict=True))
+        return [out[i] for i in range(len(chats))]
+
+    def _generate_batch(
+        self, lm: LoadedLM, texts: list[str], params: SamplingParams, adapter: str | None
+    ) -> list[Generation]:
+        import torch
+
+        tok = lm.tokenizer
+        enc = tok(texts, return_tensors="pt", padding=True, add_special_tokens=False).to(lm.device)
+        kwargs: dict[str, Any] = {
+            "max_new_tokens": params.max_tokens,
+            "pad_token_id": tok.pad_token_id,
+        }
+        if params.temperature > 0:
+            kwargs.update(do_sample=True, temperature=params.temperature, top_p=params.top_p)
+            torch.manual_seed(params.seed)
+        else:
+            kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
+        if params.stop:
+            kwargs.update(stop_strings=list(params.stop), tokenizer=tok)
+        with lm.active(adapter) as model, torch.inference_mode():
+            output = model.generate(**enc, **kwargs)
+        new_tokens = output[:, enc["input_ids"].shape[1] :]
+        eos = _eos_ids(model, tok)
+        return [_finish(row.tolist(), tok, eos, params) for row in new_tokens]
+
+
+def _eos_ids(model: Any, tok: Any) -> set[int]:
+    ids = model.generation_config.eos_token_id
+    ids = set(ids if isinstance(ids, list) else [ids] if ids is not None else [])
+    if tok.eos_token_id is not None:
+        ids.add(tok.eos_token_id)
+    return ids
+
+
+def _finish(tokens: list[int], tok: Any, eos: set[int], params: SamplingParams) -> Generation:
+    """Cut one row at its end-of-turn token or stop string and say why it ended."""
+    ended = next((i for i, t in enumerate(tokens) if t in eos), None)
+    text = tok.decode(tokens[:ended] if ended is not None else tokens, skip_special_tokens=True)
+    cut = [text.find(s) for s in params.stop if s in text]
+    if cut:
+        return Generation(text=text[: min(cut)], finish_reason="stop")
+    if ended is not None or len(tokens) < params.max_tokens:
+        return Generation(text=text, finish_reason="stop")
+    return Generation(text=text, finish_reason="length")

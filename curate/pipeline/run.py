@@ -1,0 +1,352 @@
+"""``curate.run``: the one entry point of curation. The CLI and the API call it.
+
+It reads the input (a file, a stored dataset, or a frame of records), builds the step list from
+the config, runs it through ``curate.pipeline.step.run_steps``, writes the outputs and records the run
+in the store. Outputs in ``out_dir``:
+
+- ``curated.parquet``: the kept records in TRL's format (``curate.write_records``);
+- ``findings.parquet``: every finding (``FINDING_SCHEMA``), in step order then row order;
+- ``rejects.parquet``: rows the reader could not read (``REJECT_SCHEMA``);
+- ``report.json``: the ``CurationResult`` without timings;
+- ``timings.json``: seconds per step.
+
+Reruns with the same input and config write the same four data files byte for byte: nothing in
+them depends on the clock, the run id is a hash of the input's records and the config, and
+timings (which do vary) are kept apart in ``timings.json`` and the store.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import polars as pl
+
+from curate.audit.contradictions import Contradictions
+from curate.audit.diversity import Diversity
+from curate.audit.format_profile import FormatProfile
+from curate.audit.verdict import decide
+from curate.audit.volatile import VolatileFacts
+from curate.checks.leakage import LeakageCheck
+from curate.checks.pii import PIICheck, redact_frame
+from curate.checks.quality import QualityCheck
+from curate.dedup.exact import ExactDedup
+from curate.dedup.near import NearDedup
+from curate.dedup.semantic import SemanticDedup
+from curate.errors import InputError, NotFoundError
+from curate.executors.executor import open_executor
+from curate.io.eval_items import load_eval_set
+from curate.io.shards import is_sharded
+from curate.pipeline.config import CurateConfig
+from curate.pipeline.result import CurationResult
+from curate.pipeline.step import FINDING_SCHEMA, Step, StepResult, run_steps
+from curate.pipeline.summary import cluster_summaries, counts_by, dropped_by_reason
+from curate.records import RECORD_SCHEMA, REJECT_SCHEMA
+from curate.store.store import Store
+
+Progress = Callable[[str, int, int], None]
+"""Called with (stage, done, total): the step about to run, or ``embedding`` progress."""
+
+FILES = {
+    "curated": "curated.parquet",
+    "findings": "findings.parquet",
+    "rejects": "rejects.parquet",
+    "report": "report.json",
+    "html": "report.html",
+    "markdown": "report.md",
+    "timings": "timings.json",
+}
+
+
+@dataclass
+class Loaded:
+    """The input resolved to records and rejects."""
+
+    records: pl.DataFrame
+    rejects: pl.DataFrame
+    label: str
+    dataset_id: str | None = None
+
+
+def build_steps(
+    config: CurateConfig,
+    *,
+    store: Store | None = None,
+    eval_records: pl.DataFrame | None = None,
+    progress: Progress | None = None,
+) -> list[Step]:
+    """The pipeline the config selects, in order: cheap exact checks first, so later (costlier)
+    steps see fewer records."""
+    embed_progress = (lambda done, total: progress("embedding", done, total)) if progress else None
+    steps: list[Step] = []
+    if config.exact.enabled:
+        steps.append(ExactDedup(config.exact))
+    if config.near.enabled:
+        steps.append(NearDedup(config.near))
+    if config.semantic.enabled:
+        steps.append(SemanticDedup(config.semantic, store=store, progress=embed_progress))
+    if config.quality.enabled:
+        steps.append(QualityCheck(config.quality))
+    if config.pii.enabled:
+        steps.append(PIICheck(config.pii))
+    if config.leakage.enabled and eval_records is not None:
+        steps.append(LeakageCheck(eval_records, config.leakage))
+    steps += _audit_steps(config, store, embed_progress)
+    # -- the other checks append their steps here (quality, pii, leakage with eval_records,
+    # -- contradictions, format, diversity), one `if config.<section>.enabled:` each. ---------
+    return steps
+
+
+def _audit_steps(
+    config: CurateConfig, store: Store | None, progress: Callable[[int, int], None] | None
+) -> list[Step]:
+    """Contradictions, format, volatile facts and diversity: they annotate, never drop (unless
+    configured), so they run last, on the records the dedup and quality steps kept."""
+    from curate.models.embed import embed_texts
+
+    def embed(texts: list[str]):
+        return embed_texts(
+            texts,
+            config.semantic.model,
+            store,
+            max_tokens=config.semantic.max_tokens,
+            progress=progress,
+        )
+
+    steps: list[Step] = []
+    if config.contradictions.enabled:
+        judge = config.contradictions.judge
+        generator = None
+        if judge.backend:
+            from curate.models.backends import get_generator
+
+            generator = get_generator(judge.backend, judge.model, store=store)
+        steps.append(Contradictions(config.contradictions, embed=embed, generator=generator))
+    if config.format.enabled:
+        steps.append(FormatProfile(config.format))
+    if config.volatile.enabled:
+        steps.append(VolatileFacts(config.volatile))
+    if config.diversity.enabled:
+        steps.append(Diversity(config.diversity, embed=embed))
+    return steps
+
+
+def run(
+    dataset_or_path: str | Path | pl.DataFrame,
+    config: CurateConfig | None = None,
+    *,
+    out_dir: str | Path | None = None,
+    eval_set: str | Path | pl.DataFrame | None = None,
+    store: Store | None = None,
+    progress: Progress | None = None,
+) -> CurationResult:
+    """Curate a dataset: run the configured checks, write the outputs, record the run.
+
+    Args:
+        dataset_or_path: a dataset file, the id or name of a dataset in the store, or a frame of
+            ``RECORD_SCHEMA``.
+        config: the pipeline's configuration (defaults: exact, near and semantic dedup on).
+        out_dir: where to write the outputs; default ``<store root>/runs/<run id>``.
+        eval_set: an eval set (file, stored dataset or frame) for the leakage check.
+        store: the store to use (embedding cache, run records); default: ``Store()``.
+        progress: called before each step with (step name, index, number of steps).
+
+    Returns:
+        The ``CurationResult`` (also written to ``report.json``).
+
+    Raises:
+        InputError: the input is neither a file, a stored dataset nor a frame of records.
+        NotFoundError: a dataset reference names nothing in the store.
+    """
+    config = config or CurateConfig()
+    owned = store is None
+    store = store or Store()
+    try:
+        return _run(dataset_or_path, config, out_dir, eval_set, store, progress)
+    finally:
+        if owned:
+            store.close()
+
+
+def _run(
+    source: str | Path | pl.DataFrame,
+    config: CurateConfig,
+    out_dir: str | Path | None,
+    eval_set: str | Path | pl.DataFrame | None,
+    store: Store,
+    progress: Progress | None,
+) -> CurationResult:
+    started = time.perf_counter()
+    loaded = load_input(source, store)
+    eval_records = load_eval_set(eval_set, store) if eval_set is not None else None
+    run_id = _run_id(loaded, config, eval_records)
+    steps = build_steps(config, store=store, eval_records=eval_records, progress=progress)
+    # The executor (local, or ray: distributed, resumable) changes where steps run, not results.
+    with open_executor(config.executor, store.root / "work", run_id) as executor:
+        placed = executor.steps(steps)
+        announced = [_Announced(s, i, len(steps), progress) for i, s in enumerate(placed)]
+        outcome = run_steps(loaded.records, announced, config.severity)
+    findings = _ordered(outcome.findings, [s.name for s in steps])
+    timings = {**outcome.timings}
+    if config.pii.enabled and config.pii.action == "redact":
+        redact_start = time.perf_counter()
+        outcome.kept, redacted = redact_frame(outcome.kept, config.pii)
+        outcome.figures["pii"]["redacted_spans"] = redacted
+        timings["pii_redact"] = round(time.perf_counter() - redact_start, 4)
+
+    folder = Path(out_dir) if out_dir else store.root / "runs" / run_id
+    result = CurationResult(
+        tool_version=_version(),
+        run_id=run_id,
+        input=loaded.label,
+        dataset_id=loaded.dataset_id,
+        n_input_rows=len(loaded.records) + len(loaded.rejects),
+        n_rejected=len(loaded.rejects),
+        n_records=len(loaded.records),
+        n_kept=len(outcome.kept),
+        n_dropped=len(loaded.records) - len(outcome.kept),
+        rejected_by_reason=counts_by(loaded.rejects, "reason"),
+        dropped_by_reason=dropped_by_reason(findings),
+        findings_by_check=counts_by(findings, "check"),
+        findings_by_reason=counts_by(findings, "reason"),
+        findings_by_severity=counts_by(findings, "severity"),
+        **cluster_summaries(findings, loaded.records),
+        figures=outcome.figures,
+        files={k: v for k, v in FILES.items() if k != "timings"},
+        config=config,
+        timings=timings,
+        out_dir=str(folder),
+    )
+    verdict = decide(json.loads(result.report_json()), config.verdict)
+    result = result.model_copy(update={"verdict": verdict})
+    _write(folder, outcome.kept, findings, loaded.rejects, result)
+    timings["total"] = round(time.perf_counter() - started, 4)
+    result = result.model_copy(update={"timings": timings})
+    (folder / FILES["timings"]).write_text(json.dumps(timings, indent=2) + "\n")
+    _record(store, result, findings)
+    if progress:
+        progress("done", len(steps), len(steps))
+    return result
+
+
+class _Announced:
+    """A step wrapped to report progress before it runs (same name, same result)."""
+
+    def __init__(self, step: Step, index: int, total: int, progress: Progress | None) -> None:
+        self.step, self.index, self.total, self.progress = step, index, total, progress
+        self.name = step.name
+
+    def run(self, records: pl.DataFrame) -> StepResult:
+        if self.progress:
+            self.progress(self.name, self.index, self.total)
+        return self.step.run(records)
+
+
+# -- input -------------------------------------------------------------------------------------
+
+
+def load_input(source: str | Path | pl.DataFrame, store: Store) -> Loaded:
+    """Resolve a file path, a stored dataset's id or name, or a frame, to records and rejects.
+
+    Raises:
+        InputError: a frame without the record columns, or an unreadable file.
+        NotFoundError: neither an existing file nor a dataset in the store.
+    """
+    if isinstance(source, pl.DataFrame):
+        missing = [c for c in RECORD_SCHEMA if c not in source.columns]
+        if missing:
+            raise InputError(f"the frame lacks record columns: {', '.join(missing)}")
+        return Loaded(
+            source.select(list(RECORD_SCHEMA)), pl.DataFrame(schema=REJECT_SCHEMA), "frame"
+        )
+    path = Path(source)
+    if path.is_file():
+        from curate.io.ingest import read_dataset
+
+        read = read_dataset(path)
+        return Loaded(read.records, read.rejects, str(source))
+    if is_sharded(source):  # a folder of shards, or an fsspec URL
+        from curate.io.shards import read_shards
+
+        shards = read_shards(source)
+        return Loaded(shards.records, shards.rejects, str(source))
+    info = store.find_dataset(str(source))
+    if info is None:
+        raise NotFoundError(f"{source}: neither a file nor a dataset id or name in the store")
+    return Loaded(store.records(info.id), store.rejects(info.id), str(source), info.id)
+
+
+def _run_id(loaded: Loaded, config: CurateConfig, eval_records: pl.DataFrame | None) -> str:
+    digest = hashlib.sha256()
+    for part in (loaded.label, config.model_dump_json(), str(len(loaded.rejects))):
+        digest.update(part.encode() + b"\0")
+    for frame in (loaded.records, eval_records):
+        if frame is not None:
+            digest.update("\n".join(frame["id"].to_list()).encode() + b"\0")
+    return digest.hexdigest()[:16]
+
+
+# -- output ------------------------------------------------------------------------------------
+
+
+def _ordered(findings: pl.DataFrame, step_names: list[str]) -> pl.DataFrame:
+    """Findings in step order, then by row and record id: a stable order for the files."""
+    rank = {name: i for i, name in enumerate(step_names)}
+    return (
+        findings.with_columns(pl.col("check").replace_strict(rank, default=len(rank)).alias("_s"))
+        .sort(["_s", "row", "record_id", "reason"], nulls_last=True, maintain_order=True)
+        .drop("_s")
+        .cast(FINDING_SCHEMA)  # type: ignore[arg-type]
+    )
+
+
+def _write(
+    folder: Path,
+    kept: pl.DataFrame,
+    findings: pl.DataFrame,
+    rejects: pl.DataFrame,
+    result: CurationResult,
+) -> None:
+    from curate.io.writers import write_records
+
+    folder.mkdir(parents=True, exist_ok=True)
+    write_records(kept, folder / FILES["curated"])
+    findings.write_parquet(folder / FILES["findings"], statistics=False)
+    rejects.select(list(REJECT_SCHEMA)).write_parquet(folder / FILES["rejects"], statistics=False)
+    (folder / FILES["report"]).write_text(result.report_json(), encoding="utf-8")
+    from curate.report import write_report
+
+    write_report(folder)  # report.html and report.md, rendered from report.json
+
+
+def _record(store: Store, result: CurationResult, findings: pl.DataFrame) -> None:
+    """The run and its findings in the store; a rerun with the same id replaces them."""
+    table = findings.select(pl.lit(result.run_id).alias("run_id"), *FINDING_SCHEMA).to_arrow()
+    with store.transaction() as con:
+        con.execute("DELETE FROM findings WHERE run_id = ?", [result.run_id])
+        con.execute("DELETE FROM curation_runs WHERE id = ?", [result.run_id])
+        con.execute(
+            "INSERT INTO curation_runs VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [
+                result.run_id, result.dataset_id, result.input, result.out_dir,
+                result.config.model_dump_json(), result.model_dump_json(),
+                datetime.now(UTC).replace(tzinfo=None),
+            ],
+        )  # fmt: skip
+        con.register("_findings", table)
+        con.execute("INSERT INTO findings SELECT * FROM _findings")
+        con.unregister("_findings")
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("tunesmith")
+    except PackageNotFoundError:
+        return "0+unknown"

@@ -1,0 +1,1 @@
+"""The store: one DuckDB file with the library's tables, and its ordered migrations."""

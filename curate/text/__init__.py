@@ -1,0 +1,1 @@
+"""Text helpers every step shares: normalisation for hashing, final answers, stop words."""
