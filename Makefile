@@ -1,5 +1,7 @@
 # tunesmith: `make demo` runs the lifecycle on the built-in defaults; `make test` runs the tests.
 # Both set up everything they need on a fresh machine (venv, CPU torch, project, built-in models).
+# `make check` is the fast loop while working: lint, format, types, import contracts and the tests
+# not marked slow, on the main venv alone.
 SHELL := /bin/bash
 PY ?= python3
 VENV := .venv
@@ -59,11 +61,13 @@ test-fast: setup
 lint: setup
 	$(BIN)/ruff check curate api evalsuite train tests bench
 	$(BIN)/ruff format --check curate api evalsuite train tests bench
+	$(BIN)/lint-imports --no-logo
 
 typecheck: setup
 	$(BIN)/mypy
 
-check: lint typecheck test
+# Needs only `setup`: no vLLM venv, no Chromium, no prepared models (the slow tests use those).
+check: lint typecheck test-fast
 
 
 clean:

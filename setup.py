@@ -2,9 +2,14 @@
 install as the package ``tunesmith_data`` (read with ``importlib.resources``), beside the code
 packages found by name. Everything else is in pyproject.toml."""
 
-from setuptools import find_packages, setup
+from setuptools import find_namespace_packages, find_packages, setup
+
+# data/'s folders are listed as packages too: setuptools ships the files of a folder it was not
+# told about, but warns that it may stop doing so.
+DATA = ["tunesmith_data", *(f"tunesmith_data.{name}" for name in
+                            find_namespace_packages("data", exclude=["*__pycache__"]))]  # fmt: skip
 
 setup(
-    packages=[*find_packages(include=["curate*", "api*", "evalsuite*", "train*"]), "tunesmith_data"],
+    packages=[*find_packages(include=["curate*", "api*", "evalsuite*", "train*"]), *DATA],
     package_dir={"tunesmith_data": "data"},
 )

@@ -29,7 +29,7 @@ from api.db import Db
 from api.errors import problem_response
 from api.jobs.supervisor import Supervisor
 from api.openapi import fix_schema
-from curate.store.store import home
+from curate import home
 
 PUBLIC = ["^/health", "^/schema"]
 """Routes that need no API key."""

@@ -19,8 +19,7 @@ from litestar.middleware import AbstractAuthenticationMiddleware, Authentication
 from pydantic import BaseModel, ConfigDict
 
 from api.errors import Unauthorized
-from curate.errors import InputError, NotFoundError
-from curate.store.store import Store
+from curate import InputError, NotFoundError, Store
 
 PREFIX = "tsk"
 CACHE_S = 5.0

@@ -17,8 +17,7 @@ from api.commands import data, demo, keys, remote, serve, synth
 from api.commands import eval as eval_commands
 from api.commands import report as report_commands
 from api.commands import train as train_commands
-from curate.errors import InputError, MissingExtra, NotFoundError, TunesmithError
-from curate.models.resolve import set_offline_defaults
+from curate import InputError, MissingExtra, NotFoundError, TunesmithError, set_offline_defaults
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

@@ -37,8 +37,14 @@ from api.schemas import (
     RecordPage,
     RejectPage,
 )
-from curate.errors import ConflictError, InputError, MissingExtra, NotFoundError, TunesmithError
-from curate.store.store import DatasetInfo
+from curate import (
+    ConflictError,
+    DatasetInfo,
+    InputError,
+    MissingExtra,
+    NotFoundError,
+    TunesmithError,
+)
 
 M = TypeVar("M", bound=BaseModel)
 

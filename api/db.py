@@ -16,15 +16,16 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from curate.store.store import Store
+from api.migrations import open_store
+from curate import Store
 
 
 class Db:
-    """The main store, with one connection per thread of the server process."""
+    """The main store (with the API's tables), one connection per thread of the server process."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self.main = Store(path)  # migrates once, on the event loop's thread
+        self.main = open_store(path)  # migrates once, on the event loop's thread
         self._owner = threading.get_ident()
         self._local = threading.local()
         self._opened: list[Store] = []

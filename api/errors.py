@@ -15,7 +15,7 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from pydantic import BaseModel, ConfigDict
 
-from curate.errors import (
+from curate import (
     ConfigError,
     ConflictError,
     DatasetFormatError,

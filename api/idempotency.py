@@ -16,7 +16,7 @@ from litestar import Request, Response
 from pydantic import BaseModel
 
 from api.errors import IdempotencyMismatch
-from curate.errors import ConflictError, InputError
+from curate import ConflictError, InputError
 
 HEADER = "idempotency-key"
 MAX_KEY = 255

@@ -9,8 +9,7 @@ from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from curate.records import Record
-from curate.store.store import DatasetInfo
+from curate import DatasetInfo, Record
 
 T = TypeVar("T")
 

@@ -23,7 +23,7 @@ from multipart import MultipartSegment, ParserError, PushMultipartParser
 from pydantic import ValidationError
 
 from api.schemas import RecordsUpload
-from curate.errors import InputError
+from curate import InputError
 
 SUFFIXES = (".jsonl", ".ndjson", ".json", ".parquet", ".csv", ".tsv")
 MAX_FIELD_BYTES = 4096

@@ -4,7 +4,7 @@ Importing ``curate`` loads no torch, transformers, vllm, trl or peft.
 """
 
 from curate.audit.select import select_diverse
-from curate.audit.verdict import Verdict, VerdictConfig, decide
+from curate.audit.verdict import ReadinessVerdict, VerdictConfig, decide
 from curate.checks.leakage import LeakageCheck, LeakageConfig
 from curate.checks.pii import PIICheck, PIIConfig, redact_frame
 from curate.checks.quality import QualityCheck, QualityConfig
@@ -18,24 +18,33 @@ from curate.errors import (
     TunesmithError,
 )
 from curate.executors import ExecutorConfig
-from curate.io.eval_items import load_eval_set
+from curate.io.eval_items import item_prompt, item_reference, load_eval_set
 from curate.io.ingest import ReadResult, ingest, read_dataset
+from curate.io.shapes import SHAPES_BY_NAME
 from curate.io.shards import read_shards, write_shards
 from curate.io.writers import write_records
 from curate.models.backends import get_generator
+from curate.models.backends.transformers import load_causal_lm
 from curate.models.embed import embed_texts
 from curate.models.generation import Generation, Generator, SamplingParams
-from curate.models.resolve import resolve_model
+from curate.models.json_reply import ask_json, parse_json
+from curate.models.resolve import ALIASES, cache_dir, resolve_model, set_offline_defaults
 from curate.pipeline.config import CurateConfig
 from curate.pipeline.result import ClusterSummary, CurationResult
 from curate.pipeline.run import run
 from curate.pipeline.step import Finding, Step, StepResult, run_steps
-from curate.records import Message, Record, Source
+from curate.recipes.gsm8k_habit import HabitTaskConfig, build_habit_task
+from curate.records import RECORD_SCHEMA, REJECT_SCHEMA, Message, Record, Source, from_frame
 from curate.report import write_report
-from curate.store.store import DatasetInfo, Store
-from curate.synth import SynthConfig, SynthReport, SynthResult, synthesize
+from curate.store.store import DatasetInfo, Store, home
+from curate.synth import SynthConfig, SynthReport, SynthResult, synthesize, write_result
+from curate.text.answers import FinalNumber, final_number, marked_number, strip_calculations
 
 __all__ = [
+    "ALIASES",
+    "RECORD_SCHEMA",
+    "REJECT_SCHEMA",
+    "SHAPES_BY_NAME",
     "ClusterSummary",
     "ConfigError",
     "ConflictError",
@@ -44,9 +53,11 @@ __all__ = [
     "DatasetFormatError",
     "DatasetInfo",
     "ExecutorConfig",
+    "FinalNumber",
     "Finding",
     "Generation",
     "Generator",
+    "HabitTaskConfig",
     "InputError",
     "LeakageCheck",
     "LeakageConfig",
@@ -58,6 +69,7 @@ __all__ = [
     "QualityCheck",
     "QualityConfig",
     "ReadResult",
+    "ReadinessVerdict",
     "Record",
     "SamplingParams",
     "Source",
@@ -68,13 +80,23 @@ __all__ = [
     "SynthReport",
     "SynthResult",
     "TunesmithError",
-    "Verdict",
     "VerdictConfig",
+    "ask_json",
+    "build_habit_task",
+    "cache_dir",
     "decide",
     "embed_texts",
+    "final_number",
+    "from_frame",
     "get_generator",
+    "home",
     "ingest",
+    "item_prompt",
+    "item_reference",
+    "load_causal_lm",
     "load_eval_set",
+    "marked_number",
+    "parse_json",
     "read_dataset",
     "read_shards",
     "redact_frame",
@@ -82,8 +104,11 @@ __all__ = [
     "run",
     "run_steps",
     "select_diverse",
+    "set_offline_defaults",
+    "strip_calculations",
     "synthesize",
     "write_records",
     "write_report",
+    "write_result",
     "write_shards",
 ]

@@ -5,6 +5,10 @@
     tuned = run(suite, "smollm2-135m", adapter="runs/adapter")
     decision = gate(compare(base, tuned), load_policy("data/policies/default.toml"))
 
+or, both runs and the comparison in one call that writes ``base/``, ``tuned/`` and ``compare/``::
+
+    pair = evaluate_pair(suite, "smollm2-135m", "runs/adapter", out_dir="runs/eval")
+
 Importing ``evalsuite`` loads no torch, transformers, vllm, trl or peft.
 """
 
@@ -20,13 +24,14 @@ from evalsuite.compare import (
     load_comparison,
 )
 from evalsuite.gate import GateDecision, GatePolicy, Rule, gate, load_policy
-from evalsuite.judge import JudgeConfig, JudgeSummary, judge_pairs
+from evalsuite.judge import EvalJudgeConfig, JudgeSummary, judge_pairs
 from evalsuite.manifest import Manifest, ManifestDiff, diff_manifests
 from evalsuite.metrics import MetricInfo
 from evalsuite.mine import MineResult, mine
+from evalsuite.pair import PairResult, evaluate_pair
 from evalsuite.perplexity import PerplexityResult, load_probe, perplexity
 from evalsuite.reports import junit, markdown, write_comparison_reports, write_gate_reports
-from evalsuite.run import CaseResult, RunResult, load_run, run, save_run
+from evalsuite.run import CaseResult, EvalConfig, RunResult, load_run, run, save_run
 from evalsuite.suite import Case, Suite, load_suite, save_suite
 
 __all__ = [
@@ -39,9 +44,10 @@ __all__ = [
     "CheckResult",
     "CompareConfig",
     "Comparison",
+    "EvalConfig",
+    "EvalJudgeConfig",
     "GateDecision",
     "GatePolicy",
-    "JudgeConfig",
     "JudgeSummary",
     "Manifest",
     "ManifestDiff",
@@ -49,12 +55,14 @@ __all__ = [
     "MetricDelta",
     "MetricInfo",
     "MineResult",
+    "PairResult",
     "PerplexityResult",
     "Rule",
     "RunResult",
     "Suite",
     "compare",
     "diff_manifests",
+    "evaluate_pair",
     "export_blind",
     "gate",
     "import_blind",

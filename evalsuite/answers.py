@@ -1,71 +1,19 @@
-"""Reading answers out of free text: final numbers, JSON bodies, refusals, normalised strings."""
+"""Grading answers as text: normalised strings, refusals, and field-wise JSON comparison.
+
+Final numbers (``curate.final_number``) and JSON bodies (``curate.parse_json``) are read by
+curate's one definition; what is here is how the eval checks compare what was read.
+"""
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
-
-_NUMBER = r"-?\$?\s?\d[\d,]*(?:\.\d+)?"
-# Explicit answer markers, strongest first: GSM8K's "####", "A:" lines, "answer is", \boxed{}.
-_MARKERS = (
-    re.compile(r"####\s*(" + _NUMBER + ")"),
-    re.compile(r"\\boxed\{\s*(" + _NUMBER + r")\s*\}"),
-    re.compile(r"(?im)^\s*(?:final\s+)?a(?:nswer)?\s*[:=]\s*(" + _NUMBER + ")"),
-    re.compile(r"(?i)answer\s+is\s*[:=]?\s*(" + _NUMBER + ")"),
-)
-_ANY_NUMBER = re.compile(_NUMBER)
-# GSM8K writes calculator annotations <<16-3=13>>; their numbers are not answers.
-_CALC = re.compile(r"<<[^>]*>>")
-
-
-def _to_float(token: str) -> float | None:
-    cleaned = token.replace("$", "").replace(",", "").replace(" ", "")
-    try:
-        return float(cleaned)
-    except ValueError:
-        return None
-
-
-def final_number(text: str) -> float | None:
-    """The final numeric answer in a text, or None.
-
-    An explicit marker wins (``#### 18``, ``\\boxed{18}``, ``A: 18``, ``the answer is 18``; the
-    last one when several); otherwise the last number in the text.
-    """
-    text = _CALC.sub(" ", text)
-    for marker in _MARKERS:
-        found = marker.findall(text)
-        if found:
-            return _to_float(found[-1])
-    found = _ANY_NUMBER.findall(text)
-    return _to_float(found[-1]) if found else None
 
 
 def normalise(text: str, *, case_sensitive: bool = False) -> str:
     """Whitespace collapsed, stripped, and (by default) lower-cased, for string comparison."""
     text = " ".join(text.split())
     return text if case_sensitive else text.lower()
-
-
-_FENCE = re.compile(r"^```[a-zA-Z0-9_-]*\s*\n(.*?)\n?```$", re.DOTALL)
-
-
-def parse_json(text: str, *, allow_fence: bool = True) -> tuple[Any, str | None]:
-    """Parse the whole answer as JSON; returns ``(value, None)`` or ``(None, error)``.
-
-    With ``allow_fence`` one surrounding Markdown code fence is removed first, because chat
-    models routinely wrap JSON in one and the fence is not part of the format we test.
-    """
-    body = text.strip()
-    if allow_fence:
-        fenced = _FENCE.match(body)
-        if fenced:
-            body = fenced.group(1).strip()
-    try:
-        return json.loads(body), None
-    except json.JSONDecodeError as e:
-        return None, f"not JSON: {e.msg} at line {e.lineno} column {e.colno}"
 
 
 _REFUSAL = re.compile(

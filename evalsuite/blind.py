@@ -16,7 +16,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from curate.errors import InputError, NotFoundError
+from curate import InputError, NotFoundError
 from evalsuite.compare import Comparison
 
 COLUMNS = ("item", "prompt", "response_a", "response_b", "verdict", "note")

@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal, Protocol
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
+from curate import final_number, parse_json
 from evalsuite import answers
 
 Kind = Literal["format", "substance"]
@@ -172,7 +173,7 @@ class JsonValid(_Check):
     """Accept one surrounding Markdown code fence."""
 
     def score(self, output: str, ctx: CheckContext) -> CheckResult:
-        _, error = answers.parse_json(output, allow_fence=self.allow_fence)
+        _, error = parse_json(output, allow_fence=self.allow_fence)
         return self.result(error is None, error or "")
 
 
@@ -192,7 +193,7 @@ class JsonSchema(_Check):
     def score(self, output: str, ctx: CheckContext) -> CheckResult:
         import jsonschema
 
-        value, error = answers.parse_json(output, allow_fence=self.allow_fence)
+        value, error = parse_json(output, allow_fence=self.allow_fence)
         if error is not None:
             return self.result(False, error)
         validator = jsonschema.validators.validator_for(self.json_schema)(self.json_schema)
@@ -218,7 +219,7 @@ class JsonFields(_Check):
 
     def score(self, output: str, ctx: CheckContext) -> CheckResult:
         want = answers.flatten(_expected(self.reference, ctx, "json_fields"))
-        value, error = answers.parse_json(output, allow_fence=self.allow_fence)
+        value, error = parse_json(output, allow_fence=self.allow_fence)
         if error is not None:
             return self.result(False, error, score=0.0)
         got = answers.flatten(value)
@@ -243,10 +244,10 @@ class Numeric(_Check):
         want = self.value
         if want is None:
             ref = _expected(None, ctx, "numeric")
-            want = float(ref) if isinstance(ref, int | float) else answers.final_number(str(ref))
+            want = float(ref) if isinstance(ref, int | float) else final_number(str(ref))
             if want is None:
                 raise ValueError("the case's reference holds no number")
-        got = answers.final_number(output)
+        got = final_number(output)
         if got is None:
             return self.result(False, "no number in the answer")
         ok = abs(got - want) <= self.tolerance

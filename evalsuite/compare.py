@@ -14,11 +14,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from curate.errors import ConflictError, NotFoundError
-from curate.models.generation import Generator
+from curate import ConflictError, Generator, NotFoundError
 from evalsuite import metrics as m
 from evalsuite.checks import CheckResult
-from evalsuite.judge import JudgeConfig, JudgeSummary, PairItem, judge_pairs
+from evalsuite.judge import EvalJudgeConfig, JudgeSummary, PairItem, judge_pairs
 from evalsuite.manifest import Manifest, ManifestDiff, diff_manifests
 from evalsuite.run import RunResult
 from evalsuite.stats import PairedTest, holm, paired_test
@@ -148,7 +147,7 @@ def compare(
     config: CompareConfig | None = None,
     force: bool = False,
     judge_generator: Generator | None = None,
-    judge: JudgeConfig | None = None,
+    judge: EvalJudgeConfig | None = None,
 ) -> Comparison:
     """Compare two runs of the same suite case by case.
 

@@ -25,11 +25,12 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from curate.errors import ConfigError, NotFoundError
+from curate import ConfigError, NotFoundError
 from evalsuite.compare import ALL, Comparison, MetricDelta
 from evalsuite.stats import holm
 
-Verdict = Literal["pass", "fail", "inconclusive"]
+GateVerdict = Literal["pass", "fail", "inconclusive"]
+"""What the gate decides: the tuned model may ship, must not, or the evidence is too thin."""
 
 
 class Rule(BaseModel):
@@ -97,7 +98,7 @@ class GateDecision(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    verdict: Verdict
+    verdict: GateVerdict
     """pass, fail or inconclusive."""
     reasons: list[str]
     """Every reason that is not a pass, failures first."""
@@ -226,7 +227,7 @@ def gate(comparison: Comparison, policy: GatePolicy) -> GateDecision:
     if abs(comparison.config.confidence - policy.confidence) > 1e-9:
         reasons_inc.append(f"intervals are at {comparison.config.confidence:.0%} confidence, "
                            f"the policy asks {policy.confidence:.0%}: recompare to match")  # fmt: skip
-    verdict: Verdict = "fail" if reasons_fail else "inconclusive" if reasons_inc else "pass"
+    verdict: GateVerdict = "fail" if reasons_fail else "inconclusive" if reasons_inc else "pass"
     return GateDecision(verdict=verdict, reasons=reasons_fail + reasons_inc, rules=outcomes,
                         canaries_checked=checked, canaries_regressed=regressed,
                         manifest_mismatch=mismatch, notes=notes, policy=policy)  # fmt: skip

@@ -3,8 +3,9 @@
 The pairwise judge sees the two answers unlabelled as "A" and "B", once with the base answer
 first and once with the tuned answer first. A verdict counts only when both orders agree; an
 inconsistent pair is a tie, so a judge that always prefers one position produces only ties. Every
-verdict is strict JSON validated against a schema; an invalid reply is re-asked a bounded number
-of times, then counted as invalid (never guessed).
+verdict is strict JSON validated against a schema (the whole reply, one code fence allowed); an
+invalid reply is re-asked a bounded number of times (``curate.ask_json``), then counted as
+invalid (never guessed).
 """
 
 from __future__ import annotations
@@ -12,11 +13,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from curate.models.generation import Generator, SamplingParams
-from curate.records import Message
-from evalsuite.answers import parse_json
+from curate import Generator, Message, ask_json
 
 Side = Literal["base", "tuned", "tie", "invalid"]
 
@@ -33,7 +32,7 @@ RUBRIC_SYSTEM = (
 )
 
 
-class JudgeConfig(BaseModel):
+class EvalJudgeConfig(BaseModel):
     """Which model judges, and how."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -111,52 +110,10 @@ class JudgeSummary(BaseModel):
     longer_wins_rate: float | None
     """Share of decisive single-order verdicts, between answers of different length, that chose
     the longer one (0.5 = no length bias)."""
-    judge: JudgeConfig | None = None
+    judge: EvalJudgeConfig | None = None
     """The judge's config."""
     judgments: list[PairJudgment] = Field(default_factory=list)
     """Per case."""
-
-
-def ask_json(
-    generator: Generator,
-    chats: Sequence[list[Message]],
-    schema: type[BaseModel],
-    *,
-    max_tokens: int,
-    max_retries: int,
-) -> tuple[list[BaseModel | None], int]:
-    """Ask each chat for a JSON reply valid against ``schema``; re-ask invalid ones.
-
-    Returns the parsed replies (None where every try was invalid) and the number of re-asks.
-    """
-    params = SamplingParams(temperature=0.0, max_tokens=max_tokens)
-    convs = [list(c) for c in chats]
-    results: list[BaseModel | None] = [None] * len(convs)
-    todo = list(range(len(convs)))
-    retries = 0
-    for attempt in range(max_retries + 1):
-        if not todo:
-            break
-        if attempt:
-            retries += len(todo)
-        replies = generator.generate([convs[i] for i in todo], params)
-        still = []
-        for i, reply in zip(todo, replies, strict=True):
-            value, error = parse_json(reply.text)
-            if error is None:
-                try:
-                    results[i] = schema.model_validate(value)
-                    continue
-                except ValidationError as e:
-                    error = f"the JSON does not match the schema: {e.errors()[0]['msg']}"
-            # Show the judge its own reply and the error: a greedy judge asked the same
-            # question again would give the same invalid answer.
-            convs[i] += [Message(role="assistant", content=reply.text),
-                         Message(role="user", content=f"Invalid reply ({error}). Reply with "
-                                 "only the JSON object.")]  # fmt: skip
-            still.append(i)
-        todo = still
-    return results, retries
 
 
 def _pair_chat(prompt: str, first: str, second: str, reference: str | None) -> list[Message]:
@@ -167,11 +124,10 @@ def _pair_chat(prompt: str, first: str, second: str, reference: str | None) -> l
     return [Message(role="system", content=PAIRWISE_SYSTEM), Message(role="user", content=body)]
 
 
-def _side(verdict: BaseModel | None, a_is: Side, b_is: Side) -> Side:
+def _side(verdict: PairVerdict | None, a_is: Side, b_is: Side) -> Side:
     if verdict is None:
         return "invalid"
-    winner = verdict.winner  # type: ignore[attr-defined]
-    return a_is if winner == "A" else b_is if winner == "B" else "tie"
+    return a_is if verdict.winner == "A" else b_is if verdict.winner == "B" else "tie"
 
 
 class PairItem(BaseModel):
@@ -187,7 +143,7 @@ class PairItem(BaseModel):
 
 
 def judge_pairs(
-    generator: Generator, items: Sequence[PairItem], config: JudgeConfig | None = None
+    generator: Generator, items: Sequence[PairItem], config: EvalJudgeConfig | None = None
 ) -> JudgeSummary:
     """Judge base against tuned on every item, in both orders, blind.
 
@@ -219,7 +175,7 @@ def judge_pairs(
 
 
 def summarise(
-    judgments: list[PairJudgment], *, retries: int = 0, config: JudgeConfig | None = None
+    judgments: list[PairJudgment], *, retries: int = 0, config: EvalJudgeConfig | None = None
 ) -> JudgeSummary:
     """Counts and reliability figures over per-case judgments."""
     valid = [j for j in judgments if j.verdict != "invalid"]
@@ -254,7 +210,7 @@ def summarise(
 class LLMRubricJudge:
     """Grades answers against a rubric with a judge model (for ``judge`` checks)."""
 
-    def __init__(self, generator: Generator, config: JudgeConfig | None = None) -> None:
+    def __init__(self, generator: Generator, config: EvalJudgeConfig | None = None) -> None:
         self.generator = generator
         self.config = config
         self.retries = 0
@@ -277,4 +233,4 @@ class LLMRubricJudge:
         self.retries += retries
         if verdict is None:
             return None
-        return verdict.score, verdict.reason  # type: ignore[attr-defined]
+        return verdict.score, verdict.reason

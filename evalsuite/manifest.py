@@ -124,7 +124,7 @@ _REMEMBER_OVER = 16 << 20
 
 
 def _hash_file() -> Path:
-    from curate.models.resolve import cache_dir
+    from curate import cache_dir
 
     return cache_dir() / "file_sha256.json"
 
@@ -178,7 +178,7 @@ def library_versions() -> dict[str, str]:
 
 def local_folder(model: str) -> str | None:
     """The model's local folder when it has one (aliases resolve; served names do not)."""
-    from curate.models.resolve import ALIASES, resolve_model
+    from curate import ALIASES, resolve_model
 
     if model in ALIASES or os.path.isdir(os.path.expanduser(model)):
         return resolve_model(model)

@@ -14,16 +14,17 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from curate.errors import InputError, NotFoundError
-from curate.models.generation import Generator, SamplingParams
-from evalsuite.answers import final_number
-from evalsuite.run import GATING_PARAMS, run
+from curate import (
+    Generator,
+    InputError,
+    NotFoundError,
+    SamplingParams,
+    final_number,
+    item_prompt,
+    item_reference,
+)
+from evalsuite.run import GATING_PARAMS, EvalConfig, run
 from evalsuite.suite import Case, Suite
-
-PROMPT_FIELDS = ("messages", "prompt", "question", "instruction", "turns")
-"""Pool fields read as the prompt, first found wins (``turns``: MT-Bench's first turn)."""
-REFERENCE_FIELDS = ("reference", "ground_truth", "answer", "output", "response")
-"""Pool fields read as the reference, first found wins."""
 
 CheckChoice = Literal["auto", "numeric", "exact", "contains", "rouge_l"]
 
@@ -47,23 +48,6 @@ class MineResult(BaseModel):
     """Cases the base model failed (kept)."""
     failing_checks: dict[str, int] = Field(default_factory=dict)
     """How often each check failed among the kept cases."""
-
-
-def _prompt(row: dict[str, Any]) -> Any:
-    for field in PROMPT_FIELDS:
-        value = row.get(field)
-        if not value:
-            continue
-        if field == "turns":
-            return value[0]
-        if field == "instruction" and row.get("input"):
-            return f"{value}\n\n{row['input']}"
-        return value
-    return None
-
-
-def _reference(row: dict[str, Any]) -> Any:
-    return next((row[f] for f in REFERENCE_FIELDS if row.get(f) not in (None, "")), None)
 
 
 def _check(choice: CheckChoice, reference: Any) -> dict[str, Any]:
@@ -97,7 +81,9 @@ def read_pool(
             except json.JSONDecodeError:
                 skipped["bad_json"] += 1
                 continue
-            prompt, reference = _prompt(row), _reference(row)
+            # A case asks the first of MT-Bench's turns: the later ones follow up on an answer.
+            prompt = item_prompt(row, first_turn=True, where=f"{path}:{lineno}")
+            reference = item_reference(row)
             if prompt is None:
                 skipped["no_prompt"] += 1
                 continue
@@ -154,8 +140,9 @@ def mine(
     if not cases:
         raise InputError(f"{pool}: no row has both a prompt and a reference ({dict(skipped)})")
     suite = Suite(name=f"mined-{Path(pool).stem}", cases=cases)
-    result = run(suite, model, adapter=adapter, backend=backend, probe=False, generator=generator,
-                 store=store, base_url=base_url, params=params or GATING_PARAMS)  # fmt: skip
+    config = EvalConfig(backend=backend, base_url=base_url, params=params or GATING_PARAMS,
+                        probe=False)  # fmt: skip
+    result = run(suite, model, adapter=adapter, config=config, generator=generator, store=store)
     kept, failing = [], Counter[str]()
     passed = 0
     for case, res in zip(cases, result.cases, strict=True):

@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import json
 import math
+from importlib.resources import files
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
-from curate.errors import InputError, NotFoundError
+from curate import InputError, NotFoundError
 from evalsuite.manifest import sha256_json
 
-DEFAULT_PROBE = Path(__file__).resolve().parents[1] / "data" / "suites" / "probe_texts.txt"
+# tunesmith_data installs as a folder (never zipped), so its resources are plain files.
+DEFAULT_PROBE = Path(str(files("tunesmith_data") / "suites" / "probe_texts.txt"))
 """The shipped probe set: short general-knowledge paragraphs, one per line."""
 
 
@@ -82,7 +84,7 @@ def perplexity(
     """
     import torch
 
-    from curate.models.backends.transformers import load_causal_lm
+    from curate import load_causal_lm
 
     lm = load_causal_lm(model)
     tok = lm.tokenizer

@@ -14,13 +14,11 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from curate.errors import NotFoundError
-from curate.models.generation import Generator, SamplingParams
-from curate.records import Message
+from curate import Generator, Message, NotFoundError, SamplingParams
 from evalsuite import metrics as m
 from evalsuite.checks import CheckContext, CheckResult
 from evalsuite.health import Health, health
-from evalsuite.judge import JudgeConfig, LLMRubricJudge
+from evalsuite.judge import EvalJudgeConfig, LLMRubricJudge
 from evalsuite.manifest import (
     Manifest,
     chat_template_sha256,
@@ -34,6 +32,25 @@ from evalsuite.suite import Suite, load_suite
 
 GATING_PARAMS = SamplingParams(temperature=0.0, max_tokens=256)
 """Greedy decoding: the default for runs that feed a gate (reruns give the same answers)."""
+
+
+class EvalConfig(BaseModel):
+    """How a run generates and scores: the backend, sampling, the probe and the judge."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    backend: str = "transformers"
+    """The generator backend (``transformers``, ``openai``, ``vllm``)."""
+    base_url: str | None = None
+    """The server URL for the ``openai`` backend."""
+    backend_options: dict[str, Any] = Field(default_factory=dict)
+    """Extra backend options (``batch_size``, ``threads``, ...)."""
+    params: SamplingParams = GATING_PARAMS
+    """Sampling parameters; greedy by default, as gating needs."""
+    probe: bool | Path = True
+    """Perplexity probe texts: True for the shipped set, a file (.txt or .jsonl), False to skip."""
+    judge: EvalJudgeConfig | None = None
+    """The rubric judge for ``judge`` checks (without one they are skipped and counted)."""
 
 
 class CaseResult(BaseModel):
@@ -143,15 +160,10 @@ def run(
     model: str,
     *,
     adapter: str | None = None,
-    backend: str = "transformers",
-    params: SamplingParams = GATING_PARAMS,
-    probe: str | Path | bool | None = True,
+    config: EvalConfig | None = None,
     generator: Generator | None = None,
-    judge: JudgeConfig | None = None,
     judge_generator: Generator | None = None,
-    base_url: str | None = None,
     store: Any = None,
-    backend_options: dict[str, Any] | None = None,
 ) -> RunResult:
     """Answer and score every case of a suite with one model (and adapter).
 
@@ -159,26 +171,24 @@ def run(
         suite: A suite, or the path of a suite file.
         model: The model (alias, folder, hub id, or a served model's name).
         adapter: A LoRA adapter folder; the base model is shared with plain runs.
-        backend: The generator backend (``transformers``, ``openai``, ``vllm``).
-        params: Sampling parameters; greedy by default, as gating needs.
-        probe: Perplexity probe texts: True for the shipped set, a path, or False/None to skip.
+        config: Backend, sampling, probe and judge (default: ``EvalConfig()``, greedy).
         generator: An existing generator to use (share one loaded model across runs).
-        judge: The rubric judge for ``judge`` checks.
-        judge_generator: An existing generator for the judge (else one is made from ``judge``).
-        base_url: The server URL for the ``openai`` backend.
+        judge_generator: An existing generator for the judge (else one is made from
+            ``config.judge``).
         store: A ``curate.Store`` whose generation cache answers repeated requests.
-        backend_options: Extra backend options (``batch_size``, ``threads``, ...).
 
     Raises:
         NotFoundError: the suite, model, adapter or probe file does not exist.
     """
-    from curate.models.backends import get_generator
+    from curate import get_generator
 
+    config = config or EvalConfig()
+    backend, params, judge, probe = config.backend, config.params, config.judge, config.probe
     suite = suite if isinstance(suite, Suite) else load_suite(suite)
     if adapter is not None and not Path(adapter).is_dir() and backend != "openai":
         raise NotFoundError(f"adapter folder {adapter} does not exist")
-    gen = generator or get_generator(backend, model, base_url=base_url, store=store,
-                                     **(backend_options or {}))  # fmt: skip
+    gen = generator or get_generator(backend, model, base_url=config.base_url, store=store,
+                                     **config.backend_options)  # fmt: skip
     skipped: Counter[str] = Counter()
     rubric = None
     has_judge_checks = any(c.type == "judge" for case in suite.cases for c in case.checks)
@@ -197,7 +207,7 @@ def run(
     folder = local_folder(model) if backend != "openai" else None
     ppl = None
     if probe and folder is not None:
-        texts = load_probe(None if probe is True else probe)  # type: ignore[arg-type]
+        texts = load_probe(None if probe is True else probe)
         ppl = perplexity(model, texts, adapter=adapter)
     elif probe:
         skipped["perplexity_needs_local_model"] += 1

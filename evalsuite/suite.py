@@ -19,8 +19,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from curate.errors import ConfigError, NotFoundError
-from curate.records import Message
+from curate import ConfigError, Message, NotFoundError
 from evalsuite.checks import Check
 
 CANARY_TAG = "canary"

@@ -9,7 +9,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from curate.errors import ConfigError, InputError
+from curate import ConfigError, InputError
+from train.presets import get_preset
 
 Method = Literal["sft", "dpo"]
 Adapter = Literal["lora", "qlora", "full"]
@@ -116,12 +117,23 @@ class TrainConfig(BaseModel):
         return FALLBACK_LR[(self.method, self.adapter)]
 
     def resolved(self) -> TrainConfig:
-        """This config with its preset's values in the fields it leaves unset."""
+        """This config with its preset's values in the fields it leaves unset.
+
+        Fields the user set (``model_fields_set``) are never changed.
+        """
         if not self.preset:
             return self
-        from train.presets import apply_preset
-
-        return apply_preset(self, self.preset)
+        preset = get_preset(self.preset)
+        fill = {
+            "target_modules": preset.target_modules,
+            "learning_rate": preset.learning_rate(self.method, self.adapter),
+            "end_of_turn": preset.end_of_turn,
+        }
+        data = self.model_dump(exclude_unset=True)
+        for key, value in fill.items():
+            data.setdefault(key, value)
+        data["preset"] = preset.name
+        return TrainConfig.model_validate(data)
 
     def with_overrides(self, **changes: Any) -> TrainConfig:
         """A validated copy with some fields changed (``None`` values are ignored)."""
@@ -144,8 +156,6 @@ def build_config(data: dict[str, Any], where: str = "config") -> TrainConfig:
         )
         raise ConfigError(f"{where}: {problems}") from e
     if config.preset:
-        from train.presets import get_preset
-
         get_preset(config.preset)  # an unknown name fails now, with the list of presets
     return config
 

@@ -10,8 +10,7 @@ from typing import Any
 
 import polars as pl
 
-from curate.errors import DatasetFormatError, InputError
-from curate.records import RECORD_SCHEMA
+from curate import RECORD_SCHEMA, DatasetFormatError, InputError
 
 KIND_FOR_METHOD = {"sft": "sft", "dpo": "preference"}
 ANSWERS_FOR_METHOD = {"sft": ("completion",), "dpo": ("chosen", "rejected")}

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
-from curate.errors import InputError
+from curate import InputError
 
 DEFAULT_PROMPTS = (
     "Give me three tips for writing clear commit messages.",

@@ -15,7 +15,7 @@ from typing import Any
 import polars as pl
 from pydantic import BaseModel, Field
 
-from curate.errors import ConfigError, DatasetFormatError, InputError, MissingExtra
+from curate import ConfigError, DatasetFormatError, InputError, MissingExtra
 from train.config import TrainConfig
 from train.data import ANSWERS_FOR_METHOD, TrainingData, prepare, split
 from train.estimate import estimate_memory_bytes, estimate_steps
@@ -198,7 +198,7 @@ def preflight(
         ConfigError: QLoRA without CUDA, a tokenizer without a chat template, a bad end_of_turn.
         DatasetFormatError: no record fits the method.
     """
-    from curate.models.resolve import resolve_model
+    from curate import resolve_model
 
     config = config.resolved()
     device = check_hardware(config)

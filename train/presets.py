@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import tomllib
 from functools import cache
+from importlib.resources import files
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
-from curate.errors import ConfigError
+from curate import ConfigError
 
-PRESETS_FILE = Path(__file__).resolve().parents[1] / "data" / "presets.toml"
+PRESETS_FILE = Path(str(files("tunesmith_data") / "presets.toml"))  # installed as a folder
 
 
 class Preset(BaseModel):
@@ -63,23 +64,3 @@ def get_preset(name: str) -> Preset:
     if preset is None:
         raise ConfigError(f"unknown preset {name!r}; presets: {', '.join(sorted(presets))}")
     return preset
-
-
-def apply_preset(config, name: str):  # -> TrainConfig (typed loosely: config imports this module)
-    """A copy of ``config`` whose unset fields take the preset's values.
-
-    Fields the user set (``config.model_fields_set``) are never changed.
-    """
-    from train.config import TrainConfig
-
-    preset = get_preset(name)
-    fill = {
-        "target_modules": preset.target_modules,
-        "learning_rate": preset.learning_rate(config.method, config.adapter),
-        "end_of_turn": preset.end_of_turn,
-    }
-    data = config.model_dump(exclude_unset=True)
-    for key, value in fill.items():
-        data.setdefault(key, value)
-    data["preset"] = preset.name
-    return TrainConfig.model_validate(data)

@@ -16,7 +16,7 @@ from typing import Any
 import polars as pl
 from pydantic import BaseModel, Field
 
-from curate.errors import ConflictError, InputError
+from curate import ConflictError, InputError
 from train.callbacks import Progress, RunState, StopSignal, make_callbacks
 from train.card import TrainingCard, now_iso
 from train.config import TrainConfig
@@ -235,7 +235,7 @@ def run(
         ConfigError: QLoRA without CUDA, a bad preset or template.
         ConflictError: the output folder holds checkpoints of a different run.
     """
-    from curate.models.resolve import resolve_model
+    from curate import resolve_model
 
     config = config.resolved()
     if dataset is None:

@@ -6,10 +6,8 @@ import json
 
 import click
 
+from curate import ALIASES, SHAPES_BY_NAME, Store, resolve_model
 from curate import ingest as ingest_file
-from curate.io.shapes import SHAPES_BY_NAME
-from curate.models.resolve import ALIASES, resolve_model
-from curate.store.store import Store
 
 
 def _progress(desc: str):

@@ -13,8 +13,7 @@ from typing import Any
 import click
 
 import evalsuite
-from curate.errors import TunesmithError
-from curate.models.generation import SamplingParams
+from curate import SamplingParams, TunesmithError
 
 EXIT = {"pass": 0, "fail": 1, "inconclusive": 2}
 EXIT_MISMATCH = 3
@@ -29,7 +28,7 @@ def eval_group() -> None:
 def _store(no_cache: bool) -> Any:
     if no_cache:
         return None
-    from curate.store.store import Store
+    from curate import Store
 
     return Store()
 
@@ -70,15 +69,17 @@ def run_cmd(suite_path: str, model: str, adapter: str | None, backend: str,
             no_probe: bool, judge_model: str | None, judge_backend: str,
             batch_size: int | None, no_cache: bool) -> None:  # fmt: skip
     """Answer and score every case of a suite with one model (greedy)."""
-    judge = evalsuite.JudgeConfig(model=judge_model, backend=judge_backend) if judge_model else None
+    config = evalsuite.EvalConfig(
+        backend=backend, base_url=base_url,
+        backend_options={"batch_size": batch_size} if batch_size else {},
+        params=SamplingParams(temperature=0.0, max_tokens=max_tokens),
+        probe=False if no_probe else (probe or True),
+        judge=evalsuite.EvalJudgeConfig(model=judge_model, backend=judge_backend)
+        if judge_model else None,
+    )  # fmt: skip
     store = _store(no_cache)
     try:
-        result = evalsuite.run(
-            suite_path, model, adapter=adapter, backend=backend, base_url=base_url,
-            params=SamplingParams(temperature=0.0, max_tokens=max_tokens),
-            probe=False if no_probe else (probe or True), judge=judge, store=store,
-            backend_options={"batch_size": batch_size} if batch_size else None,
-        )  # fmt: skip
+        result = evalsuite.run(suite_path, model, adapter=adapter, config=config, store=store)
     finally:
         if store is not None:
             store.close()
@@ -113,9 +114,9 @@ def compare_cmd(base_dir: str, tuned_dir: str, out_dir: str, force: bool, confid
     base, tuned = evalsuite.load_run(base_dir), evalsuite.load_run(tuned_dir)
     judge = judge_gen = None
     if judge_model:
-        from curate.models.backends import get_generator
+        from curate import get_generator
 
-        judge = evalsuite.JudgeConfig(model=judge_model, backend=judge_backend)
+        judge = evalsuite.EvalJudgeConfig(model=judge_model, backend=judge_backend)
         judge_gen = get_generator(judge_backend, judge_model)
     config = evalsuite.CompareConfig(confidence=confidence, n_boot=n_boot)
     try:

@@ -13,14 +13,14 @@ import click
 import duckdb
 
 from api import auth
-from curate.errors import ConflictError
-from curate.store.store import Store
+from api.migrations import open_store
+from curate import ConflictError, Store
 
 
 @contextmanager
 def _store() -> Iterator[Store]:
     try:
-        store = Store()
+        store = open_store()
     except duckdb.IOException as e:
         raise ConflictError(f"cannot open the store ({e}); stop `tunesmith serve` first") from e
     try:

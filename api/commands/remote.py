@@ -12,7 +12,7 @@ import click
 
 from api.client import Client
 from api.config import JOB_TYPES
-from curate.errors import ConfigError
+from curate import ConfigError
 
 
 def _client(ctx: click.Context) -> Client:

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from api.config import DEFAULT_CONCURRENCY, JOB_TYPES, ServerConfig
-from curate.errors import InputError
+from curate import InputError
 
 
 def _concurrency(values: tuple[str, ...]) -> dict[str, int]:

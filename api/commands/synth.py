@@ -16,7 +16,7 @@ import click
 from pydantic import ValidationError
 
 import curate
-from curate.errors import ConfigError
+from curate import ConfigError
 
 
 def _options(fn: Callable[..., Any]) -> Callable[..., Any]:

@@ -13,7 +13,7 @@ from litestar.response import File
 from api.controllers import db, owner, problems, supervisor
 from api.jobs import queue
 from api.schemas import Artifact, ArtifactList
-from curate.errors import NotFoundError
+from curate import NotFoundError
 
 MEDIA_TYPES = {
     ".parquet": "application/vnd.apache.parquet",
@@ -33,19 +33,18 @@ def media_type(name: str) -> str:
 
 
 def listing(folder: Path) -> dict[str, Path]:
-    """Every regular file under ``folder`` by its relative name (zipped folders count, the
-    folders themselves do not; symlinks are skipped so nothing outside can be reached)."""
+    """Every regular file under ``folder`` by its relative name: a folder a job left (an
+    adapter, an evaluation's ``compare/``) downloads whole as its zip archive, and each file in
+    it by its own name (``compare/report.html``); symlinks are skipped so nothing outside can
+    be reached."""
     if not folder.is_dir():
         return {}
     root = folder.resolve()
-    packed = {p.stem for p in folder.glob("*.zip")}
     found: dict[str, Path] = {}
     for path in sorted(folder.rglob("*")):
         rel = path.relative_to(folder)
         if path.is_symlink() or not path.is_file() or not path.resolve().is_relative_to(root):
             continue
-        if len(rel.parts) > 1 and rel.parts[0] in packed:
-            continue  # a folder that was packed: its archive is the download
         found[rel.as_posix()] = path
     return found
 

@@ -18,10 +18,7 @@ from api.controllers import config, db, owner, problems
 from api.db import Db
 from api.idempotency import fingerprint, idempotent
 from api.schemas import MAX_PAGE, DatasetPage, RecordPage, Reject, RejectPage
-from curate.errors import InputError
-from curate.io.ingest import ingest
-from curate.records import RECORD_SCHEMA, REJECT_SCHEMA, from_frame
-from curate.store.store import DatasetInfo
+from curate import RECORD_SCHEMA, REJECT_SCHEMA, DatasetInfo, InputError, from_frame, ingest
 
 Limit = Annotated[int, Parameter(ge=1, le=MAX_PAGE, description="Items per page")]
 After = Annotated[str | None, Parameter(max_length=64, description="Cursor: a page's last_id")]

@@ -10,8 +10,9 @@ from __future__ import annotations
 from litestar import Controller, post
 from pydantic import BaseModel, ConfigDict, Field
 
+import evalsuite
 from api.controllers import problems
-from evalsuite import Comparison, GateDecision, GatePolicy, gate
+from evalsuite import Comparison, GateDecision, GatePolicy
 
 
 class GateRequest(BaseModel):
@@ -36,4 +37,4 @@ class GateController(Controller):
     async def decide(self, data: GateRequest) -> GateDecision:
         """pass, fail or inconclusive, with reasons. The HTTP status is 200 whatever the
         verdict: the request succeeded; the verdict is in the body."""
-        return gate(data.comparison, data.policy)
+        return evalsuite.gate(data.comparison, data.policy)

@@ -17,7 +17,7 @@ from api.idempotency import fingerprint, idempotent
 from api.jobs import queue
 from api.jobs.runners import JobSubmission
 from api.schemas import MAX_PAGE, TERMINAL_STATES, EventList, Job, JobPage, JobState, JobType
-from curate.errors import ConflictError
+from curate import ConflictError
 
 Limit = Annotated[int, Parameter(ge=1, le=MAX_PAGE, description="Items per page")]
 _cancels: set[asyncio.Task[None]] = set()

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from curate.store.store import Store
+from curate import Store
 
 SEEDED = ("embeddings", "generations")
 """Caches copied into a new job store."""

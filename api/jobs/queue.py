@@ -13,8 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from api.schemas import MAX_PAGE, TERMINAL_STATES, Job, JobEvent, JobPage, JobSummary
-from curate.errors import ConflictError, NotFoundError
-from curate.store.store import Store
+from curate import ConflictError, NotFoundError, Store
 
 _SUMMARY = "id, type, state, verdict, error, attempts, created_at, started_at, finished_at"
 _COLUMNS = (

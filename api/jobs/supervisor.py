@@ -168,8 +168,11 @@ class Supervisor:
 
     def _worker_env(self, folder: Path) -> dict[str, str]:
         env = dict(os.environ)
-        project = str(Path(api.__file__).resolve().parents[1])
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [project, env.get("PYTHONPATH")]))
+        # The worker must run the same code as this server: from a checkout that is not the
+        # installed one (a second worktree, say) the folder holding `api` goes first on its
+        # path; installed, that folder is site-packages, where the worker looks anyway.
+        code_root = str(Path(api.__file__).resolve().parents[1])
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [code_root, env.get("PYTHONPATH")]))
         env["TUNESMITH_HOME"] = str(folder / "home")
         threads = str(self.config.worker_threads)
         env.update(OMP_NUM_THREADS=threads, MKL_NUM_THREADS=threads, TOKENIZERS_PARALLELISM="false")

@@ -1,12 +1,13 @@
 """Do two answers to the same question conflict? Pure text logic, no model.
 
 An answer's *final answer* is extracted when it has one: a yes/no, a multiple-choice letter, a
-number (after an answer marker such as ``A:``, ``####`` or ``the answer is``, or the only number
-of a short answer), a short label, or the named entities of a short answer. Two answers whose
-final answers differ conflict; two whose final answers agree do not, however differently they
-are worded. When neither says anything comparable, formats are compared (JSON against prose,
-different JSON keys, different markdown structure), and answers that still share few words are
-``divergent``: only a judge can tell whether they contradict.
+number (``curate.text.answers.stated_number``: after an answer marker such as ``A:``, ``####``
+or ``the answer is``, or the only number of a short answer), a short label, or the named
+entities of a short answer. Two answers whose final answers differ conflict; two whose final
+answers agree do not, however differently they are worded. When neither says anything
+comparable, formats are compared (JSON against prose, different JSON keys, different markdown
+structure), and answers that still share few words are ``divergent``: only a judge can tell
+whether they contradict.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from dataclasses import dataclass
 from functools import partial
 
 from curate.audit.format_profile import profile
+from curate.text.answers import stated_number
+from curate.text.stopwords import STOP_WORDS
 
 KINDS = ("yes_no", "choice", "number", "label", "entity", "format", "divergent")
 """Pair kinds, strongest evidence first; all but ``divergent`` are conflicts on their own."""
@@ -37,13 +40,6 @@ _CHOICE = re.compile(
     r"^\W*?(?:\(([A-E])\)|([A-E])(?:[.)]|\s*$))|"
     r"\b(?:answer|option|choice) (?:is )?:?\s*\(?([A-E])\b\)?"
 )
-_NUM = r"-?\$?\d[\d,]*(?:\.\d+)?%?"
-_MARKED_NUMBER = re.compile(
-    rf"(?:^|\n)\s*(?:A|Answer|Final answer)\s*:\s*({_NUM})|####\s*({_NUM})|"
-    rf"\b(?:answer|result|total) (?:is|=|will be|would be):?\s*(?:approximately |about )?({_NUM})",
-    re.I,
-)
-_ANY_NUMBER = re.compile(_NUM)
 _QUANTITY_QUESTION = re.compile(
     r"\bhow (?:many|much|long|far|old|fast|often)\b|\bwhat (?:is|was|will be) the "
     r"(?:total|number|sum|difference|product|cost|price|value|amount|area|average|percentage)\b|"
@@ -82,50 +78,6 @@ OPEN_ENDED = (
 )
 """Leading words of prompts with many right answers: only their formats are compared."""
 _OPEN_HINT = re.compile(r"\b(?:example|random|ideas?|creative|story|poem|haiku)\b", re.I)
-_STOP = set(
-    [
-        "a",
-        "an",
-        "the",
-        "of",
-        "to",
-        "in",
-        "on",
-        "for",
-        "and",
-        "or",
-        "is",
-        "are",
-        "was",
-        "were",
-        "be",
-        "it",
-        "this",
-        "that",
-        "with",
-        "as",
-        "by",
-        "at",
-        "from",
-        "which",
-        "who",
-        "what",
-        "when",
-        "where",
-        "how",
-        "why",
-        "its",
-        "their",
-        "his",
-        "her",
-        "they",
-        "he",
-        "she",
-        "we",
-        "you",
-        "i",
-    ]
-)
 
 
 @dataclass(frozen=True)
@@ -151,47 +103,12 @@ def normalize(text: str) -> str:
 
 def words(text: str) -> set[str]:
     """The content words of a text (lower-cased, stop words out)."""
-    return {w for w in _WORDS.findall(text.lower()) if w not in _STOP}
+    return {w for w in _WORDS.findall(text.lower()) if w not in STOP_WORDS}
 
 
 def jaccard(a: set[str], b: set[str]) -> float:
     """Jaccard similarity of two sets (1.0 for two empty sets)."""
     return len(a & b) / len(a | b) if a | b else 1.0
-
-
-def _number(text: str) -> float | None:
-    cleaned = text.replace(",", "").replace("$", "").rstrip("%")
-    try:
-        return float(cleaned)
-    except ValueError:
-        return None
-
-
-def final_number(
-    answer: str, short_words: int = 8, quantity: bool = False
-) -> tuple[str, float] | None:
-    """The final numeric answer and its span.
-
-    The last marked number (``A: 18``, ``#### 18``, ``the answer is 18``); else the only number
-    of a short answer; else, when the question asks for a quantity (``quantity``: "how many",
-    "calculate"), the last number of the answer's last line, where worked solutions conclude.
-    """
-    marked = list(_MARKED_NUMBER.finditer(answer))
-    if marked:
-        m = marked[-1]
-        span = next(g for g in m.groups() if g)
-        value = _number(span)
-        return (m.group(0).strip(), value) if value is not None else None
-    if len(answer.split()) <= short_words:
-        found = _ANY_NUMBER.findall(answer)
-        if len(set(found)) == 1 and (value := _number(found[0])) is not None:
-            return found[0], value
-    if quantity:
-        lines = [line for line in answer.strip().splitlines() if line.strip()]
-        found = _ANY_NUMBER.findall(lines[-1]) if lines else []
-        if found and (value := _number(found[-1])) is not None:
-            return lines[-1].strip()[-80:], value
-    return None
 
 
 def yes_no(answer: str) -> tuple[str, bool] | None:
@@ -224,7 +141,7 @@ def entities(answer: str, prompt: str = "", *, initial: bool = False) -> set[str
             name = m.group(0).strip(" .")
             # a capitalised first word of a sentence is a name only when it is several words
             opening = i == 0 and m.start() == 0 and " " not in name
-            if (opening and not initial) or name.lower() in _STOP:
+            if (opening and not initial) or name.lower() in STOP_WORDS:
                 continue
             named.add(name)
     prompt_lower = prompt.lower()
@@ -265,7 +182,7 @@ def compare(
         return None  # placeholders are the quality check's business, not a contradiction
     open_ended = is_open_ended(prompt, open_words)
     quantity = bool(_QUANTITY_QUESTION.search(prompt))
-    number = partial(final_number, quantity=quantity)
+    number = partial(stated_number, quantity=quantity)  # (span, value, ...)
     for kind, extract in (("yes_no", yes_no), ("choice", choice), ("number", number)):
         ea, eb = (None, None) if open_ended else (extract(a), extract(b))
         if ea and eb:

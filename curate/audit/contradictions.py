@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from curate.audit.answer_conflicts import OPEN_ENDED, Conflict, compare, entities
 from curate.audit.format_profile import answer_text
-from curate.audit.judge import Judge, JudgeConfig
+from curate.audit.judge import ContradictionJudgeConfig, Judge, JudgeVerdict
 from curate.models.generation import Generator
 from curate.pipeline.step import Finding, StepResult, findings_frame
 from curate.records import text_of
@@ -59,7 +59,7 @@ class ContradictionsConfig(BaseModel):
     """Drop the records proposed for removal (minority side) instead of flagging for review."""
     max_pairs_reported: int = Field(100, ge=0)
     """Pairs kept in the report's figures (findings hold them all)."""
-    judge: JudgeConfig = JudgeConfig()
+    judge: ContradictionJudgeConfig = ContradictionJudgeConfig()
     """The optional LLM judge (off unless a backend is named)."""
 
 
@@ -109,6 +109,86 @@ def _anchors(prompt: str) -> tuple[tuple[str, ...], frozenset[str]]:
     return tuple(_DIGITS.findall(prompt)), frozenset(names)
 
 
+class PairSide(BaseModel):
+    """One record of a reported pair."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: str
+    """The record's id."""
+    row: int | None
+    """Its row in the source file."""
+    answer: str
+    """The start of its answer (1,200 characters)."""
+    span: str
+    """What its answer says (final answer, label, format or opening words)."""
+    proposal: str | None
+    """``keep``, ``remove`` or ``undecided`` when the pair is in a conflict cluster."""
+
+
+class ConflictPair(BaseModel):
+    """One candidate pair whose answers differ, as the report shows it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    kind: str
+    """How the answers differ (``number``, ``label``, ``format``, ``divergent``, ...)."""
+    via: str
+    """How the pair was found: ``same_prompt`` or ``semantic_prompt``."""
+    prompt: str
+    """The start of the first record's prompt (600 characters)."""
+    a: PairSide
+    """The first record."""
+    b: PairSide
+    """The second record."""
+    judge: JudgeVerdict | None
+    """The judge's verdict on the pair, when it judged it."""
+
+
+class JudgeFigures(BaseModel):
+    """What the judge did."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    model: str
+    """The judge model."""
+    judged_pairs: int
+    """Pairs it gave a verdict on."""
+    calls: int
+    """Generation calls, retries included."""
+    unparseable: int
+    """Pairs whose replies never parsed (left undecided)."""
+
+
+class ContradictionsFigures(BaseModel):
+    """What the contradiction step found."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    candidate_pairs: int
+    """Pairs of records asking the same thing."""
+    candidates_by_source: dict[str, int]
+    """Candidate pairs by how they were found (``same_prompt``, ``semantic_prompt``)."""
+    pairs_by_kind: dict[str, int]
+    """Candidate pairs whose answers differ, by kind."""
+    conflicting_pairs: int
+    """Pairs confirmed as conflicts (divergent pairs only when the judge says so)."""
+    divergent_unjudged: int
+    """Divergent pairs no judge looked at."""
+    conflict_clusters: int
+    """Clusters of records joined by conflicting pairs."""
+    records_in_conflict: int
+    """Records in a conflict cluster."""
+    proposals: dict[str, int]
+    """Records in conflict by proposal (``keep``, ``remove``, ``undecided``)."""
+    judge: JudgeFigures | None
+    """What the judge did (None without a judge)."""
+    pairs: list[ConflictPair]
+    """The differing pairs (extracted conflicts first), up to ``max_pairs_reported``."""
+    prompt_similarity: float
+    """The prompt-embedding cosine threshold used."""
+
+
 class Contradictions:
     """The step: find conflicting answers to the same question and propose a side to keep."""
 
@@ -130,7 +210,7 @@ class Contradictions:
         self.embed = embed
         self.judge = Judge(generator, self.config.judge) if generator is not None else None
 
-    def run(self, records: pl.DataFrame) -> StepResult:
+    def run(self, records: pl.DataFrame) -> StepResult[ContradictionsFigures]:
         """Pairs, conflicts, clusters and proposals; one finding per record in a conflict."""
         cfg = self.config
         rows = list(
@@ -166,31 +246,31 @@ class Contradictions:
         clusters = _clusters(list(confirmed))
         findings, proposals = self._findings(rows, confirmed, clusters, judged)
         by_kind = Counter(c.kind for c, _ in conflicts.values())
-        figures = {
-            "candidate_pairs": len(candidates),
-            "candidates_by_source": dict(Counter(candidates.values())),
-            "pairs_by_kind": dict(sorted(by_kind.items())),
-            "conflicting_pairs": len(confirmed),
-            "divergent_unjudged": sum(
+        figures = ContradictionsFigures(
+            candidate_pairs=len(candidates),
+            candidates_by_source=dict(Counter(candidates.values())),
+            pairs_by_kind=dict(sorted(by_kind.items())),
+            conflicting_pairs=len(confirmed),
+            divergent_unjudged=sum(
                 1 for p, (c, _) in conflicts.items() if c.kind == "divergent" and p not in judged
             ),
-            "conflict_clusters": len(clusters),
-            "records_in_conflict": sum(len(c) for c in clusters),
-            "proposals": dict(Counter(proposals.values())),
-            "judge": None
+            conflict_clusters=len(clusters),
+            records_in_conflict=sum(len(c) for c in clusters),
+            proposals=dict(Counter(proposals.values())),
+            judge=None
             if self.judge is None
-            else {
-                "model": self.judge.config.model,
-                "judged_pairs": len(judged),
-                "calls": self.judge.calls,
-                "unparseable": self.judge.failures,
-            },
-            "pairs": [
+            else JudgeFigures(
+                model=self.judge.config.model,
+                judged_pairs=len(judged),
+                calls=self.judge.calls,
+                unparseable=self.judge.failures,
+            ),
+            pairs=[
                 _pair_figure(rows, prompts, answers, p, conflicts[p], judged.get(p), proposals)
                 for p in sorted(conflicts, key=lambda p: (conflicts[p][0].kind == "divergent", p))
             ][: cfg.max_pairs_reported],
-            "prompt_similarity": cfg.prompt_similarity,
-        }
+            prompt_similarity=cfg.prompt_similarity,
+        )
         return StepResult(findings=findings_frame(findings), figures=figures)
 
     def _judge(self, conflicts, prompts, answers) -> dict:
@@ -292,25 +372,25 @@ def _propose(members, votes, confirmed, judged) -> dict[int, str]:
     return dict.fromkeys(members, "undecided")
 
 
-def _pair_figure(rows, prompts, answers, pair, conflict_how, verdict, proposals) -> dict:
+def _pair_figure(rows, prompts, answers, pair, conflict_how, verdict, proposals) -> ConflictPair:
     (i, j), (c, how) = pair, conflict_how
-    return {
-        "kind": c.kind,
-        "via": how,
-        "prompt": prompts[i][:600],
-        "a": {
-            "id": rows[i]["id"],
-            "row": rows[i]["row"],
-            "answer": answers[i][:1200],
-            "span": c.span_a,
-            "proposal": proposals.get(i),
-        },
-        "b": {
-            "id": rows[j]["id"],
-            "row": rows[j]["row"],
-            "answer": answers[j][:1200],
-            "span": c.span_b,
-            "proposal": proposals.get(j),
-        },
-        "judge": None if verdict is None else verdict.model_dump(),
-    }
+    return ConflictPair(
+        kind=c.kind,
+        via=how,
+        prompt=prompts[i][:600],
+        a=PairSide(
+            id=rows[i]["id"],
+            row=rows[i]["row"],
+            answer=answers[i][:1200],
+            span=c.span_a,
+            proposal=proposals.get(i),
+        ),
+        b=PairSide(
+            id=rows[j]["id"],
+            row=rows[j]["row"],
+            answer=answers[j][:1200],
+            span=c.span_b,
+            proposal=proposals.get(j),
+        ),
+        judge=verdict,
+    )

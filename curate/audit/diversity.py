@@ -21,97 +21,24 @@ import polars as pl
 from pydantic import BaseModel, ConfigDict, Field
 
 from curate.audit.format_profile import answer_text, prompt_text
-from curate.pipeline.step import StepResult, findings_frame
+from curate.pipeline.step import OmitNone, StepResult, findings_frame
+from curate.text.stopwords import STOP_WORDS
 
 _TOKEN = re.compile(r"\w+|[^\w\s]", re.U)
 _WORD = re.compile(r"[^\W\d_]{2,}", re.U)
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _QUOTED = re.compile(r"\"[^\"]*\"|“[^”]*”|'[^']{2,}'")
-STOP_WORDS = frozenset(
+LABEL_STOP_WORDS = STOP_WORDS | frozenset(
     [
-        "a",
-        "an",
-        "the",
-        "of",
-        "to",
-        "in",
-        "on",
-        "for",
-        "and",
-        "or",
-        "is",
-        "are",
-        "was",
-        "were",
-        "be",
-        "been",
-        "it",
-        "this",
-        "that",
-        "these",
-        "those",
-        "with",
-        "as",
-        "by",
-        "at",
-        "from",
-        "which",
-        "who",
-        "what",
-        "when",
-        "where",
-        "how",
-        "why",
-        "its",
-        "their",
-        "his",
-        "her",
-        "they",
-        "he",
-        "she",
-        "we",
-        "you",
-        "your",
-        "i",
-        "me",
-        "my",
-        "our",
-        "us",
-        "not",
-        "no",
-        "do",
-        "does",
-        "did",
-        "can",
-        "could",
-        "would",
-        "should",
-        "will",
-        "shall",
-        "may",
-        "might",
-        "must",
-        "have",
-        "has",
-        "had",
-        "into",
-        "than",
-        "then",
-        "so",
-        "such",
-        "there",
-        "here",
-        "about",
-        "also",
-        "any",
-        "all",
-        "each",
-        "some",
-        "more",
-        "most",
-        "other",
+        "about", "all", "also", "any", "been", "can", "could", "did", "do", "does", "each", "had",
+        "has", "have", "here", "into", "may", "me", "might", "more", "most", "must", "my", "no",
+        "not", "other", "our", "shall", "should", "so", "some", "such", "than", "then", "there",
+        "these", "those", "us", "will", "would", "your"
     ]
 )
+"""Words left out of cluster labels: the shared stop words, and the auxiliaries, modals,
+negations and quantifiers that name no topic (the shared list keeps those for the contradiction
+check, where "not" matters)."""
 
 
 def tokens(text: str) -> list[str]:
@@ -193,7 +120,7 @@ def top_terms(texts: list[str], labels: np.ndarray, k: int, n_terms: int = 3) ->
     """Each cluster's most characteristic words: frequency in it × log inverse cluster spread."""
     per: list[Counter[str]] = [Counter() for _ in range(k)]
     for text, label in zip(texts, labels.tolist(), strict=True):
-        per[label].update(w for w in _WORD.findall(text.lower()) if w not in STOP_WORDS)
+        per[label].update(w for w in _WORD.findall(text.lower()) if w not in LABEL_STOP_WORDS)
     spread = Counter(w for c in per for w in c)
     out = []
     for c in per:
@@ -275,6 +202,163 @@ def histogram(values: list[int]) -> list[dict]:
     return [{"bin": lab, "count": int(c)} for lab, c in zip(labels, counts, strict=True)]
 
 
+class DistinctN(BaseModel):
+    """Distinct n-grams over all n-grams, for n = 1, 2, 3."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    distinct_1: float
+    """Distinct unigrams over all unigrams."""
+    distinct_2: float
+    """Distinct bigrams over all bigrams; the verdict's narrowness rule reads the prompts'."""
+    distinct_3: float
+    """Distinct trigrams over all trigrams."""
+
+
+class HistogramBin(BaseModel):
+    """One bin of a length histogram."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    bin: str
+    """The bin's word range (``0–4``, ..., ``1000+``)."""
+    count: int
+    """Texts in the bin."""
+
+
+class LengthHistogram(BaseModel):
+    """Words per prompt and per answer, binned by ``LENGTH_EDGES``."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    prompt_words: list[HistogramBin]
+    """Prompts per bin."""
+    answer_words: list[HistogramBin]
+    """Answers per bin."""
+
+
+class TemplateShare(BaseModel):
+    """One prompt skeleton and how many prompts open with it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    skeleton: str
+    """The skeleton (``convert <n> km to``)."""
+    count: int
+    """Prompts with it."""
+    share: float
+    """Their share of all prompts."""
+
+
+class TemplateConcentration(BaseModel):
+    """How concentrated prompts are on few skeletons (``template_concentration``)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    n_words: int
+    """Leading words that make a skeleton."""
+    distinct_skeletons: int
+    """Distinct skeletons."""
+    top_share: float
+    """The most common skeleton's share of prompts; the verdict's template rule reads it."""
+    top10_share: float
+    """The ten most common skeletons' share."""
+    entropy: float
+    """Normalised entropy of the skeleton counts."""
+    top: list[TemplateShare]
+    """The most common skeletons."""
+
+
+class EmbeddingSpread(BaseModel):
+    """How spread out a sample's embeddings are."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    mean_cosine_distance: float
+    """Mean pairwise cosine distance."""
+    vendi: float
+    """The Vendi score: the effective number of distinct items."""
+    vendi_per_item: float
+    """The Vendi score over the sample size."""
+
+
+class EmbeddingDiversity(BaseModel):
+    """Embedding figures of the sample, prompts and answers apart."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    sample: int
+    """Records in the sample (at most ``sample_size``)."""
+    prompts: EmbeddingSpread
+    """The prompts' spread."""
+    answers: EmbeddingSpread
+    """The answers' spread."""
+
+
+class ClusterSize(BaseModel):
+    """One k-means cluster of prompts."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    cluster: int
+    """The cluster's label."""
+    size: int
+    """Prompts of the sample in it."""
+    terms: list[str]
+    """Its most characteristic words."""
+
+
+class TopicClusters(BaseModel):
+    """k-means clusters of the sample's prompt embeddings."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    k: int
+    """Clusters."""
+    entropy: float
+    """Normalised entropy of the cluster sizes; the verdict's narrowness rule reads it."""
+    coverage: float
+    """Effective clusters (exp of the entropy) over k."""
+    sizes: list[ClusterSize]
+    """The clusters, largest first."""
+
+
+class EmbeddingMap(BaseModel):
+    """The 2-D PCA projection of the sample's prompt embeddings, for the report's map."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    x: list[float]
+    """First principal component, per prompt of the sample."""
+    y: list[float]
+    """Second principal component."""
+    cluster: list[int]
+    """Each prompt's k-means cluster."""
+
+
+class DiversityFigures(BaseModel):
+    """The diversity figures; the embedding ones only when the step had an embedder."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    n: int
+    """Records."""
+    prompts: DistinctN
+    """Lexical diversity of the prompts."""
+    answers: DistinctN
+    """Lexical diversity of the answers."""
+    length_histogram: LengthHistogram
+    """Prompt and answer lengths."""
+    templates: TemplateConcentration
+    """Prompt-template concentration."""
+    embedding: OmitNone[EmbeddingDiversity] = None
+    """Embedding spread of a sample (with an embedder and 3 or more records)."""
+    clusters: OmitNone[TopicClusters] = None
+    """Topic clusters of the sample (as ``embedding``)."""
+    map: OmitNone[EmbeddingMap] = None
+    """The sample's embedding map (as ``embedding``)."""
+
+
 class Diversity:
     """The step: diversity figures of prompts and answers (no findings)."""
 
@@ -289,7 +373,7 @@ class Diversity:
         self.config = config or DiversityConfig()
         self.embed = embed
 
-    def run(self, records: pl.DataFrame) -> StepResult:
+    def run(self, records: pl.DataFrame) -> StepResult[DiversityFigures]:
         """Lexical, template and (with an embedder) embedding and cluster figures."""
         cfg = self.config
         rows = list(records.select("kind", "prompt", "completion", "chosen").iter_rows(named=True))
@@ -307,7 +391,9 @@ class Diversity:
         }
         if self.embed is not None and len(rows) >= 3:
             figures |= self._embedding_figures(prompts, answers)
-        return StepResult(findings=findings_frame([]), figures=figures)
+        return StepResult(
+            findings=findings_frame([]), figures=DiversityFigures.model_validate(figures)
+        )
 
     def _embedding_figures(self, prompts: list[str], answers: list[str]) -> dict:
         cfg = self.config

@@ -44,8 +44,9 @@ _FIRST = {"i", "me", "my", "mine", "we", "us", "our", "ours"}
 _SECOND = {"you", "your", "yours", "yourself"}
 
 # A few function words per language: enough to tell the common languages of instruction sets
-# apart without a model (answers are short; scripts settle the rest).
-_STOPWORDS = {
+# apart without a model (answers are short; scripts settle the rest). They identify a language;
+# they are not stop words to drop from a comparison (that list is curate.text.stopwords).
+_LANGUAGE_MARKERS = {
     "en": {"the", "and", "is", "of", "to", "in", "that", "it", "for", "with", "are", "this"},
     "es": {"el", "la", "de", "que", "y", "en", "los", "las", "es", "por", "una", "para"},
     "fr": {"le", "la", "les", "et", "est", "des", "une", "que", "pour", "dans", "pas", "du"},
@@ -123,7 +124,7 @@ def detect_language(text: str) -> str:
     words = [w.lower() for w in _WORD.findall(text)]
     if len(words) < 4:
         return "und"
-    scores = {code: sum(w in stop for w in words) for code, stop in _STOPWORDS.items()}
+    scores = {code: sum(w in stop for w in words) for code, stop in _LANGUAGE_MARKERS.items()}
     best = max(scores, key=lambda c: (scores[c], c == "en"))
     return best if scores[best] >= 2 else "und"
 
@@ -196,6 +197,77 @@ def prompt_text(row: dict) -> str:
     return users[-1]["content"] if users else text_of(row["prompt"])
 
 
+class TaskFormats(BaseModel):
+    """One task's answers: their formats, languages and formality."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    task: str
+    """The task key (the instruction's leading word)."""
+    size: int
+    """Answers of the task."""
+    dominant: str | None
+    """The format at least ``dominance`` of them share (None: no dominant format)."""
+    dominant_share: float
+    """The share of the most common format."""
+    formats: dict[str, int]
+    """Answers per format, most common first."""
+    languages: dict[str, int]
+    """Answers per language, the three most common."""
+    formality: dict[str, int]
+    """Answers per formality (``formal``, ``informal``)."""
+
+
+class UndecidedTask(BaseModel):
+    """A judged task where no format reaches the dominance share."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    task: str
+    """The task key."""
+    size: int
+    """Answers of the task."""
+    formats: dict[str, int]
+    """Answers per format."""
+
+
+class FormatFigures(BaseModel):
+    """The format and tone profile of the answers."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    n_answers: int
+    """Answers profiled (one per record)."""
+    formats: dict[str, int]
+    """Answers per format signature (``prose``, ``list``, ``json``, ...), most common first."""
+    length_buckets: dict[str, int]
+    """Answers per length bucket, most common first."""
+    person: dict[str, int]
+    """Answers per grammatical person, most common first."""
+    formality: dict[str, int]
+    """Answers per formality, most common first."""
+    languages: dict[str, int]
+    """Answers per detected language, most common first."""
+    refusals: int
+    """Answers that read as refusals."""
+    json_answers: int
+    """Answers that are JSON."""
+    tasks: list[TaskFormats]
+    """The largest tasks (up to ``max_tasks_reported``), largest first."""
+    n_tasks: int
+    """Tasks found."""
+    n_tasks_judged: int
+    """Tasks of at least ``min_task_size`` answers, whose answers were judged."""
+    no_dominant_format: list[UndecidedTask]
+    """Judged tasks with no dominant format."""
+    deviants: int
+    """Answers off their task's dominant format (findings)."""
+    min_task_size: int
+    """The configured ``min_task_size``."""
+    dominance: float
+    """The configured ``dominance``."""
+
+
 class FormatProfile:
     """The step: profile every answer, find each task's dominant format, flag deviants."""
 
@@ -204,7 +276,7 @@ class FormatProfile:
     def __init__(self, config: FormatConfig | None = None) -> None:
         self.config = config or FormatConfig()
 
-    def run(self, records: pl.DataFrame) -> StepResult:
+    def run(self, records: pl.DataFrame) -> StepResult[FormatFigures]:
         """Profile the answers; ``format_deviant`` (review) findings for off-format answers."""
         cfg = self.config
         rows = list(
@@ -226,39 +298,39 @@ class FormatProfile:
             judged = len(members) >= cfg.min_task_size
             dominant = top if share >= cfg.dominance else None
             if judged and dominant is None:
-                no_dominant.append({"task": task, "size": len(members), "formats": dict(formats)})
+                no_dominant.append(
+                    UndecidedTask(task=task, size=len(members), formats=dict(formats))
+                )
             if judged and dominant is not None:
                 findings += _deviants(rows, profiles, members, task, dominant, share)
             task_table.append(
-                {
-                    "task": task,
-                    "size": len(members),
-                    "dominant": dominant,
-                    "dominant_share": round(share, 3),
-                    "formats": dict(formats.most_common()),
-                    "languages": dict(
-                        Counter(profiles[i].language for i in members).most_common(3)
-                    ),
-                    "formality": dict(Counter(profiles[i].formality for i in members)),
-                }
+                TaskFormats(
+                    task=task,
+                    size=len(members),
+                    dominant=dominant,
+                    dominant_share=round(share, 3),
+                    formats=dict(formats.most_common()),
+                    languages=dict(Counter(profiles[i].language for i in members).most_common(3)),
+                    formality=dict(Counter(profiles[i].formality for i in members)),
+                )
             )
-        figures = {
-            "n_answers": len(rows),
-            "formats": dict(Counter(p.format for p in profiles).most_common()),
-            "length_buckets": dict(Counter(p.length_bucket for p in profiles).most_common()),
-            "person": dict(Counter(p.person for p in profiles).most_common()),
-            "formality": dict(Counter(p.formality for p in profiles).most_common()),
-            "languages": dict(Counter(p.language for p in profiles).most_common()),
-            "refusals": sum(p.refusal for p in profiles),
-            "json_answers": sum(p.is_json for p in profiles),
-            "tasks": task_table[: cfg.max_tasks_reported],
-            "n_tasks": len(tasks),
-            "n_tasks_judged": sum(len(m) >= cfg.min_task_size for m in tasks.values()),
-            "no_dominant_format": no_dominant,
-            "deviants": len(findings),
-            "min_task_size": cfg.min_task_size,
-            "dominance": cfg.dominance,
-        }
+        figures = FormatFigures(
+            n_answers=len(rows),
+            formats=dict(Counter(p.format for p in profiles).most_common()),
+            length_buckets=dict(Counter(p.length_bucket for p in profiles).most_common()),
+            person=dict(Counter(p.person for p in profiles).most_common()),
+            formality=dict(Counter(p.formality for p in profiles).most_common()),
+            languages=dict(Counter(p.language for p in profiles).most_common()),
+            refusals=sum(p.refusal for p in profiles),
+            json_answers=sum(p.is_json for p in profiles),
+            tasks=task_table[: cfg.max_tasks_reported],
+            n_tasks=len(tasks),
+            n_tasks_judged=sum(len(m) >= cfg.min_task_size for m in tasks.values()),
+            no_dominant_format=no_dominant,
+            deviants=len(findings),
+            min_task_size=cfg.min_task_size,
+            dominance=cfg.dominance,
+        )
         return StepResult(findings=findings_frame(findings), figures=figures)
 
 

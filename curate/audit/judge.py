@@ -1,20 +1,19 @@
 """An LLM judge for answer pairs: do two answers to one question contradict, and which to keep.
 
 Any ``Generator`` serves (the built-in SmolLM2 on the CPU, an OpenAI-compatible server, vLLM).
-The judge must answer with one JSON object; a reply that is not one is asked again with the
-parse error, at most ``max_retries`` times, and then the pair stays undecided (``None``): a judge
-that cannot follow the format never decides anything.
+The judge must answer with one JSON object (``curate.models.json_reply``); a reply that is not
+one is asked again with the parse error, at most ``max_retries`` times, and then the pair stays
+undecided (``None``): a judge that cannot follow the format never decides anything.
 """
 
 from __future__ import annotations
 
-import json
-import re
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from curate.models.generation import Generator, SamplingParams
+from curate.models.generation import Generator
+from curate.models.json_reply import ask_json, first_object
 from curate.records import Message
 
 SYSTEM = (
@@ -24,7 +23,6 @@ SYSTEM = (
     '"contradict" is true when both answers cannot be right at the same time; "keep" names the '
     "answer that is correct, or neither when you cannot tell."
 )
-_OBJECT = re.compile(r"\{.*?\}", re.S)
 
 
 class JudgeVerdict(BaseModel):
@@ -40,7 +38,7 @@ class JudgeVerdict(BaseModel):
     """One sentence of why."""
 
 
-class JudgeConfig(BaseModel):
+class ContradictionJudgeConfig(BaseModel):
     """The optional LLM judge of answer pairs."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -65,20 +63,17 @@ def build_chat(prompt: str, a: str, b: str) -> list[Message]:
 
 def parse_verdict(text: str) -> JudgeVerdict:
     """The first JSON object of a reply as a verdict; ValueError says why it is not one."""
-    for candidate in _OBJECT.findall(text):
-        try:
-            return JudgeVerdict.model_validate(json.loads(candidate))
-        except (ValueError, ValidationError):
-            continue
-    raise ValueError(f"no JSON verdict object in the reply: {text[:120]!r}")
+    return first_object(text, JudgeVerdict)
 
 
 class Judge:
     """Asks a Generator about pairs, with bounded retries; counts what it asked and got."""
 
-    def __init__(self, generator: Generator, config: JudgeConfig | None = None) -> None:
+    def __init__(
+        self, generator: Generator, config: ContradictionJudgeConfig | None = None
+    ) -> None:
         self.generator = generator
-        self.config = config or JudgeConfig()
+        self.config = config or ContradictionJudgeConfig()
         self.calls = 0
         self.failures = 0
 
@@ -87,26 +82,12 @@ class Judge:
 
         Pairs are sent as one batch per round; only the replies that failed go round again.
         """
-        params = SamplingParams(temperature=0.0, max_tokens=self.config.max_tokens)
-        chats = [build_chat(*p) for p in pairs]
-        verdicts: list[JudgeVerdict | None] = [None] * len(pairs)
-        pending = list(range(len(pairs)))
-        for _ in range(self.config.max_retries + 1):
-            if not pending:
-                break
-            replies = self.generator.generate([chats[i] for i in pending], params)
-            self.calls += len(pending)
-            failed = []
-            for i, reply in zip(pending, replies, strict=True):
-                try:
-                    verdicts[i] = parse_verdict(reply.text)
-                except ValueError as e:
-                    failed.append(i)
-                    chats[i] = [
-                        *chats[i],
-                        Message(role="assistant", content=reply.text),
-                        Message(role="user", content=f"{e}. Reply with the JSON object only."),
-                    ]
-            pending = failed
-        self.failures += len(pending)
+        # The verdict may sit inside prose: small judges rarely reply with the object alone.
+        verdicts, retries = ask_json(
+            self.generator, [build_chat(*p) for p in pairs], JudgeVerdict,
+            max_tokens=self.config.max_tokens, max_retries=self.config.max_retries,
+            parse=first_object,
+        )  # fmt: skip
+        self.calls += len(pairs) + retries
+        self.failures += sum(v is None for v in verdicts)
         return verdicts

@@ -1,6 +1,6 @@
 """The readiness verdict: is this set fit to fine-tune on, and if not, why.
 
-A pure function of a curation report (the ``report.json`` mapping): no I/O, no model. Each rule
+A pure function of a curation result (``CurationResult``): no I/O, no model. Each rule
 compares one figure with one threshold of ``VerdictConfig``; every threshold's docstring is its
 explanation in the report. The verdict is the most serious outcome any rule reaches:
 
@@ -13,9 +13,12 @@ explanation in the report. The verdict is the most serious outcome any rule reac
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+if TYPE_CHECKING:  # the result holds a ReadinessVerdict: importing it here would be a cycle
+    from curate.pipeline.result import CurationResult
 
 VerdictName = Literal[
     "ready", "fix data first", "too small / too narrow", "consider retrieval instead"
@@ -89,7 +92,7 @@ class VerdictCheck(BaseModel):
     """Why the rule exists (the config field's docstring)."""
 
 
-class Verdict(BaseModel):
+class ReadinessVerdict(BaseModel):
     """The readiness verdict with its reasons."""
 
     model_config = ConfigDict(frozen=True)
@@ -102,36 +105,29 @@ class Verdict(BaseModel):
     """Every rule, passed or not, with its figure and threshold."""
 
 
-def _get(report: dict[str, Any], *path: str) -> Any:
-    node: Any = report
-    for key in path:
-        if not isinstance(node, dict) or key not in node:
-            return None
-        node = node[key]
-    return node
-
-
-def _measure(report: dict[str, Any]) -> dict[str, float | None]:
-    n = max(1, int(report.get("n_records") or 0))
-    by_check = report.get("findings_by_check") or {}
-    dropped = report.get("dropped_by_reason") or {}
-    figures = report.get("figures") or {}
-    dup = sum(v for k, v in dropped.items() if k.endswith("duplicate"))
-    conflict = _get(figures, "contradictions", "records_in_conflict")
-    deviants = _get(figures, "format", "deviants")
+def _measure(result: CurationResult) -> dict[str, float | None]:
+    n = max(1, result.n_records)
+    by_check = result.findings_by_check
+    f = result.figures
+    dup = sum(v for k, v in result.dropped_by_reason.items() if k.endswith("duplicate"))
+    diversity = f.diversity
     return {
-        "min_records": float(report.get("n_kept") or 0),
-        "max_records": float(report.get("n_kept") or 0),
+        "min_records": float(result.n_kept),
+        "max_records": float(result.n_kept),
         "max_duplicate_share": dup / n,
-        "max_contradiction_share": None if conflict is None else conflict / n,
-        "max_quality_share": by_check.get("quality", 0) / n if "quality" in figures else None,
-        "max_format_deviant_share": None if deviants is None else deviants / n,
-        "max_pii_share": by_check.get("pii", 0) / n if "pii" in figures else None,
-        "max_leakage": float(by_check.get("leakage", 0)) if "leakage" in figures else None,
-        "max_template_share": _get(figures, "diversity", "templates", "top_share"),
-        "min_cluster_entropy": _get(figures, "diversity", "clusters", "entropy"),
-        "min_prompt_distinct_2": _get(figures, "diversity", "prompts", "distinct_2"),
-        "max_fact_heavy_share": _get(figures, "volatile", "fact_heavy_share"),
+        "max_contradiction_share": (
+            None if f.contradictions is None else f.contradictions.records_in_conflict / n
+        ),
+        "max_quality_share": None if f.quality is None else by_check.get("quality", 0) / n,
+        "max_format_deviant_share": None if f.format is None else f.format.deviants / n,
+        "max_pii_share": None if f.pii is None else by_check.get("pii", 0) / n,
+        "max_leakage": None if f.leakage is None else float(by_check.get("leakage", 0)),
+        "max_template_share": None if diversity is None else diversity.templates.top_share,
+        "min_cluster_entropy": (
+            None if diversity is None or diversity.clusters is None else diversity.clusters.entropy
+        ),
+        "min_prompt_distinct_2": None if diversity is None else diversity.prompts.distinct_2,
+        "max_fact_heavy_share": None if f.volatile is None else f.volatile.fact_heavy_share,
     }
 
 
@@ -151,13 +147,13 @@ _OUTCOME = {
 }
 
 
-def decide(report: dict[str, Any], config: VerdictConfig | None = None) -> Verdict:
-    """The verdict for a curation report (the ``report.json`` mapping).
+def decide(result: CurationResult, config: VerdictConfig | None = None) -> ReadinessVerdict:
+    """The verdict for a curation result (its ``verdict`` field is not read).
 
     Rules whose figure the run did not compute (a step turned off) pass, marked value None.
     """
     config = config or VerdictConfig()
-    values = _measure(report)
+    values = _measure(result)
     checks = []
     for rule, outcome in _OUTCOME.items():
         threshold = float(getattr(config, rule))
@@ -185,7 +181,7 @@ def decide(report: dict[str, Any], config: VerdictConfig | None = None) -> Verdi
         if c.outcome in _RANK and _RANK[c.outcome] > _RANK[verdict]:
             verdict = c.outcome  # type: ignore[assignment]
     reasons = [_sentence(c) for c in failed]
-    return Verdict(verdict=verdict, reasons=reasons, checks=checks)
+    return ReadinessVerdict(verdict=verdict, reasons=reasons, checks=checks)
 
 
 def _sentence(c: VerdictCheck) -> str:

@@ -69,6 +69,38 @@ def is_fact_heavy(text: str, config: VolatileConfig) -> tuple[bool, dict[str, li
     return n >= config.min_facts and n / words >= config.fact_density, found
 
 
+class FactHeavyExample(BaseModel):
+    """A fact-heavy answer quoted in the report."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: str
+    """The record's id."""
+    answer: str
+    """The start of its answer (300 characters)."""
+    facts: dict[str, list[str]]
+    """Up to four facts of each kind found in it."""
+
+
+class VolatileFigures(BaseModel):
+    """How much of the answers is volatile facts (figures only, no findings)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    answers: int
+    """Answers read (one per record)."""
+    fact_heavy: int
+    """Answers dominated by volatile facts."""
+    fact_heavy_share: float
+    """``fact_heavy / answers``; the verdict's retrieval rule reads it."""
+    answers_with_kind: dict[str, int]
+    """Answers with at least one fact of each kind (``date``, ``price``, ...)."""
+    examples: list[FactHeavyExample]
+    """The first fact-heavy answers (up to ``examples``)."""
+    fact_density: float
+    """The configured ``fact_density``."""
+
+
 class VolatileFacts:
     """The step: the share of fact-heavy answers, by kind, with examples (figures only)."""
 
@@ -77,12 +109,12 @@ class VolatileFacts:
     def __init__(self, config: VolatileConfig | None = None) -> None:
         self.config = config or VolatileConfig()
 
-    def run(self, records: pl.DataFrame) -> StepResult:
+    def run(self, records: pl.DataFrame) -> StepResult[VolatileFigures]:
         """Figures: ``fact_heavy_share``, counts by kind, examples."""
         rows = records.select("id", "kind", "completion", "chosen").iter_rows(named=True)
         heavy = 0
         by_kind: Counter[str] = Counter()
-        examples: list[dict] = []
+        examples: list[FactHeavyExample] = []
         n = 0
         for row in rows:
             n += 1
@@ -93,13 +125,13 @@ class VolatileFacts:
                 heavy += 1
                 if len(examples) < self.config.examples:
                     spans = {k: v[:4] for k, v in found.items() if v}
-                    examples.append({"id": row["id"], "answer": text[:300], "facts": spans})
-        figures = {
-            "answers": n,
-            "fact_heavy": heavy,
-            "fact_heavy_share": round(heavy / n, 4) if n else 0.0,
-            "answers_with_kind": dict(sorted(by_kind.items())),
-            "examples": examples,
-            "fact_density": self.config.fact_density,
-        }
+                    examples.append(FactHeavyExample(id=row["id"], answer=text[:300], facts=spans))
+        figures = VolatileFigures(
+            answers=n,
+            fact_heavy=heavy,
+            fact_heavy_share=round(heavy / n, 4) if n else 0.0,
+            answers_with_kind=dict(sorted(by_kind.items())),
+            examples=examples,
+            fact_density=self.config.fact_density,
+        )
         return StepResult(findings=findings_frame([]), figures=figures)

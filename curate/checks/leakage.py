@@ -29,7 +29,7 @@ import polars as pl
 from pydantic import BaseModel, ConfigDict, Field
 
 from curate.dedup.minhash import optimal_bands, shingle_hashes, signatures
-from curate.pipeline.step import Finding, Severity, StepResult, findings_frame
+from curate.pipeline.step import Finding, OmitNone, Severity, StepResult, findings_frame
 
 _P = np.uint64(0x100000001B3)
 """Multiplier of the n-gram hash (odd; uint64 arithmetic wraps, as intended)."""
@@ -60,7 +60,61 @@ class LeakageConfig(BaseModel):
     num_perm: int = Field(128, ge=16, le=1024)
     """MinHash permutations of the near-duplicate match."""
     severity: dict[str, Severity] = Field(default_factory=dict)
-    """Severity per reason (``eval_ngram_overlap``, ``eval_near_duplicate``); default ``review``."""
+    """Severity per reason (``eval_ngram_overlap``, ``eval_near_duplicate``); default ``review``.
+    Applied by ``run_steps`` with the config's other overrides, which beat it."""
+
+
+class NgramFigures(BaseModel):
+    """The n-gram overlap match."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    n: int
+    """The n-gram size (``ngram``)."""
+    min_n: int
+    """The smallest n used for short eval texts (``min_ngram``)."""
+    eval_texts_checked: int
+    """Eval texts (prompts and references) long enough to match."""
+    eval_texts_too_short: int
+    """Eval texts shorter than ``min_n`` words, left to the near-duplicate match."""
+
+
+class NearMatchFigures(BaseModel):
+    """The near-duplicate prompt match."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    threshold: float
+    """The Jaccard threshold (``near_threshold``)."""
+    shingles: str
+    """The shingles compared (``char 5-grams``)."""
+    bands: int
+    """LSH bands."""
+    rows: int
+    """Rows per band."""
+    candidate_pairs: int
+    """(training prompt, eval prompt) pairs that collided in some band."""
+    confirmed_pairs: OmitNone[int] = None
+    """Candidate pairs at or over the threshold (absent when there was no candidate)."""
+
+
+class LeakageFigures(BaseModel):
+    """What the leakage check found."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    records: int
+    """Training records checked."""
+    eval_items: int
+    """Items in the eval set."""
+    ngram: NgramFigures
+    """The n-gram overlap match."""
+    near: OmitNone[NearMatchFigures] = None
+    """The near-duplicate match (absent when ``near`` is off)."""
+    records_flagged: int
+    """Training records with a leakage finding."""
+    by_reason: dict[str, int]
+    """Findings per reason code (``eval_ngram_overlap``, ``eval_near_duplicate``)."""
 
 
 def _normalise(expr: pl.Expr) -> pl.Expr:
@@ -146,16 +200,16 @@ class LeakageCheck:
         self.config = config or LeakageConfig()
         self.eval_records = eval_records
 
-    def run(self, records: pl.DataFrame) -> StepResult:
+    def run(self, records: pl.DataFrame) -> StepResult[LeakageFigures]:
         """One finding per record and reason, naming the eval item it overlaps most."""
         cfg = self.config
         found: dict[tuple[int, str], list[dict[str, Any]]] = {}
-        figures: dict[str, Any] = {"records": len(records), "eval_items": len(self.eval_records)}
-        ngram_hits, figures["ngram"] = self._ngram_matches(records)
+        ngram_hits, ngram_figures = self._ngram_matches(records)
         for owner, evidence in ngram_hits:
             found.setdefault((owner, "eval_ngram_overlap"), []).append(evidence)
+        near_figures = None
         if cfg.near:
-            near_hits, figures["near"] = self._near_matches(records)
+            near_hits, near_figures = self._near_matches(records)
             for owner, evidence in near_hits:
                 found.setdefault((owner, "eval_near_duplicate"), []).append(evidence)
         ids, rows = records["id"].to_list(), records["row"].to_list()
@@ -170,21 +224,27 @@ class LeakageCheck:
                     record_id=ids[owner],
                     row=rows[owner],
                     check=self.name,
-                    severity=cfg.severity.get(reason, "review"),
+                    severity="review",
                     reason=reason,
                     evidence=evidence,
                 )
             )
-        figures["records_flagged"] = len({owner for owner, _ in found})
-        figures["by_reason"] = {
-            r: sum(1 for _, reason in found if reason == r)
-            for r in ("eval_ngram_overlap", "eval_near_duplicate")
-        }
+        figures = LeakageFigures(
+            records=len(records),
+            eval_items=len(self.eval_records),
+            ngram=ngram_figures,
+            near=near_figures,
+            records_flagged=len({owner for owner, _ in found}),
+            by_reason={
+                r: sum(1 for _, reason in found if reason == r)
+                for r in ("eval_ngram_overlap", "eval_near_duplicate")
+            },
+        )
         return StepResult(findings=findings_frame(findings), figures=figures)
 
     # -- n-gram overlap --------------------------------------------------------------------------
 
-    def _ngram_matches(self, records: pl.DataFrame) -> tuple[list[tuple[int, dict]], dict]:
+    def _ngram_matches(self, records: pl.DataFrame) -> tuple[list[tuple[int, dict]], NgramFigures]:
         cfg = self.config
         eval_fields = [("prompt", "prompt", ("user",))]
         if cfg.include_references:
@@ -215,12 +275,12 @@ class LeakageCheck:
             if joined.is_empty():
                 continue
             hits.append(joined.with_columns(pl.lit(n).alias("n")))
-        figures = {
-            "n": cfg.ngram,
-            "min_n": cfg.min_ngram,
-            "eval_texts_checked": int((n_of >= cfg.min_ngram).sum()),
-            "eval_texts_too_short": int((n_of < cfg.min_ngram).sum()),
-        }
+        figures = NgramFigures(
+            n=cfg.ngram,
+            min_n=cfg.min_ngram,
+            eval_texts_checked=int((n_of >= cfg.min_ngram).sum()),
+            eval_texts_too_short=int((n_of < cfg.min_ngram).sum()),
+        )
         if not hits:
             return [], figures
         pairs = (
@@ -259,7 +319,9 @@ class LeakageCheck:
 
     # -- near-duplicate prompts ------------------------------------------------------------------
 
-    def _near_matches(self, records: pl.DataFrame) -> tuple[list[tuple[int, dict]], dict]:
+    def _near_matches(
+        self, records: pl.DataFrame
+    ) -> tuple[list[tuple[int, dict]], NearMatchFigures]:
         cfg = self.config
         train = _texts(records, [("prompt", "prompt", ("user",))])
         evals = _texts(self.eval_records, [("prompt", "prompt", ("user",))])
@@ -267,12 +329,6 @@ class LeakageCheck:
         hashes, counts = shingle_hashes(texts, "char", cfg.char_n)
         sigs = signatures(hashes, counts, cfg.num_perm, seed=1)
         bands, rows = optimal_bands(cfg.near_threshold, cfg.num_perm)
-        figures = {
-            "threshold": cfg.near_threshold,
-            "shingles": f"char {cfg.char_n}-grams",
-            "bands": bands,
-            "rows": rows,
-        }
         n_train = len(train)
         # One row per (band, text): a band's key hashes its rows; train and eval texts meet in
         # a join on (band, key), so every cross pair in a bucket is found, and no pair within
@@ -298,7 +354,13 @@ class LeakageCheck:
             .unique()
             .sort("i", "i_right")
         )
-        figures["candidate_pairs"] = len(pairs)
+        figures = NearMatchFigures(
+            threshold=cfg.near_threshold,
+            shingles=f"char {cfg.char_n}-grams",
+            bands=bands,
+            rows=rows,
+            candidate_pairs=len(pairs),
+        )
         if pairs.is_empty():
             return [], figures
         a, b = pairs["i"].to_numpy(), pairs["i_right"].to_numpy()
@@ -319,5 +381,4 @@ class LeakageCheck:
                         },
                     )
                 )
-        figures["confirmed_pairs"] = len(out)
-        return out, figures
+        return out, figures.model_copy(update={"confirmed_pairs": len(out)})

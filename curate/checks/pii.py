@@ -19,7 +19,7 @@ import polars as pl
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from curate.checks.pii_spans import KINDS, Options, Span, find_spans, mask, redact
-from curate.pipeline.step import Finding, Severity, StepResult, findings_frame
+from curate.pipeline.step import Finding, OmitNone, Severity, StepResult, findings_frame
 from curate.records import MESSAGES
 
 REASONS = {
@@ -58,7 +58,8 @@ class PIIConfig(BaseModel):
     ip_address, phone_number, high_entropy. (Tuples, not sets, here and below: the config is
     part of the report and the run id, which must not depend on set order.)"""
     severity: dict[str, Severity] = Field(default_factory=dict)
-    """Severity per reason code (``pii_email``, ``secret_api_key``, ...); default ``review``."""
+    """Severity per reason code (``pii_email``, ``secret_api_key``, ...); default ``review``.
+    Applied by ``run_steps`` with the config's other overrides, which beat it."""
     phone_region: str = "US"
     """Region assumed for phone numbers written without a country code (ISO 3166 alpha-2)."""
     ignore_example_domains: bool = True
@@ -102,6 +103,26 @@ class PIIConfig(BaseModel):
         )
 
 
+class PIIFigures(BaseModel):
+    """What the PII and secrets check found (and, with ``redact``, what was redacted)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    records: int
+    """Records scanned."""
+    messages_scanned: int
+    """Messages that passed the cheap screen and were searched for spans."""
+    records_flagged: int
+    """Records with at least one span."""
+    spans_by_kind: dict[str, int]
+    """Spans found per kind detected (``email``, ``api_key``, ...)."""
+    action: Literal["flag", "redact"]
+    """The configured action."""
+    redacted_spans: OmitNone[dict[str, int]] = None
+    """Spans replaced by a placeholder in the curated output, per kind (``redact`` only; the
+    run fills it in after the pipeline, since only kept records are redacted)."""
+
+
 def _messages_long(records: pl.DataFrame) -> pl.DataFrame:
     """One row per message: ``record``, ``side``, ``message``, ``content`` (screened)."""
     base = records.with_row_index("record")
@@ -133,7 +154,7 @@ class PIICheck:
         self.config = config or PIIConfig()
         self._options = self.config.options()
 
-    def run(self, records: pl.DataFrame) -> StepResult:
+    def run(self, records: pl.DataFrame) -> StepResult[PIIFigures]:
         """One finding per record, reason and side, with masked spans as evidence."""
         grouped: dict[tuple[int, str, str], list[dict[str, Any]]] = {}
         by_kind: Counter[str] = Counter()
@@ -155,21 +176,21 @@ class PIICheck:
                 record_id=ids[i],
                 row=rows[i],
                 check=self.name,
-                severity=self.config.severity.get(reason, "review"),
+                severity="review",
                 reason=reason,
                 evidence={"side": side, "count": len(spans), "spans": spans[:10]},
             )
             for (i, reason, side), spans in sorted(grouped.items())
         ]
-        figures = {
-            "records": len(records),
-            "messages_scanned": len(messages),
-            "records_flagged": len({i for i, _, _ in grouped}),
-            "spans_by_kind": {
+        figures = PIIFigures(
+            records=len(records),
+            messages_scanned=len(messages),
+            records_flagged=len({i for i, _, _ in grouped}),
+            spans_by_kind={
                 kind: by_kind.get(kind, 0) for kind in KINDS if kind in self.config.kinds
             },
-            "action": self.config.action,
-        }
+            action=self.config.action,
+        )
         return StepResult(findings=findings_frame(findings), figures=figures)
 
 

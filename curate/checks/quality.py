@@ -4,7 +4,8 @@ The text rules live in ``curate/quality_rules.py``; this step runs them over a f
 adds the two statistics that need the whole set (length outliers by a robust z-score), and writes
 one finding per record, reason and side. Evidence names the side (``prompt``, ``completion``,
 ``chosen`` or ``rejected``) and what matched. Every finding is ``review`` unless the config says
-otherwise: these are heuristics, and a person should look before anything is dropped.
+otherwise (``QualityConfig.severity``, applied by ``run_steps``): these are heuristics, and a
+person should look before anything is dropped.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from curate.checks import quality_content as rules
 from curate.checks import quality_damage as damage
-from curate.pipeline.step import Finding, Severity, StepResult, findings_frame
+from curate.pipeline.step import Finding, OmitNone, Severity, StepResult, findings_frame
 
 QUALITY_REASONS = (
     "empty_answer",
@@ -49,7 +50,8 @@ class QualityConfig(BaseModel):
     """Reason codes not to check (from ``QUALITY_REASONS``)."""
     severity: dict[str, Severity] = Field(default_factory=dict)
     """Severity per reason code; a reason not listed is ``review``. ``{"empty_answer": "drop"}``
-    removes empty answers from the curated set."""
+    removes empty answers from the curated set. Applied by ``run_steps`` with the config's
+    other overrides (``CurateConfig.severity_overrides``), which beat it."""
     outlier_z: float = Field(3.5, gt=0)
     """Robust z-score beyond which a length is an outlier: ``0.6745 * (x - median) / MAD`` on
     the square root of the token count or ratio (Iglewicz and Hoaglin's modified z; 3.5 is
@@ -80,6 +82,40 @@ class QualityConfig(BaseModel):
         if unknown:
             raise ValueError(f"unknown reason(s) {unknown}; known: {list(QUALITY_REASONS)}")
         return value
+
+
+class LengthStats(BaseModel):
+    """The robust statistics of one length metric, over the non-empty answer sides."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    median: float
+    """The metric's median (tokens, or the answer/prompt token ratio)."""
+    mad_sqrt: float
+    """The median absolute deviation of the metric's square root."""
+    z_cut: float
+    """The robust z-score beyond which a side is an outlier (``outlier_z``)."""
+
+
+class QualityFigures(BaseModel):
+    """What the quality check found."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    records: int
+    """Records checked."""
+    findings: int
+    """Findings written (one per record, reason and side)."""
+    records_flagged: int
+    """Records with at least one finding."""
+    by_reason: dict[str, int]
+    """Findings per reason code checked (``skip`` leaves a reason out)."""
+    answer_tokens: OmitNone[LengthStats] = None
+    """Tokens per answer side (absent when there were too few answers for outliers)."""
+    answer_prompt_ratio: OmitNone[LengthStats] = None
+    """Answer tokens over prompt tokens (absent when there were too few answers)."""
+    length_outliers: OmitNone[str] = None
+    """Why length outliers were not computed (``skipped: too few answers``), if they were not."""
 
 
 def _messages(col: str, roles: tuple[str, ...] | None = None) -> pl.Expr:
@@ -136,7 +172,7 @@ class QualityCheck:
     def _on(self, reason: str) -> bool:
         return reason not in self.config.skip
 
-    def run(self, records: pl.DataFrame) -> StepResult:
+    def run(self, records: pl.DataFrame) -> StepResult[QualityFigures]:
         """Check every record; one finding per record, reason and side."""
         cfg = self.config
         sides = answer_sides(records)
@@ -224,18 +260,18 @@ class QualityCheck:
         sides_list = nonempty["side"].to_list()
         for reason, (metric, raw, scaled) in metrics.items():
             z = _robust_z(scaled)
-            stats[metric] = {
-                "median": round(float(np.median(raw)), 3),
-                "mad_sqrt": round(float(np.median(np.abs(scaled - np.median(scaled)))), 3),
-                "z_cut": cfg.outlier_z,
-            }
+            stats[metric] = LengthStats(
+                median=round(float(np.median(raw)), 3),
+                mad_sqrt=round(float(np.median(np.abs(scaled - np.median(scaled)))), 3),
+                z_cut=cfg.outlier_z,
+            )
             if not self._on(reason):
                 continue
             for k in np.flatnonzero(np.abs(z) > cfg.outlier_z):
                 evidence = {
                     "metric": metric,
                     "value": round(float(raw[k]), 3),
-                    "median": stats[metric]["median"],
+                    "median": stats[metric].median,
                     "z": round(float(z[k]), 2),
                     "direction": "long" if z[k] > 0 else "short",
                 }
@@ -247,7 +283,7 @@ class QualityCheck:
         records: pl.DataFrame,
         found: list[tuple[int, str, str, dict[str, Any]]],
         stats: dict[str, Any],
-    ) -> StepResult:
+    ) -> StepResult[QualityFigures]:
         ids, rows = records["id"].to_list(), records["row"].to_list()
         found.sort(key=lambda f: (f[0], QUALITY_REASONS.index(f[1]), f[2]))
         findings = [
@@ -255,18 +291,18 @@ class QualityCheck:
                 record_id=ids[i],
                 row=rows[i],
                 check=self.name,
-                severity=self.config.severity.get(reason, "review"),
+                severity="review",
                 reason=reason,
                 evidence={"side": side, **evidence},
             )
             for i, reason, side, evidence in found
         ]
         by_reason = Counter(reason for _, reason, _, _ in found)
-        figures = {
-            "records": len(records),
-            "findings": len(findings),
-            "records_flagged": len({i for i, *_ in found}),
-            "by_reason": {r: by_reason.get(r, 0) for r in QUALITY_REASONS if self._on(r)},
+        figures = QualityFigures(
+            records=len(records),
+            findings=len(findings),
+            records_flagged=len({i for i, *_ in found}),
+            by_reason={r: by_reason.get(r, 0) for r in QUALITY_REASONS if self._on(r)},
             **stats,
-        }
+        )
         return StepResult(findings=findings_frame(findings), figures=figures)

@@ -14,7 +14,7 @@ import polars as pl
 from pydantic import BaseModel, ConfigDict
 
 from curate.dedup.clusters import choose_representatives, duplicate_findings, json_object, quoted
-from curate.pipeline.step import FINDING_SCHEMA, StepResult
+from curate.pipeline.step import FINDING_SCHEMA, OmitNone, StepResult
 from curate.text.normalize import answer_text, hash_expr, messages_text, normalize_expr, record_text
 
 
@@ -27,6 +27,21 @@ class ExactConfig(BaseModel):
     """Run the check."""
     prompt_groups: bool = True
     """Also group records by prompt alone and flag same-prompt, different-answer groups."""
+
+
+class ExactFigures(BaseModel):
+    """What exact deduplication found."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    duplicates: int
+    """Records that copy another (``exact_duplicate`` findings)."""
+    same_prompt_records: OmitNone[int] = None
+    """Records sharing their prompt with a record whose answer differs (with ``prompt_groups``)."""
+    same_prompt_groups: OmitNone[int] = None
+    """Groups of such records, one per prompt (with ``prompt_groups``)."""
+    clusters: int
+    """Clusters of copies, each keeping one representative."""
 
 
 def exact_keys(records: pl.DataFrame) -> pl.DataFrame:
@@ -49,21 +64,23 @@ class ExactDedup:
     def __init__(self, config: ExactConfig | None = None) -> None:
         self.config = config or ExactConfig()
 
-    def run(self, records: pl.DataFrame) -> StepResult:
+    def run(self, records: pl.DataFrame) -> StepResult[ExactFigures]:
         """Find whole-record copies (drop) and same-prompt groups (info)."""
         return self.from_keys(records, exact_keys(records))
 
-    def from_keys(self, records: pl.DataFrame, keys: pl.DataFrame) -> StepResult:
+    def from_keys(self, records: pl.DataFrame, keys: pl.DataFrame) -> StepResult[ExactFigures]:
         """The findings, given ``exact_keys(records)`` (computed here or by another executor)."""
-        found = [self._copies(records, keys)]
-        figures: dict[str, object] = {"duplicates": len(found[0])}
+        copies = self._copies(records, keys)
+        groups = None
         if self.config.prompt_groups:
-            dropped = found[0]["record_id"]
-            groups = self._prompt_groups(records, keys, dropped)
-            found.append(groups)
-            figures["same_prompt_records"] = len(groups)
-            figures["same_prompt_groups"] = groups["cluster_id"].n_unique()
-        figures["clusters"] = found[0]["cluster_id"].n_unique()
+            groups = self._prompt_groups(records, keys, copies["record_id"])
+        figures = ExactFigures(
+            duplicates=len(copies),
+            same_prompt_records=None if groups is None else len(groups),
+            same_prompt_groups=None if groups is None else groups["cluster_id"].n_unique(),
+            clusters=copies["cluster_id"].n_unique(),
+        )
+        found = [copies] if groups is None else [copies, groups]
         return StepResult(findings=pl.concat(found), figures=figures)
 
     def _copies(self, records: pl.DataFrame, keys: pl.DataFrame) -> pl.DataFrame:

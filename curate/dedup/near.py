@@ -66,6 +66,42 @@ class NearConfig(BaseModel):
     """Seed of the permutations (datasketch's ``seed``)."""
 
 
+class ShingleKinds(BaseModel):
+    """Records shingled by each kind of n-gram."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    char: int
+    """Records shingled by character n-grams."""
+    word: int
+    """Records shingled by word n-grams."""
+
+
+class NearFigures(BaseModel):
+    """What near-duplicate detection found, and the LSH parameters it used."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    threshold: float
+    """The Jaccard threshold used."""
+    num_perm: int
+    """MinHash permutations used."""
+    bands: int
+    """LSH bands."""
+    rows: int
+    """Rows per band (``bands * rows <= num_perm``)."""
+    shingles: ShingleKinds
+    """Records shingled by characters and by words."""
+    candidate_pairs: int
+    """Pairs that collided in some band."""
+    verified_pairs: int
+    """Candidate pairs confirmed as duplicates (similar texts and alike answers)."""
+    clusters: int
+    """Clusters of two or more records."""
+    duplicates: int
+    """Records that are not their cluster's representative."""
+
+
 class NearDedup:
     """Clusters of records whose shingle sets overlap (Jaccard) above the threshold."""
 
@@ -75,7 +111,7 @@ class NearDedup:
         self.config = config or NearConfig()
         self.workers = workers or min(2, os.cpu_count() or 1)
 
-    def run(self, records: pl.DataFrame) -> StepResult:
+    def run(self, records: pl.DataFrame) -> StepResult[NearFigures]:
         """Find near-duplicate clusters; every member but the representative gets a finding."""
         cfg = self.config
         bands, rows = lsh_bands(cfg)
@@ -117,22 +153,24 @@ class NearDedup:
         kinds: np.ndarray,
         candidates: int,
         verified: int,
-    ) -> StepResult:
+    ) -> StepResult[NearFigures]:
         """Findings and figures from the clusters' members and their similarity to the
         representative (the reduction any executor ends with)."""
         cfg = self.config
         bands, rows = lsh_bands(cfg)
-        figures = {
-            "threshold": cfg.threshold,
-            "num_perm": cfg.num_perm,
-            "bands": bands,
-            "rows": rows,
-            "shingles": {k: int((kinds == k).sum()) for k in ("char", "word")},
-            "candidate_pairs": candidates,
-            "verified_pairs": verified,
-            "clusters": members["label"].n_unique(),
-            "duplicates": len(members) - members["label"].n_unique(),
-        }
+        figures = NearFigures(
+            threshold=cfg.threshold,
+            num_perm=cfg.num_perm,
+            bands=bands,
+            rows=rows,
+            shingles=ShingleKinds(
+                char=int((kinds == "char").sum()), word=int((kinds == "word").sum())
+            ),
+            candidate_pairs=candidates,
+            verified_pairs=verified,
+            clusters=members["label"].n_unique(),
+            duplicates=len(members) - members["label"].n_unique(),
+        )
         findings = duplicate_findings(
             members.with_columns(pl.Series("similarity", similarity)),
             check=self.name,

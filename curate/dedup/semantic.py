@@ -10,7 +10,7 @@ clusters by union-find, and each cluster keeps one representative (``curate.dedu
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import polars as pl
@@ -55,6 +55,29 @@ class SemanticConfig(BaseModel):
     """Tokens of each record embedded (prompt first); the model was trained on 128."""
 
 
+class SemanticFigures(BaseModel):
+    """What semantic deduplication found, and how."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    threshold: float
+    """The cosine threshold used."""
+    model: str
+    """The embedding model."""
+    path: Literal["exhaustive", "kmeans"]
+    """``exhaustive`` (every pair compared) or ``kmeans`` (pairs within k-means groups)."""
+    groups: int
+    """k-means groups (1 on the exhaustive path)."""
+    pairs: int
+    """Pairs at or over the threshold, after the veto below."""
+    pairs_vetoed_conflicting_answers: int
+    """Pairs over the threshold left apart because their final answers conflict."""
+    clusters: int
+    """Clusters of two or more records."""
+    duplicates: int
+    """Records that are not their cluster's representative (``semantic_duplicate`` findings)."""
+
+
 class SemanticDedup:
     """Clusters of records whose embeddings have cosine similarity above the threshold."""
 
@@ -71,7 +94,7 @@ class SemanticDedup:
         self.store = store
         self.progress = progress
 
-    def run(self, records: pl.DataFrame) -> StepResult:
+    def run(self, records: pl.DataFrame) -> StepResult[SemanticFigures]:
         """Embed each record (prompt then answer), pair those above the threshold, cluster."""
         cfg = self.config
         texts = records.select(content_text().alias("t"))["t"].to_list()
@@ -103,16 +126,16 @@ class SemanticDedup:
             similarity=pl.col("cosine"),
             extra={"threshold": cfg.threshold, "model": cfg.model},
         )
-        figures = {
-            "threshold": cfg.threshold,
-            "model": cfg.model,
-            "path": "exhaustive" if groups == 1 else "kmeans",
-            "groups": groups,
-            "pairs": len(left),
-            "pairs_vetoed_conflicting_answers": int(vetoed.sum()),
-            "clusters": members["label"].n_unique(),
-            "duplicates": len(findings),
-        }
+        figures = SemanticFigures(
+            threshold=cfg.threshold,
+            model=cfg.model,
+            path="exhaustive" if groups == 1 else "kmeans",
+            groups=groups,
+            pairs=len(left),
+            pairs_vetoed_conflicting_answers=int(vetoed.sum()),
+            clusters=members["label"].n_unique(),
+            duplicates=len(findings),
+        )
         return StepResult(findings=findings, figures=figures)
 
     def _clustered_pairs(self, vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:

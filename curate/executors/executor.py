@@ -9,15 +9,16 @@ on the frame the previous step left, with their own code.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
 from curate.executors.config import ExecutorConfig
 from curate.executors.workdir import WorkDir
+from curate.pipeline.result import Figures
 from curate.pipeline.step import FINDING_SCHEMA, Step, StepResult
 
 
@@ -66,21 +67,22 @@ class Checkpointed:
         self.step, self.work, self.stage = step, work, stage
         self.name = step.name
 
-    def run(self, records: pl.DataFrame) -> StepResult:
+    def run(self, records: pl.DataFrame) -> StepResult[Any]:
         """The step's result: computed once, then read back from the work folder."""
 
         def compute(folder: Path) -> dict[str, object]:
             result = self.step.run(records)
             result.findings.write_parquet(folder / "findings.parquet")
-            # Round-trip the figures through JSON here too, so a resumed run reports exactly
-            # what a fresh one does.
-            return {"figures": json.loads(json.dumps(result.figures))}
+            return {"figures": result.figures.model_dump(mode="json")}
 
         meta = self.work.stage(self.stage, compute)
         findings = pl.read_parquet(self.work.path(self.stage) / "findings.parquet")
+        # The figures are read back as the step's model (the field of ``Figures`` named after
+        # it), fresh or resumed alike, so both report the same.
+        figures = getattr(Figures.model_validate({self.name: meta["figures"]}), self.name)
         return StepResult(
             findings=findings.cast(FINDING_SCHEMA),  # type: ignore[arg-type]
-            figures=meta["figures"],
+            figures=figures,
         )
 
 

@@ -18,9 +18,9 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from curate.dedup.exact import ExactDedup, exact_keys
+from curate.dedup.exact import ExactDedup, ExactFigures, exact_keys
 from curate.dedup.minhash import band_key, estimated_jaccard
-from curate.dedup.near import NearDedup, lsh_bands, near_texts
+from curate.dedup.near import NearDedup, NearFigures, lsh_bands, near_texts
 from curate.executors.components import components
 from curate.executors.config import ExecutorConfig
 from curate.executors.ray_data import (
@@ -59,7 +59,7 @@ class RayExactDedup:
     def __init__(self, step: ExactDedup, work: WorkDir, config: ExecutorConfig) -> None:
         self.step, self.work, self.config = step, work, config
 
-    def run(self, records: pl.DataFrame) -> StepResult:
+    def run(self, records: pl.DataFrame) -> StepResult[ExactFigures]:
         """Hash every record on Ray, then reduce as the local step does."""
         _write_input(records, self.work, self.config)
 
@@ -91,7 +91,7 @@ class RayNearDedup:
     def __init__(self, step: NearDedup, work: WorkDir, config: ExecutorConfig) -> None:
         self.step, self.work, self.config = step, work, config
 
-    def run(self, records: pl.DataFrame) -> StepResult:
+    def run(self, records: pl.DataFrame) -> StepResult[NearFigures]:
         """Find near-duplicate clusters on Ray; the findings equal the local step's."""
         cfg, work, parts = self.step.config, self.work, self.config.partitions
         bands, rows = lsh_bands(cfg)

@@ -7,9 +7,13 @@ turns, and whose completion holds its reference answer when it has one. Accepted
 - an eval suite (issue 7): JSONL of cases, or a YAML/JSON mapping with ``cases``; a case has
   ``id`` and ``prompt`` (text or messages) or ``messages``, and an optional ``reference``;
 - plain JSONL/JSON with a ``question``, ``prompt``, ``text``, ``instruction`` (+ ``input``) or
-  ``turns`` field, and optionally ``ground_truth``/``reference``/``answer`` (GSM8K, MT-Bench);
+  ``turns`` field, and optionally a reference (``REFERENCE_FIELDS``: GSM8K, MT-Bench);
 - any dataset ``curate.read_dataset`` reads (its prompts are the eval items), or the name or id
   of a dataset in the store.
+
+``PROMPT_FIELDS``, ``REFERENCE_FIELDS``, ``item_prompt`` and ``item_reference`` are the one
+definition of which fields of a row hold an eval item's prompt and reference: the leakage check
+reads eval sets with them, and failure mining (``evalsuite.mine``) reads its pools with them.
 """
 
 from __future__ import annotations
@@ -20,13 +24,19 @@ from typing import Any
 
 import polars as pl
 
-from curate.errors import DatasetFormatError, InputError
+from curate.errors import DatasetFormatError, InputError, NotFoundError
 from curate.io.files import open_binary
+from curate.io.shards import is_sharded, read_shards
 from curate.records import Message, Record, Source, to_frame
 
+PROMPT_FIELDS = ("messages", "prompt", "question", "text", "instruction", "turns")
+"""Fields that hold an item's prompt, first one set wins: a message list (``messages``, or
+``prompt`` as a list), a text (``prompt``, ``question``, ``text``, ``instruction`` followed by
+its ``input``), or MT-Bench's list of user ``turns``."""
+REFERENCE_FIELDS = ("reference", "ground_truth", "answer", "output", "response")
+"""Fields that hold an item's reference answer, first one set wins."""
 _QUESTION_KEYS = ("question", "turns", "text")
 _TRAINING_KEYS = {"completion", "chosen", "rejected", "response", "output", "conversations"}
-_REFERENCE_KEYS = ("reference", "ground_truth", "answer")
 
 
 def _rows(path: Path) -> list[Any] | None:
@@ -70,21 +80,41 @@ def _is_eval_shape(rows: list[Any]) -> bool:
     return "id" in keys and bool(keys & {"prompt", "messages"}) and not keys & _TRAINING_KEYS
 
 
-def _user_turns(row: dict[str, Any], where: str) -> list[Message]:
-    if "messages" in row or isinstance(row.get("prompt"), list):
-        raw = row.get("messages") or row.get("prompt")
-        if not raw or not all(isinstance(m, dict) and "role" in m and "content" in m for m in raw):
-            raise InputError(f"{where}: messages must be a non-empty list of {{role, content}}")
-        return [Message(role=m["role"], content=str(m["content"])) for m in raw]
-    if isinstance(row.get("turns"), list):
-        return [Message(role="user", content=str(t)) for t in row["turns"]]
-    for key in ("prompt", "question", "text", "instruction"):
-        if isinstance(row.get(key), str):
-            content = row[key]
-            if key == "instruction" and str(row.get("input") or "").strip():
-                content = f"{content}\n\n{row['input']}"
-            return [Message(role="user", content=content)]
-    raise InputError(f"{where}: no prompt, messages, question, turns or text field")
+def item_prompt(
+    row: dict[str, Any], *, first_turn: bool = False, where: str = "row"
+) -> list[Message] | None:
+    """An item's prompt as messages, from the first of ``PROMPT_FIELDS`` it sets; None if none.
+
+    Args:
+        row: the item.
+        first_turn: of MT-Bench ``turns``, keep the first only: the later turns follow up on an
+            answer, so a model asked to answer the item answers the first.
+        where: the item's place, for the error message.
+
+    Raises:
+        InputError: a message list that is not a list of ``{role, content}``.
+    """
+    for field in PROMPT_FIELDS:
+        value = row.get(field)
+        if not value:
+            continue
+        if isinstance(value, list) and field in ("messages", "prompt"):
+            if not all(isinstance(m, dict) and "role" in m and "content" in m for m in value):
+                raise InputError(f"{where}: {field} must be a list of {{role, content}}")
+            return [Message(role=m["role"], content=str(m["content"])) for m in value]
+        if isinstance(value, list) and field == "turns":
+            turns = value[:1] if first_turn else value
+            return [Message(role="user", content=str(t)) for t in turns]
+        if isinstance(value, str):
+            if field == "instruction" and str(row.get("input") or "").strip():
+                value = f"{value}\n\n{row['input']}"
+            return [Message(role="user", content=value)]
+    return None
+
+
+def item_reference(row: dict[str, Any]) -> Any:
+    """An item's reference answer: the first of ``REFERENCE_FIELDS`` it sets; None if none."""
+    return next((row[f] for f in REFERENCE_FIELDS if row.get(f) not in (None, "")), None)
 
 
 def _item(row: Any, index: int, path: Path) -> Record:
@@ -92,7 +122,7 @@ def _item(row: Any, index: int, path: Path) -> Record:
     if not isinstance(row, dict):
         raise InputError(f"{where}: expected an object, got {type(row).__name__}")
     item_id = str(row.get("id", row.get("question_id", f"row-{index}")))
-    reference = next((row[k] for k in _REFERENCE_KEYS if row.get(k) is not None), None)
+    reference = item_reference(row)
     completion = None
     if reference is not None:
         text = reference if isinstance(reference, str) else json.dumps(reference, sort_keys=True)
@@ -100,10 +130,17 @@ def _item(row: Any, index: int, path: Path) -> Record:
     return Record(
         id=item_id,
         kind="sft",
-        prompt=_user_turns(row, where),
+        prompt=_prompt(row, where),
         completion=completion,
         source=Source(file=str(path), row=index),
     )
+
+
+def _prompt(row: dict[str, Any], where: str) -> list[Message]:
+    prompt = item_prompt(row, where=where)
+    if prompt is None:
+        raise InputError(f"{where}: no prompt, messages, question, turns or text field")
+    return prompt
 
 
 def load_eval_set(source: str | Path | pl.DataFrame, store: Any = None) -> pl.DataFrame:
@@ -141,15 +178,18 @@ def load_eval_set(source: str | Path | pl.DataFrame, store: Any = None) -> pl.Da
 
 
 def _from_store(name: str, store: Any) -> pl.DataFrame:
-    from curate.pipeline.run import (
-        load_input,  # the stored-dataset lookup lives with curate.pipeline.run
-    )
+    """A folder of shards, or a stored dataset's records by id or name."""
+    if is_sharded(name):
+        return read_shards(name).records
     from curate.store.store import Store
 
-    if store is not None:
-        return load_input(name, store).records
-    own = Store()
+    own = store is None
+    store = Store() if own else store
     try:
-        return load_input(name, own).records
+        info = store.find_dataset(name)
+        if info is None:
+            raise NotFoundError(f"{name}: neither a file nor a dataset id or name in the store")
+        return store.records(info.id)
     finally:
-        own.close()
+        if own:
+            store.close()

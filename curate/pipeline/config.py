@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -24,16 +24,15 @@ from curate.audit.diversity import DiversityConfig
 from curate.audit.format_profile import FormatConfig
 from curate.audit.verdict import VerdictConfig
 from curate.audit.volatile import VolatileConfig
-from curate.checks.leakage import LeakageConfig
-from curate.checks.pii import PIIConfig
-from curate.checks.quality import QualityConfig
+from curate.checks.leakage import LeakageCheck, LeakageConfig
+from curate.checks.pii import PIICheck, PIIConfig
+from curate.checks.quality import QualityCheck, QualityConfig
 from curate.dedup.exact import ExactConfig
 from curate.dedup.near import NearConfig
 from curate.dedup.semantic import SemanticConfig
 from curate.errors import ConfigError
 from curate.executors.config import ExecutorConfig
-
-Action = Literal["drop", "review", "info"]
+from curate.pipeline.step import Severity, SeverityOverrides
 
 
 class CurateConfig(BaseModel):
@@ -71,9 +70,22 @@ class CurateConfig(BaseModel):
     """Where the steps run (``local`` or ``ray``). It never changes a result, so it is left out
     of the config's JSON: the run id and ``report.json`` are the same for every executor."""
 
-    severity: dict[str, Action] = Field(default_factory=dict)
+    severity: dict[str, Severity] = Field(default_factory=dict)
     """Overrides of the default severity, keyed by check name (``near_dedup``) or reason code
-    (``near_duplicate``); a reason beats its check."""
+    (``near_duplicate``); a reason beats its check, and both beat a step section's own
+    ``severity`` (``severity_overrides``)."""
+
+    def severity_overrides(self) -> SeverityOverrides:
+        """Every severity override of the config in one policy: this ``severity`` section and
+        the quality, pii and leakage sections' own ``severity`` (overrides scoped to a check)."""
+        return SeverityOverrides(
+            by_check_or_reason=self.severity,
+            by_step={
+                QualityCheck.name: self.quality.severity,
+                PIICheck.name: self.pii.severity,
+                LeakageCheck.name: self.leakage.severity,
+            },
+        )
 
     @classmethod
     def from_file(cls, path: str | Path) -> CurateConfig:

@@ -8,12 +8,21 @@ record counted once, under the first ``drop`` finding that removed it).
 
 from __future__ import annotations
 
-from typing import Any
-
 from pydantic import BaseModel, ConfigDict, Field
 
-from curate.audit.verdict import Verdict
+from curate.audit.contradictions import ContradictionsFigures
+from curate.audit.diversity import DiversityFigures
+from curate.audit.format_profile import FormatFigures
+from curate.audit.verdict import ReadinessVerdict
+from curate.audit.volatile import VolatileFigures
+from curate.checks.leakage import LeakageFigures
+from curate.checks.pii import PIIFigures
+from curate.checks.quality import QualityFigures
+from curate.dedup.exact import ExactFigures
+from curate.dedup.near import NearFigures
+from curate.dedup.semantic import SemanticFigures
 from curate.pipeline.config import CurateConfig
+from curate.pipeline.step import OmitNone
 
 
 class ClusterSummary(BaseModel):
@@ -31,6 +40,33 @@ class ClusterSummary(BaseModel):
     """The kept record's id (None for groups with no representative, such as ``prompt:``)."""
     example: str
     """The start of the representative's (or first member's) prompt, for reading."""
+
+
+class Figures(BaseModel):
+    """Each step's own figures, by step name; a step that did not run is left out."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    exact_dedup: OmitNone[ExactFigures] = None
+    """Exact duplicates and same-prompt groups."""
+    near_dedup: OmitNone[NearFigures] = None
+    """Near duplicates (MinHash LSH)."""
+    semantic_dedup: OmitNone[SemanticFigures] = None
+    """Semantic duplicates (embeddings)."""
+    quality: OmitNone[QualityFigures] = None
+    """Quality heuristics."""
+    pii: OmitNone[PIIFigures] = None
+    """PII and secrets."""
+    leakage: OmitNone[LeakageFigures] = None
+    """Train/eval leakage (with an eval set)."""
+    contradictions: OmitNone[ContradictionsFigures] = None
+    """Contradictions."""
+    format: OmitNone[FormatFigures] = None
+    """Format and tone profile."""
+    volatile: OmitNone[VolatileFigures] = None
+    """Volatile facts."""
+    diversity: OmitNone[DiversityFigures] = None
+    """Diversity."""
 
 
 class CurationResult(BaseModel):
@@ -70,14 +106,14 @@ class CurationResult(BaseModel):
     """Number of clusters per cluster kind (``exact``, ``near``, ``semantic``, ``prompt``, …)."""
     clusters: list[ClusterSummary] = Field(default_factory=list)
     """The largest clusters (up to 50 per kind), biggest first, with an example each."""
-    figures: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    figures: Figures = Field(default_factory=Figures)
     """Each step's own figures (thresholds used, bands and rows, counts, …), by step name."""
     files: dict[str, str] = Field(default_factory=dict)
     """Output files by role (``curated``, ``findings``, ``rejects``, ``report``), relative to
     the output folder."""
     config: CurateConfig
     """The configuration the run used, defaults filled in."""
-    verdict: Verdict | None = None
+    verdict: ReadinessVerdict | None = None
     """The readiness verdict with its reasons and every threshold (``curate.audit.verdict``)."""
     timings: dict[str, float] = Field(default_factory=dict)
     """Seconds per step and in total. Not written to ``report.json`` (which must be

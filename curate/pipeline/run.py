@@ -24,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -43,7 +44,7 @@ from curate.executors.executor import open_executor
 from curate.io.eval_items import load_eval_set
 from curate.io.shards import is_sharded
 from curate.pipeline.config import CurateConfig
-from curate.pipeline.result import CurationResult
+from curate.pipeline.result import CurationResult, Figures
 from curate.pipeline.step import FINDING_SCHEMA, Step, StepResult, run_steps
 from curate.pipeline.summary import cluster_summaries, counts_by, dropped_by_reason
 from curate.records import RECORD_SCHEMA, REJECT_SCHEMA
@@ -190,13 +191,15 @@ def _run(
     with open_executor(config.executor, store.root / "work", run_id) as executor:
         placed = executor.steps(steps)
         announced = [_Announced(s, i, len(steps), progress) for i, s in enumerate(placed)]
-        outcome = run_steps(loaded.records, announced, config.severity)
+        outcome = run_steps(loaded.records, announced, config.severity_overrides())
     findings = _ordered(outcome.findings, [s.name for s in steps])
     timings = {**outcome.timings}
-    if config.pii.enabled and config.pii.action == "redact":
+    figures = Figures.model_validate(outcome.figures)
+    if figures.pii is not None and config.pii.action == "redact":
         redact_start = time.perf_counter()
         outcome.kept, redacted = redact_frame(outcome.kept, config.pii)
-        outcome.figures["pii"]["redacted_spans"] = redacted
+        pii = figures.pii.model_copy(update={"redacted_spans": redacted})
+        figures = figures.model_copy(update={"pii": pii})
         timings["pii_redact"] = round(time.perf_counter() - redact_start, 4)
 
     folder = Path(out_dir) if out_dir else store.root / "runs" / run_id
@@ -216,14 +219,13 @@ def _run(
         findings_by_reason=counts_by(findings, "reason"),
         findings_by_severity=counts_by(findings, "severity"),
         **cluster_summaries(findings, loaded.records),
-        figures=outcome.figures,
+        figures=figures,
         files={k: v for k, v in FILES.items() if k != "timings"},
         config=config,
         timings=timings,
         out_dir=str(folder),
     )
-    verdict = decide(json.loads(result.report_json()), config.verdict)
-    result = result.model_copy(update={"verdict": verdict})
+    result = result.model_copy(update={"verdict": decide(result, config.verdict)})
     _write(folder, outcome.kept, findings, loaded.rejects, result)
     timings["total"] = round(time.perf_counter() - started, 4)
     result = result.model_copy(update={"timings": timings})
@@ -241,7 +243,7 @@ class _Announced:
         self.step, self.index, self.total, self.progress = step, index, total, progress
         self.name = step.name
 
-    def run(self, records: pl.DataFrame) -> StepResult:
+    def run(self, records: pl.DataFrame) -> StepResult[Any]:
         if self.progress:
             self.progress(self.name, self.index, self.total)
         return self.step.run(records)

@@ -2,22 +2,27 @@
 
 A step is one object with one method over a Polars frame of records (``RECORD_SCHEMA``). It
 returns findings (one row per record it has something to say about, with a reason code) and its
-figures. ``run_steps`` applies the severity policy after each step: records with a ``drop``
-finding leave the frame the next step sees; ``review`` and ``info`` findings only annotate.
+figures (a pydantic model of the step's own, defined beside it). ``run_steps`` applies the
+config's severity overrides after each step: records with a ``drop`` finding leave the frame the
+next step sees; ``review`` and ``info`` findings only annotate.
 """
 
 from __future__ import annotations
 
 import json
 import time
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Annotated, Any, Generic, Literal, Protocol, TypeVar
 
 import polars as pl
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 Severity = Literal["drop", "review", "info"]
+
+T = TypeVar("T")
+OmitNone = Annotated[T | None, Field(exclude_if=lambda v: v is None)]
+"""A figure a step reports only in some runs: ``None`` leaves its key out of the JSON."""
 
 FINDING_SCHEMA: dict[str, pl.DataType] = {
     "record_id": pl.Utf8(),
@@ -61,14 +66,18 @@ def findings_frame(findings: Sequence[Finding]) -> pl.DataFrame:
     return pl.DataFrame(rows, schema=FINDING_SCHEMA)
 
 
+F = TypeVar("F", bound=BaseModel)
+
+
 @dataclass
-class StepResult:
+class StepResult(Generic[F]):
     """What a step returns: its findings and its figures."""
 
     findings: pl.DataFrame
     """A frame of ``FINDING_SCHEMA``."""
-    figures: dict[str, Any] = field(default_factory=dict)
-    """Counts, thresholds used, timings: anything the report should show."""
+    figures: F
+    """The step's figures model (``ExactFigures``, ``QualityFigures``, ...): counts, thresholds
+    used, anything the report should show; ``curate.pipeline.result.Figures`` gathers them."""
 
 
 class Step(Protocol):
@@ -76,7 +85,7 @@ class Step(Protocol):
 
     name: str
 
-    def run(self, records: pl.DataFrame) -> StepResult:
+    def run(self, records: pl.DataFrame) -> StepResult[Any]:
         """Examine the records (a frame of ``RECORD_SCHEMA``) and return findings and figures."""
         ...
 
@@ -87,26 +96,44 @@ class PipelineOutcome:
 
     kept: pl.DataFrame
     findings: pl.DataFrame
-    figures: dict[str, dict[str, Any]]
+    figures: dict[str, BaseModel]
+    """Each step's figures by step name."""
     timings: dict[str, float]
+
+
+class SeverityOverrides(BaseModel):
+    """Every severity override of a config, resolved into one policy (``apply_severity``).
+
+    Precedence: a reason code in ``by_check_or_reason`` beats a check name there, which beats
+    ``by_step``, which beats the severity the step wrote.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    by_check_or_reason: dict[str, Severity] = {}
+    """Keyed by check name (``near_dedup``) or reason code (``near_duplicate``): the config's
+    ``severity`` section."""
+    by_step: dict[str, dict[str, Severity]] = {}
+    """Keyed by check, then by that check's reason codes: a step section's own ``severity``
+    (``[quality.severity]``), the same overrides scoped to one check."""
 
 
 def run_steps(
     records: pl.DataFrame,
     steps: Sequence[Step],
-    severity: Mapping[str, Severity] | None = None,
+    severity: SeverityOverrides | None = None,
 ) -> PipelineOutcome:
     """Run steps in order, dropping records with a ``drop`` finding before the next step.
 
     Args:
         records: a frame of ``RECORD_SCHEMA``.
         steps: the pipeline, a plain list.
-        severity: overrides by check name or by reason code (reason wins), from the config.
+        severity: the config's overrides (``CurateConfig.severity_overrides``).
     """
-    severity = dict(severity or {})
+    severity = severity or SeverityOverrides()
     kept = records
     all_findings: list[pl.DataFrame] = []
-    figures: dict[str, dict[str, Any]] = {}
+    figures: dict[str, BaseModel] = {}
     timings: dict[str, float] = {}
     for step in steps:
         start = time.perf_counter()
@@ -122,11 +149,19 @@ def run_steps(
     return PipelineOutcome(kept=kept, findings=findings, figures=figures, timings=timings)
 
 
-def apply_severity(findings: pl.DataFrame, overrides: Mapping[str, str]) -> pl.DataFrame:
-    """Replace severities by check or reason code as the config says (reason wins)."""
-    if not overrides or findings.is_empty():
+def apply_severity(findings: pl.DataFrame, overrides: SeverityOverrides) -> pl.DataFrame:
+    """Replace severities as the overrides say; the one place a config changes a severity."""
+    if findings.is_empty() or not (overrides.by_check_or_reason or overrides.by_step):
         return findings
-    by_check = pl.col("check").replace_strict(overrides, default=pl.col("severity"))
-    return findings.with_columns(
-        pl.col("reason").replace_strict(overrides, default=by_check).alias("severity")
-    )
+    # by_step is keyed by "check.reason", the spelling of the config file
+    scoped = {
+        f"{check}.{reason}": level
+        for check, levels in overrides.by_step.items()
+        for reason, level in levels.items()
+    }
+    key = pl.concat_str("check", pl.lit("."), "reason")
+    by_step = key.replace_strict(scoped, default=pl.col("severity"), return_dtype=pl.Utf8)
+    named = overrides.by_check_or_reason
+    by_check = pl.col("check").replace_strict(named, default=by_step, return_dtype=pl.Utf8)
+    by_reason = pl.col("reason").replace_strict(named, default=by_check, return_dtype=pl.Utf8)
+    return findings.with_columns(by_reason.alias("severity"))

@@ -1,7 +1,7 @@
 """The audit report as one self-contained HTML page: inline CSS and SVG, no script, no network.
 
-Built from the ``report.json`` mapping (the ``CurationResult`` contract) and, for examples,
-the findings frame. Sections: summary and verdict; counts and the waterfall of what was dropped;
+Built from a ``CurationResult`` (the ``report.json`` contract, parsed) and, for examples, the
+findings frame. Sections: summary and verdict; counts and the waterfall of what was dropped;
 duplicate clusters; contradiction pairs side by side; format profile; quality defects by type;
 PII and leakage; diversity with its charts; the verdict's thresholds explained.
 """
@@ -14,6 +14,7 @@ from typing import Any
 
 import polars as pl
 
+from curate.pipeline.result import CurationResult
 from curate.report import charts
 
 CSS = """
@@ -72,41 +73,41 @@ def _pre(text: Any, limit: int = 1200) -> str:
     return "<pre>" + escape(text if len(text) <= limit else text[:limit] + "…") + "</pre>"
 
 
-def _summary(r: dict) -> str:
-    v = r.get("verdict") or {}
-    name = v.get("verdict", "not computed")
+def _summary(r: CurationResult) -> str:
+    v = r.verdict
+    name = v.verdict if v else "not computed"
     reasons = (
-        "".join(f"<li>{escape(x)}</li>" for x in v.get("reasons", [])) or "<li>No rule failed.</li>"
+        "".join(f"<li>{escape(x)}</li>" for x in (v.reasons if v else []))
+        or "<li>No rule failed.</li>"
     )
     counts = [
-        ["input rows", r.get("n_input_rows", 0)],
-        ["rejected (unreadable)", r.get("n_rejected", 0)],
-        ["records", r.get("n_records", 0)],
-        ["dropped", r.get("n_dropped", 0)],
-        ["kept", r.get("n_kept", 0)],
+        ["input rows", r.n_input_rows],
+        ["rejected (unreadable)", r.n_rejected],
+        ["records", r.n_records],
+        ["dropped", r.n_dropped],
+        ["kept", r.n_kept],
     ]
     return (
         f'<section id="summary"><h2>Summary and verdict</h2>'
         f'<p><span class="verdict {_VERDICT_CLASS.get(name, "v-small")}">{escape(name)}</span></p>'
         f"<ul>{reasons}</ul>{_table(counts, ['count', 'value'])}"
-        f'<p class="muted">Input: {escape(str(r.get("input", "")))} · run {escape(str(r.get("run_id", "")))}'
-        f" · tunesmith {escape(str(r.get('tool_version', '')))}</p></section>"
+        f'<p class="muted">Input: {escape(r.input)} · run {escape(r.run_id)}'
+        f" · tunesmith {escape(r.tool_version)}</p></section>"
     )
 
 
-def _counts(r: dict) -> str:
-    steps = [(f"rejected: {k}", n) for k, n in sorted((r.get("rejected_by_reason") or {}).items())]
+def _counts(r: CurationResult) -> str:
+    steps = [(f"rejected: {k}", n) for k, n in sorted(r.rejected_by_reason.items())]
     steps += [
-        (f"dropped: {k}", n)
-        for k, n in sorted((r.get("dropped_by_reason") or {}).items(), key=lambda kv: -kv[1])
+        (f"dropped: {k}", n) for k, n in sorted(r.dropped_by_reason.items(), key=lambda kv: -kv[1])
     ]
     out = '<section id="counts"><h2>Counts: what was dropped and why</h2>'
     out += _chart(
         "waterfall",
-        charts.waterfall(steps, int(r.get("n_input_rows") or 0), "From input rows to kept records"),
+        charts.waterfall(steps, r.n_input_rows, "From input rows to kept records"),
         "Each bar removes the rows or records of one reason code; nothing leaves silently.",
     )
-    by_reason = sorted((r.get("findings_by_reason") or {}).items(), key=lambda kv: -kv[1])
+    by_reason = sorted(r.findings_by_reason.items(), key=lambda kv: -kv[1])
     if by_reason:
         out += _chart(
             "findings",
@@ -118,98 +119,89 @@ def _counts(r: dict) -> str:
             ),
             "drop findings removed records; review and info findings only annotate.",
         )
-    sev = r.get("findings_by_severity") or {}
+    sev = r.findings_by_severity
     out += _table([[k, v] for k, v in sorted(sev.items())], ["severity", "findings"])
     return out + "</section>"
 
 
-def _duplicates(r: dict) -> str:
+def _duplicates(r: CurationResult) -> str:
     # conflict clusters have their own section; here the duplicate (and same-prompt) ones
-    clusters = [c for c in r.get("clusters") or [] if c.get("check") != "contradictions"]
+    clusters = [c for c in r.clusters if c.check != "contradictions"]
     out = '<section id="duplicates"><h2>Duplicate clusters</h2>'
-    out += _table(
-        [[k, v] for k, v in sorted((r.get("n_clusters") or {}).items())], ["kind", "clusters"]
-    )
+    out += _table([[k, v] for k, v in sorted(r.n_clusters.items())], ["kind", "clusters"])
     for c in clusters[:40]:
         out += (
-            f"<details><summary>{escape(c.get('check', ''))} · {c.get('size', 0)} records · "
-            f"{escape(c.get('cluster_id', ''))}</summary>"
-            f"<p class=muted>kept: {escape(str(c.get('representative_id')))}</p>"
-            f"{_pre(c.get('example'), 600)}</details>"
+            f"<details><summary>{escape(c.check)} · {c.size} records · "
+            f"{escape(c.cluster_id)}</summary>"
+            f"<p class=muted>kept: {escape(str(c.representative_id))}</p>"
+            f"{_pre(c.example, 600)}</details>"
         )
     return out + "</section>"
 
 
-def _contradictions(r: dict) -> str:
-    f = (r.get("figures") or {}).get("contradictions")
-    if not f:
+def _contradictions(r: CurationResult) -> str:
+    f = r.figures.contradictions
+    if f is None:
         return ""
     out = '<section id="contradictions"><h2>Contradictions</h2>'
     out += _table(
         [
-            ["candidate pairs", f["candidate_pairs"]],
-            ["conflicting pairs", f["conflicting_pairs"]],
-            ["divergent pairs not judged", f["divergent_unjudged"]],
-            ["conflict clusters", f["conflict_clusters"]],
-            ["records in conflict", f["records_in_conflict"]],
+            ["candidate pairs", f.candidate_pairs],
+            ["conflicting pairs", f.conflicting_pairs],
+            ["divergent pairs not judged", f.divergent_unjudged],
+            ["conflict clusters", f.conflict_clusters],
+            ["records in conflict", f.records_in_conflict],
         ],
         ["figure", "value"],
     )
-    out += _table([[k, v] for k, v in f["pairs_by_kind"].items()], ["pair kind", "pairs"])
-    for p in f.get("pairs", [])[:60]:
+    out += _table([[k, v] for k, v in f.pairs_by_kind.items()], ["pair kind", "pairs"])
+    for p in f.pairs[:60]:
         sides = ""
-        for side in ("a", "b"):
-            s = p[side]
+        for s in (p.a, p.b):
             sides += (
-                f"<div><b>row {s['row']}</b> · proposal: {escape(str(s.get('proposal')))}"
-                f"<br><mark>{escape(str(s['span']))}</mark>{_pre(s['answer'], 800)}</div>"
+                f"<div><b>row {s.row}</b> · proposal: {escape(str(s.proposal))}"
+                f"<br><mark>{escape(s.span)}</mark>{_pre(s.answer, 800)}</div>"
             )
-        judge = f" · judge: {escape(json.dumps(p['judge']))}" if p.get("judge") else ""
+        judge = (
+            f" · judge: {escape(json.dumps(p.judge.model_dump()))}" if p.judge is not None else ""
+        )
         out += (
-            f"<h3>{escape(p['kind'])} ({escape(p['via'])}){judge}</h3>{_pre(p['prompt'], 400)}"
+            f"<h3>{escape(p.kind)} ({escape(p.via)}){judge}</h3>{_pre(p.prompt, 400)}"
             f'<div class="pair">{sides}</div>'
         )
     return out + "</section>"
 
 
-def _format(r: dict) -> str:
-    f = (r.get("figures") or {}).get("format")
-    if not f:
+def _format(r: CurationResult) -> str:
+    f = r.figures.format
+    if f is None:
         return ""
     out = '<section id="format"><h2>Format and tone profile</h2>'
     out += _chart(
         "formats",
-        charts.bar_chart(
-            list(f["formats"]), list(f["formats"].values()), "Answer formats", "answers"
-        ),
-        f"{f['deviants']} answers deviate from their task's dominant format "
-        f"(dominance ≥ {f['dominance']:.0%}, tasks of ≥ {f['min_task_size']} answers).",
+        charts.bar_chart(list(f.formats), list(f.formats.values()), "Answer formats", "answers"),
+        f"{f.deviants} answers deviate from their task's dominant format "
+        f"(dominance ≥ {f.dominance:.0%}, tasks of ≥ {f.min_task_size} answers).",
     )
-    tone = [
-        ["length", json.dumps(f["length_buckets"])],
-        ["person", json.dumps(f["person"])],
-        ["formality", json.dumps(f["formality"])],
-        ["language", json.dumps(f["languages"])],
-        ["refusals", f["refusals"]],
-        ["JSON answers", f["json_answers"]],
+    tone: list[list[Any]] = [
+        ["length", json.dumps(f.length_buckets)],
+        ["person", json.dumps(f.person)],
+        ["formality", json.dumps(f.formality)],
+        ["language", json.dumps(f.languages)],
+        ["refusals", f.refusals],
+        ["JSON answers", f.json_answers],
     ]
     out += _table(tone, ["profile", "distribution"])
     rows = [
-        [
-            t["task"],
-            t["size"],
-            t["dominant"] or "none",
-            t["dominant_share"],
-            json.dumps(t["formats"]),
-        ]
-        for t in f["tasks"]
+        [t.task, t.size, t.dominant or "none", t.dominant_share, json.dumps(t.formats)]
+        for t in f.tasks
     ]
     out += "<h3>Per task (leading word of the instruction)</h3>"
     out += _table(rows, ["task", "answers", "dominant format", "share", "formats"])
-    if f["no_dominant_format"]:
+    if f.no_dominant_format:
         out += "<h3>Tasks with no dominant format</h3>"
         out += _table(
-            [[t["task"], t["size"], json.dumps(t["formats"])] for t in f["no_dominant_format"]],
+            [[t.task, t.size, json.dumps(t.formats)] for t in f.no_dominant_format],
             ["task", "answers", "formats"],
         )
     return out + "</section>"
@@ -257,89 +249,85 @@ def _by_check(
     return out + "</section>"
 
 
-def _diversity(r: dict) -> str:
-    f = (r.get("figures") or {}).get("diversity")
-    if not f:
+def _diversity(r: CurationResult) -> str:
+    f = r.figures.diversity
+    if f is None:
         return ""
     out = '<section id="diversity"><h2>Diversity</h2>'
-    rows = [
-        [f"distinct-{n}", f["prompts"][f"distinct_{n}"], f["answers"][f"distinct_{n}"]]
-        for n in (1, 2, 3)
+    rows: list[list[Any]] = [
+        ["distinct-1", f.prompts.distinct_1, f.answers.distinct_1],
+        ["distinct-2", f.prompts.distinct_2, f.answers.distinct_2],
+        ["distinct-3", f.prompts.distinct_3, f.answers.distinct_3],
     ]
-    emb = f.get("embedding")
-    if emb:
+    emb = f.embedding
+    if emb is not None:
         rows += [
             [
                 "mean pairwise cosine distance",
-                emb["prompts"]["mean_cosine_distance"],
-                emb["answers"]["mean_cosine_distance"],
+                emb.prompts.mean_cosine_distance,
+                emb.answers.mean_cosine_distance,
             ],
-            [
-                f"Vendi score (sample of {emb['sample']})",
-                emb["prompts"]["vendi"],
-                emb["answers"]["vendi"],
-            ],
+            [f"Vendi score (sample of {emb.sample})", emb.prompts.vendi, emb.answers.vendi],
         ]
     out += _table(rows, ["figure", "prompts", "answers"])
-    hist = f["length_histogram"]
+    hist = f.length_histogram
     out += _chart(
         "lengths",
         charts.histograms(
             [
                 (
                     "prompt words",
-                    [b["bin"] for b in hist["prompt_words"]],
-                    [b["count"] for b in hist["prompt_words"]],
+                    [b.bin for b in hist.prompt_words],
+                    [b.count for b in hist.prompt_words],
                 ),
                 (
                     "answer words",
-                    [b["bin"] for b in hist["answer_words"]],
-                    [b["count"] for b in hist["answer_words"]],
+                    [b.bin for b in hist.answer_words],
+                    [b.count for b in hist.answer_words],
                 ),
             ],
             "Length histograms",
         ),
         "Words per prompt and per answer, all records.",
     )
-    clusters = f.get("clusters")
-    if clusters:
-        sizes = clusters["sizes"]
-        names = [f"{i + 1}: {', '.join(c['terms'])}" for i, c in enumerate(sizes)]
+    clusters, m = f.clusters, f.map
+    if clusters is not None and m is not None:
+        sizes = clusters.sizes
+        names = [f"{i + 1}: {', '.join(c.terms)}" for i, c in enumerate(sizes)]
         out += (
-            f"<p>k-means over prompt embeddings: k = {clusters['k']}, normalised entropy "
-            f"{clusters['entropy']:.3f}, coverage {clusters['coverage']:.3f} (effective clusters / k).</p>"
+            f"<p>k-means over prompt embeddings: k = {clusters.k}, normalised entropy "
+            f"{clusters.entropy:.3f}, coverage {clusters.coverage:.3f} (effective clusters / k).</p>"
         )
         out += _chart(
             "clusters",
             charts.bar_chart(
-                names, [c["size"] for c in sizes], "Cluster sizes", "prompts in the sample"
+                names, [c.size for c in sizes], "Cluster sizes", "prompts in the sample"
             ),
             "Labels: the cluster's top terms.",
         )
-        rank = {c["cluster"]: i for i, c in enumerate(sizes)}
-        m = f["map"]
+        rank = {c.cluster: i for i, c in enumerate(sizes)}
         out += _chart(
             "map",
             charts.scatter_map(
-                m["x"],
-                m["y"],
-                [rank[c] for c in m["cluster"]],
+                m.x,
+                m.y,
+                [rank[c] for c in m.cluster],
                 {i: names[i] for i in range(min(10, len(names)))},
                 "Embedding map (PCA of prompt embeddings)",
             ),
             "Each point a prompt of the sample, coloured by its k-means cluster.",
         )
-    t = f["templates"]
+    t = f.templates
     out += (
-        f"<p>Prompt templates: the most common skeleton (first {t['n_words']} words, numbers and "
-        f"quotes as slots) covers {t['top_share']:.1%} of prompts; the 10 most common "
-        f"{t['top10_share']:.1%}; {t['distinct_skeletons']:,} distinct skeletons.</p>"
+        f"<p>Prompt templates: the most common skeleton (first {t.n_words} words, numbers and "
+        f"quotes as slots) covers {t.top_share:.1%} of prompts; the 10 most common "
+        f"{t.top10_share:.1%}; {t.distinct_skeletons:,} distinct skeletons.</p>"
     )
     out += _chart(
         "templates",
         charts.bar_chart(
-            [x["skeleton"] for x in t["top"]],
-            [x["share"] for x in t["top"]],
+            [x.skeleton for x in t.top],
+            [x.share for x in t.top],
             "Template concentration",
             "share of prompts",
         ),
@@ -348,36 +336,36 @@ def _diversity(r: dict) -> str:
     return out + "</section>"
 
 
-def _volatile(r: dict) -> str:
-    f = (r.get("figures") or {}).get("volatile")
-    if not f:
+def _volatile(r: CurationResult) -> str:
+    f = r.figures.volatile
+    if f is None:
         return ""
     out = '<section id="volatile"><h2>Volatile facts (retrieval hint)</h2>'
     out += (
-        f"<p>{f['fact_heavy']:,} of {f['answers']:,} answers ({f['fact_heavy_share']:.1%}) are "
+        f"<p>{f.fact_heavy:,} of {f.answers:,} answers ({f.fact_heavy_share:.1%}) are "
         f"dominated by volatile facts.</p>"
     )
     out += _table(
-        [[k, v] for k, v in f["answers_with_kind"].items()], ["fact kind", "answers with it"]
+        [[k, v] for k, v in f.answers_with_kind.items()], ["fact kind", "answers with it"]
     )
-    for e in f["examples"]:
-        out += f"<details><summary>{escape(json.dumps(e['facts'])[:160])}</summary>{_pre(e['answer'])}</details>"
+    for e in f.examples:
+        out += f"<details><summary>{escape(json.dumps(e.facts)[:160])}</summary>{_pre(e.answer)}</details>"
     return out + "</section>"
 
 
-def _thresholds(r: dict) -> str:
-    v = r.get("verdict")
-    if not v:
+def _thresholds(r: CurationResult) -> str:
+    v = r.verdict
+    if v is None:
         return ""
     rows = [
         [
-            ("✔ " if c["passed"] else "✘ ") + c["rule"],
-            "–" if c["value"] is None else c["value"],
-            c["threshold"],
-            c["outcome"],
-            c["explanation"],
+            ("✔ " if c.passed else "✘ ") + c.rule,
+            "–" if c.value is None else c.value,
+            c.threshold,
+            c.outcome,
+            c.explanation,
         ]
-        for c in v["checks"]
+        for c in v.checks
     ]
     return (
         '<section id="thresholds"><h2>Verdict rules and thresholds</h2>'
@@ -387,12 +375,14 @@ def _thresholds(r: dict) -> str:
 
 
 def render_html(
-    report: dict, findings: pl.DataFrame | None = None, records: pl.DataFrame | None = None
+    report: CurationResult,
+    findings: pl.DataFrame | None = None,
+    records: pl.DataFrame | None = None,
 ) -> str:
-    """The whole report page for a ``report.json`` mapping.
+    """The whole report page for a curation result.
 
     Args:
-        report: the ``report.json`` mapping.
+        report: the result (``report.json`` parsed into ``CurationResult``).
         findings: the run's findings (examples per reason); None leaves the examples out.
         records: the curated records (``id``, ``prompt``, ``completion``), to quote examples.
     """
@@ -409,7 +399,7 @@ def render_html(
         _volatile(report),
         _thresholds(report),
     ]
-    title = f"tunesmith audit · {escape(str(report.get('input', '')))}"
+    title = f"tunesmith audit · {escape(report.input)}"
     return (
         f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{title}</title>'
         f'<link rel="icon" href="data:,"><meta name="viewport" content="width=device-width,initial-scale=1"><style>{CSS}</style>'

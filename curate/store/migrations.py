@@ -1,7 +1,9 @@
-"""The store's schema as an ordered list of migrations. Append only: never edit a released one.
+"""The library's tables as an ordered list of migrations. Append only: never edit a released one.
 
-Each entry is ``(name, sql)``; entry *i* is schema version *i + 1*. Tables whose columns mirror a
-Polars schema derive their columns from ``curate.records``.
+Each entry is ``(name, sql)``. A store knows a migration by its name (``Store.migrate`` applies
+the ones it has not recorded), so never rename one. The API adds its own tables with its own
+list (``api.migrations``). Tables whose columns mirror a Polars schema derive their columns from
+``curate.records``.
 """
 
 from __future__ import annotations
@@ -73,52 +75,6 @@ MIGRATIONS: list[tuple[str, str]] = [
             reason VARCHAR NOT NULL,
             evidence JSON,
             cluster_id VARCHAR
-        );
-        """,
-    ),
-    (
-        "api: keys, jobs, job events, idempotency keys",
-        """
-        CREATE TABLE api_keys (
-            id VARCHAR PRIMARY KEY,
-            name VARCHAR NOT NULL,
-            secret_sha256 VARCHAR NOT NULL,
-            created_at TIMESTAMP NOT NULL,
-            revoked_at TIMESTAMP
-        );
-        CREATE TABLE jobs (
-            id VARCHAR PRIMARY KEY,
-            owner VARCHAR NOT NULL,
-            type VARCHAR NOT NULL,
-            state VARCHAR NOT NULL,
-            request JSON NOT NULL,
-            result JSON,
-            verdict VARCHAR,
-            error VARCHAR,
-            attempts INTEGER NOT NULL,
-            worker_pid INTEGER,
-            created_at TIMESTAMP NOT NULL,
-            started_at TIMESTAMP,
-            finished_at TIMESTAMP
-        );
-        CREATE TABLE job_events (
-            job_id VARCHAR NOT NULL,
-            seq INTEGER NOT NULL,
-            type VARCHAR NOT NULL,
-            data JSON NOT NULL,
-            created_at TIMESTAMP NOT NULL,
-            PRIMARY KEY (job_id, seq)
-        );
-        CREATE TABLE idempotency_keys (
-            owner VARCHAR NOT NULL,
-            key VARCHAR NOT NULL,
-            route VARCHAR NOT NULL,
-            body_sha256 VARCHAR NOT NULL,
-            status_code INTEGER,
-            headers JSON,
-            body BLOB,
-            created_at TIMESTAMP NOT NULL,
-            PRIMARY KEY (owner, key)
         );
         """,
     ),

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -60,7 +60,7 @@ class DatasetInfo(BaseModel):
 
 
 class Store:
-    """A connection to the DuckDB store, migrated to the latest schema on open."""
+    """A connection to the DuckDB store, with the library's migrations applied on open."""
 
     def __init__(self, path: Path | str | None = None, *, read_only: bool = False) -> None:
         self.path = Path(path) if path else home() / "tunesmith.duckdb"
@@ -85,22 +85,36 @@ class Store:
         """The folder beside the database where run artifacts live."""
         return self.path.parent
 
-    def migrate(self) -> int:
-        """Apply pending migrations in order; returns the schema version."""
+    def migrate(self, migrations: Sequence[tuple[str, str]] = MIGRATIONS) -> int:
+        """Apply, in order, the migrations whose name this store has not recorded.
+
+        A migration is known by its name, not its place in a list, so that the library's list
+        and another one (the API's) both grow without colliding; ``version`` only records the
+        order in which this file applied them.
+
+        Args:
+            migrations: ``(name, sql)`` pairs; the library's by default.
+
+        Returns:
+            The schema version: how many migrations this store has applied.
+        """
         self.con.execute(
             "CREATE TABLE IF NOT EXISTS schema_migrations "
             "(version INTEGER PRIMARY KEY, name VARCHAR, applied_at TIMESTAMP)"
         )
-        done = {v for (v,) in self.con.execute("SELECT version FROM schema_migrations").fetchall()}
-        for version, (name, sql) in enumerate(MIGRATIONS, start=1):
-            if version in done:
+        done = {n for (n,) in self.con.execute("SELECT name FROM schema_migrations").fetchall()}
+        for name, sql in migrations:
+            if name in done:
                 continue
             with self.transaction():
                 self.con.execute(sql)
                 self.con.execute(
-                    "INSERT INTO schema_migrations VALUES (?, ?, ?)", [version, name, _now()]
+                    "INSERT INTO schema_migrations "
+                    "SELECT coalesce(max(version), 0) + 1, ?, ? FROM schema_migrations",
+                    [name, _now()],
                 )
-        return len(MIGRATIONS)
+            done.add(name)
+        return len(done)
 
     @contextmanager
     def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from importlib.resources import files
 from pathlib import Path
 
 from curate.errors import ConfigError, NotFoundError
 
-BUILTIN_DIR = Path(__file__).resolve().parents[2] / "data" / "prompts"
+# tunesmith_data installs as a folder (never zipped), so its resources are plain files.
+BUILTIN_DIR = Path(str(files("tunesmith_data") / "prompts"))
 """The templates shipped with tunesmith."""
 
 _VERSION = re.compile(r"^#\s*version:\s*(\S+)\s*$")

@@ -24,14 +24,15 @@ from curate.synth.common import Drop, Progress, generate_in_chunks, last_user
 from curate.synth.config import SynthConfig
 from curate.synth.templates import load_template
 
-Verdict = Literal["A", "B", "TIE"]
+PairChoice = Literal["A", "B", "TIE"]
+"""A judge's choice between two answers shown as A and B, or a tie."""
 
 # "A", "B." or "TIE" alone on the first line, or "B is better"; not the article in "A good answer".
 _LEAD = re.compile(r"^\W*(TIE|A|B)(?=$|[^\w\s]|\s*\n|\s+is\s+(?:better|correct))", re.I)
 _NAMED = re.compile(r"\b(?:answer|response|option)\s*\(?([AB])\b", re.I)
 
 
-def parse_verdict(text: str) -> Verdict | None:
+def parse_verdict(text: str) -> PairChoice | None:
     """The judge's verdict from its reply: a leading ``A``/``B``/``TIE``, or "Answer A", or a tie
     stated in words; None when the reply names neither."""
     stripped = text.strip()

@@ -8,10 +8,11 @@ import json
 import numpy as np
 import pytest
 
-from curate.audit.answer_conflicts import compare, final_number
+from curate.audit.answer_conflicts import compare
 from curate.audit.contradictions import Contradictions, ContradictionsConfig
-from curate.audit.judge import Judge, JudgeConfig, parse_verdict
+from curate.audit.judge import ContradictionJudgeConfig, Judge, parse_verdict
 from curate.models.generation import Generation
+from curate.text.answers import stated_number
 
 MATH = "Tom has 3 boxes of 6 eggs. How many eggs does he have?"
 
@@ -68,11 +69,11 @@ def test_agreeing_or_open_ended_pairs_are_not_conflicts(a, b, prompt):
 
 
 def test_final_number_prefers_marked_answers():
-    assert final_number("16 - 3 = 13, then 13 * 2 = 26.\nA: 26")[1] == 26
-    assert final_number("#### 1,200")[1] == 1200
-    assert final_number("The total is $45.50 today.")[1] == 45.5
-    assert final_number("In 1990 there were 3 of them and in 2000 there were 7, a long story "
-                        "with many numbers in it and no marked answer.") is None  # fmt: skip
+    assert stated_number("16 - 3 = 13, then 13 * 2 = 26.\nA: 26")[1] == 26
+    assert stated_number("#### 1,200")[1] == 1200
+    assert stated_number("The total is $45.50 today.")[1] == 45.5
+    assert stated_number("In 1990 there were 3 of them and in 2000 there were 7, a long story "
+                         "with many numbers in it and no marked answer.") is None  # fmt: skip
 
 
 def test_step_clusters_pairs_and_proposes_the_majority(sft_frame):
@@ -93,8 +94,8 @@ def test_step_clusters_pairs_and_proposes_the_majority(sft_frame):
     wrong = evidence[2]["pairs"]
     assert {p["other_id"] for p in wrong} == set(frame["id"][:2])
     assert wrong[0]["span"] == "A: 9" and wrong[0]["other_span"] == "A: 18"
-    assert result.figures["pairs_by_kind"] == {"number": 2}
-    assert result.figures["conflict_clusters"] == 1 and result.figures["records_in_conflict"] == 3
+    assert result.figures.pairs_by_kind == {"number": 2}
+    assert result.figures.conflict_clusters == 1 and result.figures.records_in_conflict == 3
 
     dropping = Contradictions(ContradictionsConfig(semantic=False, drop_proposed=True)).run(frame)
     assert dropping.findings.filter(dropping.findings["severity"] == "drop")["row"].to_list() == [2]
@@ -108,7 +109,7 @@ def test_semantic_neighbours_pair_only_prompts_with_the_same_numbers(sft_frame):
     ])  # fmt: skip
     same = np.ones((3, 4), dtype=np.float32) / 2.0  # every prompt embeds to the same unit vector
     result = Contradictions(ContradictionsConfig(), embed=lambda texts: same).run(frame)
-    assert result.figures["candidates_by_source"] == {"semantic_prompt": 1}
+    assert result.figures.candidates_by_source == {"semantic_prompt": 1}
     assert result.findings["row"].to_list() == [0, 1]
     alone = Contradictions(ContradictionsConfig(semantic=False), embed=lambda t: same).run(frame)
     assert alone.findings.height == 0
@@ -130,12 +131,12 @@ class ScriptedGenerator:
 
 def test_judge_retries_a_bad_reply_and_gives_up_after_the_bound():
     gen = ScriptedGenerator(["I think they contradict.", '{"contradict": true, "keep": "B"}'])
-    judge = Judge(gen, JudgeConfig(max_retries=2))
+    judge = Judge(gen, ContradictionJudgeConfig(max_retries=2))
     [verdict] = judge.judge([("q", "a", "b")])
     assert verdict.contradict and verdict.keep == "B" and judge.calls == 2
     assert gen.seen[1][0][-1].role == "user" and "JSON" in gen.seen[1][0][-1].content
 
-    hopeless = Judge(ScriptedGenerator(["nope"] * 10), JudgeConfig(max_retries=2))
+    hopeless = Judge(ScriptedGenerator(["nope"] * 10), ContradictionJudgeConfig(max_retries=2))
     assert hopeless.judge([("q", "a", "b")]) == [None]
     assert hopeless.calls == 3 and hopeless.failures == 1
     with pytest.raises(ValueError, match="no JSON verdict"):
@@ -148,14 +149,14 @@ def test_judge_confirms_divergent_pairs_and_picks_the_side(sft_frame):
         ("Explain photosynthesis.", "Fungi digest dead wood underground at night."),
     ])  # fmt: skip
     unjudged = Contradictions(ContradictionsConfig(semantic=False)).run(frame)
-    assert unjudged.findings.height == 0 and unjudged.figures["divergent_unjudged"] == 1
+    assert unjudged.findings.height == 0 and unjudged.figures.divergent_unjudged == 1
     gen = ScriptedGenerator(['{"contradict": true, "keep": "A", "reason": "fungi"}'])
     judged = Contradictions(ContradictionsConfig(semantic=False), generator=gen).run(frame)
     found = judged.findings
     assert set(found["reason"]) == {"judged_contradiction"}
     proposals = [json.loads(e)["proposal"] for e in found["evidence"]]
     assert proposals == ["keep", "remove"]
-    assert judged.figures["judge"]["judged_pairs"] == 1
+    assert judged.figures.judge.judged_pairs == 1
 
 
 def gsm8k_pairs(path, n_questions):
@@ -189,7 +190,7 @@ def test_real_small_model_as_judge_answers_within_the_retry_bound(smollm2_path):
 
     torch.set_num_threads(1)
     gen = get_generator("transformers", smollm2_path, cache=False)
-    judge = Judge(gen, JudgeConfig(max_retries=1, max_tokens=48))
+    judge = Judge(gen, ContradictionJudgeConfig(max_retries=1, max_tokens=48))
     pairs = [("What is 2 + 2?", "4", "5"), ("What colour is the sky?", "Blue.", "Blue.")]
     verdicts = judge.judge(pairs)
     assert len(verdicts) == 2

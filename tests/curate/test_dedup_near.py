@@ -108,7 +108,7 @@ def test_lightly_edited_copies_are_clustered_with_their_source(sft_frame):
         assert evidence["similarity"] >= 0.7
         assert row["cluster_id"] == f"near:{evidence['duplicate_of']}"
         assert evidence["duplicate_of"] == frame["id"][row["row"] + 4]
-    assert result.figures["bands"] * result.figures["rows"] <= 128
+    assert result.figures.bands * result.figures.rows <= 128
 
 
 def test_unrelated_records_and_high_threshold_find_nothing(sft_frame):
@@ -128,7 +128,7 @@ def test_long_records_use_word_shingles_in_auto_mode(sft_frame):
     long = " ".join(f"token{i}" for i in range(500))
     frame = sft_frame([("Summarise", long), ("Summarise", long.replace("token7 ", "token7x "))])
     result = NearDedup().run(frame)
-    assert result.figures["shingles"] == {"char": 0, "word": 2}
+    assert result.figures.shingles.model_dump() == {"char": 0, "word": 2}
     assert len(result.findings) == 1
 
 

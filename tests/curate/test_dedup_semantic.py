@@ -47,7 +47,7 @@ def test_paraphrased_records_cluster_and_unrelated_do_not(sft_frame, store, mini
     clustered = SemanticDedup(
         SemanticConfig(threshold=0.85, exhaustive_max=2, cluster_size=10), store=store
     ).run(frame)
-    assert clustered.figures["path"] == "kmeans"
+    assert clustered.figures.path == "kmeans"
     assert sorted(clustered.findings["row"].to_list()) == [1, 3]
 
 

@@ -96,13 +96,13 @@ def test_step_figures_with_an_embedder(sft_frame):
     result = Diversity(DiversityConfig(sample_size=15), embed=embed).run(frame)
     f = result.figures
     assert result.findings.height == 0
-    assert f["templates"]["top_share"] == pytest.approx(12 / 20)
-    assert f["embedding"]["sample"] == 15
-    assert sum(c["size"] for c in f["clusters"]["sizes"]) == 15
-    assert len(f["map"]["x"]) == len(f["map"]["cluster"]) == 15
-    assert sum(b["count"] for b in f["length_histogram"]["prompt_words"]) == 20
-    assert 0 < f["prompts"]["distinct_1"] < 1
+    assert f.templates.top_share == pytest.approx(12 / 20)
+    assert f.embedding.sample == 15
+    assert sum(c.size for c in f.clusters.sizes) == 15
+    assert len(f.map.x) == len(f.map.cluster) == 15
+    assert sum(b.count for b in f.length_histogram.prompt_words) == 20
+    assert 0 < f.prompts.distinct_1 < 1
     plain = Diversity().run(frame).figures  # no embedder: lexical and template figures only
     assert (
-        "embedding" not in plain and plain["templates"]["top_share"] == f["templates"]["top_share"]
+        plain.embedding is None and plain.templates.top_share == f.templates.top_share
     )

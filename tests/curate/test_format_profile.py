@@ -59,8 +59,8 @@ def test_step_flags_deviants_from_the_dominant_format(sft_frame):
     keys = found.filter(found["reason"] == "json_keys_deviant")
     assert keys.height == 1 and json.loads(keys["evidence"][0])["dominant_keys"] == ["age", "name"]
     assert set(found["severity"]) == {"review"}
-    assert result.figures["formats"]["json"] == 25
-    assert result.figures["no_dominant_format"] == []
+    assert result.figures.formats["json"] == 25
+    assert result.figures.no_dominant_format == []
 
 
 def test_task_without_dominant_format_is_listed_and_small_tasks_not_judged(sft_frame):
@@ -69,6 +69,6 @@ def test_task_without_dominant_format_is_listed_and_small_tasks_not_judged(sft_f
     pairs += [("Translate this.", '{"a": 1}'), ("Translate that.", "Done.")]
     result = FormatProfile(FormatConfig(min_task_size=20)).run(sft_frame(pairs))
     assert result.findings.height == 0
-    [task] = result.figures["no_dominant_format"]
-    assert task["task"] == "list" and task["formats"] == {"list": 10, "prose": 10}
-    assert result.figures["n_tasks_judged"] == 1
+    [task] = result.figures.no_dominant_format
+    assert task.task == "list" and task.formats == {"list": 10, "prose": 10}
+    assert result.figures.n_tasks_judged == 1

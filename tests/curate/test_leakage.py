@@ -87,7 +87,7 @@ def test_short_items_use_their_own_length_and_tiny_ones_are_skipped() -> None:
         (0, "short", 9)
     ]
     result = LeakageCheck(evals, LeakageConfig(near=False)).run(to_frame(train))
-    assert result.figures["ngram"]["eval_texts_too_short"] == 1
+    assert result.figures.ngram.eval_texts_too_short == 1
 
 
 def test_template_ngrams_shared_by_many_eval_items_are_ignored() -> None:
@@ -224,7 +224,7 @@ def test_run_with_eval_set_writes_leakage_quality_and_redacted_output(
     assert result.findings_by_reason["empty_answer"] == 1
     assert result.findings_by_reason["placeholder_input"] == 1
     assert result.n_kept + result.n_dropped + result.n_rejected == result.n_input_rows
-    assert result.figures["pii"]["redacted_spans"] == {}  # the phone's record was dropped
+    assert result.figures.pii.redacted_spans == {}  # the phone's record was dropped
     kept = pl.read_parquet(tmp_path / "out" / "curated.parquet")
     assert len(kept) == 2
 
@@ -235,8 +235,8 @@ def test_real_overlap_between_two_alpaca_samples(shared_data: Path) -> None:
     train = curate.read_dataset(shared_data / "alpaca_random_9k.json").records
     demo = LeakageCheck(load_eval_set(shared_data / "alpaca_en_demo.json")).run(train)
     # Both files sample the same 52k Alpaca instructions: ~190 prompts of the demo recur.
-    assert demo.figures["by_reason"]["eval_near_duplicate"] >= 150
-    assert demo.figures["by_reason"]["eval_ngram_overlap"] >= 120
+    assert demo.figures.by_reason["eval_near_duplicate"] >= 150
+    assert demo.figures.by_reason["eval_ngram_overlap"] >= 120
     gsm = LeakageCheck(load_eval_set(shared_data / "gsm8k_example_model_solutions.jsonl")).run(
         train
     )

@@ -193,8 +193,8 @@ def test_step_findings_are_masked_and_name_the_side() -> None:
     assert "john.doe@gmail.com" not in evidence and "sk-proj-abcDEF" not in evidence
     key = json.loads(result.findings.filter(pl.col("reason") == "secret_api_key")["evidence"][0])
     assert key["spans"][0]["provider"] == "openai_or_anthropic" and key["spans"][0]["start"] == 9
-    assert result.figures["spans_by_kind"]["email"] == 2
-    assert result.figures["records_flagged"] == 2
+    assert result.figures.spans_by_kind["email"] == 2
+    assert result.figures.records_flagged == 2
 
 
 def test_redact_frame_replaces_spans_with_typed_placeholders() -> None:
@@ -218,7 +218,7 @@ def test_real_data(shared_data) -> None:
 
     records = curate.read_dataset(shared_data / "alpaca_random_9k.json").records
     result = PIICheck().run(records)
-    spans = result.figures["spans_by_kind"]
+    spans = result.figures.spans_by_kind
     # Alpaca's real hits: phone numbers (hotlines, a bank), 192.168.x.x, a password in JSON,
     # one gmail address; its example.com addresses and its two card-like numbers (which fail
     # the Luhn check) are rightly not reported.

@@ -11,6 +11,8 @@ import pytest
 from curate.checks import quality_content as rules
 from curate.checks import quality_damage as damage
 from curate.checks.quality import QUALITY_REASONS, QualityCheck, QualityConfig
+from curate.pipeline.config import CurateConfig
+from curate.pipeline.step import run_steps
 from curate.records import Message, Record, Source, record_id, to_frame
 
 
@@ -238,7 +240,7 @@ def test_step_reports_every_side_with_evidence() -> None:
         (1, "placeholder_answer", "rejected"),
     }
     assert set(result.findings["severity"]) == {"review"}
-    assert result.figures["by_reason"]["empty_answer"] == 1
+    assert result.figures.by_reason["empty_answer"] == 1
     assert result.findings.schema == pl.Schema(
         {
             "record_id": pl.Utf8,
@@ -255,7 +257,8 @@ def test_step_reports_every_side_with_evidence() -> None:
 def test_config_severity_and_skip() -> None:
     frame = to_frame([_record("Write.\n\nN/A", "")])
     config = QualityConfig(severity={"empty_answer": "drop"}, skip=("placeholder_input",))
-    found = QualityCheck(config).run(frame).findings
+    overrides = CurateConfig(quality=config).severity_overrides()  # applied by run_steps
+    found = run_steps(frame, [QualityCheck(config)], overrides).findings
     assert found.select("reason", "severity").rows() == [("empty_answer", "drop")]
 
 
@@ -272,7 +275,7 @@ def test_length_outliers_are_robust() -> None:
     assert evidence["value"] == 900 and evidence["direction"] == "long" and evidence["z"] > 3.5
     # Too few answers for a stable median: no outliers at all.
     few = QualityCheck().run(to_frame([*normal[:10], long]))
-    assert few.findings.is_empty() and few.figures["length_outliers"].startswith("skipped")
+    assert few.findings.is_empty() and few.figures.length_outliers.startswith("skipped")
 
 
 # -- real data ---------------------------------------------------------------------------------
@@ -288,7 +291,7 @@ def alpaca_quality(shared_data):
 
 def test_every_check_finds_real_alpaca_defects(alpaca_quality) -> None:
     records, result = alpaca_quality
-    counts = result.figures["by_reason"]
+    counts = result.figures.by_reason
     # Alpaca (text-davinci-003, 2023) has no "As an AI language model" answers: that check is
     # shown on the preference demo below.
     for reason in set(QUALITY_REASONS) - {"assistant_boilerplate"}:
@@ -303,7 +306,7 @@ def test_every_check_finds_real_alpaca_defects(alpaca_quality) -> None:
     assert all("Instruction" in by_row[k]["span"] for k in merged)
     empty = [row for row, reason in by_row if reason == "empty_answer"]
     assert all(not rows[r]["completion"][0]["content"].strip() for r in empty)
-    assert len(set(findings["record_id"])) == result.figures["records_flagged"]
+    assert len(set(findings["record_id"])) == result.figures.records_flagged
 
 
 def test_boilerplate_on_real_preference_pairs(shared_data) -> None:

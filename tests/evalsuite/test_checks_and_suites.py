@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from curate import final_number, parse_json
 from curate.errors import ConfigError
 from evalsuite import Case, load_suite, save_suite
-from evalsuite.answers import final_number, is_refusal, parse_json
+from evalsuite.answers import is_refusal
 from evalsuite.checks import CheckContext
 from evalsuite.health import health
 from evalsuite.run import case_metrics, score_case

@@ -1,4 +1,5 @@
-"""The layering rule: light packages import nothing heavy; siblings do not import each other."""
+"""The layering rule: light packages import nothing heavy; siblings do not import each other;
+no package imports another's private modules (the import-linter contracts in pyproject.toml)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[2]
 HEAVY = ("torch", "transformers", "vllm", "trl", "peft", "sentence_transformers")
 
 
-@pytest.mark.parametrize("package", ["api", "curate", "evalsuite", "api.cli", "train"])
+@pytest.mark.parametrize("package", ["api", "curate", "evalsuite", "api.cli", "api.app", "train"])
 def test_import_loads_nothing_heavy(package: str) -> None:
     code = f"import sys, {package}; print(','.join(m for m in {HEAVY!r} if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
@@ -36,3 +37,10 @@ def test_package_dependencies_follow_the_layers() -> None:
     assert not _imports("curate") & {"api", "evalsuite", "train"}
     assert not _imports("train") & {"api", "evalsuite"}
     assert not _imports("evalsuite") & {"api", "train"}
+
+
+def test_import_contracts_are_kept() -> None:
+    lint_imports = Path(sys.executable).with_name("lint-imports")
+    args = [lint_imports, "--no-cache", "--no-logo"]
+    out = subprocess.run(args, capture_output=True, text=True, cwd=ROOT)
+    assert out.returncode == 0, out.stdout[-4000:] + out.stderr

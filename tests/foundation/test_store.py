@@ -7,9 +7,13 @@ from pathlib import Path
 
 import duckdb
 
+from api.migrations import MIGRATIONS as API_MIGRATIONS
+from api.migrations import open_store
 from curate import Store, ingest, read_dataset, write_records
 from curate.records import RECORD_SCHEMA
 from curate.store.migrations import MIGRATIONS
+
+API_TABLES = {"api_keys", "jobs", "job_events", "idempotency_keys"}
 
 
 def _data(tmp_path: Path) -> Path:
@@ -27,6 +31,54 @@ def test_migrations_apply_once_in_order(tmp_path: Path) -> None:
     with Store(db) as s:  # reopening applies nothing twice
         versions = s.con.execute("SELECT version FROM schema_migrations ORDER BY 1").fetchall()
     assert [v for (v,) in versions] == list(range(1, len(MIGRATIONS) + 1))
+
+
+def _tables(store: Store) -> set[str]:
+    return {t for (t,) in store.con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+
+
+def _migrations(store: Store) -> list[tuple[int, str]]:
+    return store.con.execute("SELECT version, name FROM schema_migrations ORDER BY 1").fetchall()
+
+
+def test_only_the_api_store_has_the_api_tables(tmp_path: Path) -> None:
+    with Store(tmp_path / "library.duckdb") as s:
+        assert "datasets" in _tables(s) and not API_TABLES & _tables(s)
+    s = open_store(tmp_path / "api.duckdb")
+    try:
+        assert _tables(s) >= API_TABLES
+        assert [n for _, n in _migrations(s)] == [n for n, _ in [*MIGRATIONS, *API_MIGRATIONS]]
+    finally:
+        s.close()
+
+
+def test_a_store_migrated_by_version_still_opens_and_migrates(tmp_path: Path) -> None:
+    # the way stores were migrated when the API's tables were entry 4 of the library's list
+    db = tmp_path / "old.duckdb"
+    con = duckdb.connect(str(db))
+    con.execute("CREATE TABLE schema_migrations "
+                "(version INTEGER PRIMARY KEY, name VARCHAR, applied_at TIMESTAMP)")  # fmt: skip
+    for version, (name, sql) in enumerate([*MIGRATIONS, *API_MIGRATIONS], start=1):
+        con.execute(sql)
+        con.execute("INSERT INTO schema_migrations VALUES (?, ?, now())", [version, name])
+    con.execute("INSERT INTO api_keys VALUES ('k1', 'ci', 'sha', now(), NULL)")
+    con.close()
+    before = [(4, API_MIGRATIONS[0][0])]
+
+    s = open_store(db)  # nothing is applied twice
+    try:
+        assert _migrations(s)[3:] == before
+        assert s.con.execute("SELECT id FROM api_keys").fetchall() == [("k1",)]
+    finally:
+        s.close()
+    # a library migration added later gets the next version, whatever version 4 was
+    later = ("test: a table added later", "CREATE TABLE later (x INTEGER)")
+    with Store(db) as s:
+        assert s.migrate([*MIGRATIONS, later]) == 5
+        assert _migrations(s)[3:] == [*before, (5, later[0])]
+    with Store(tmp_path / "new.duckdb") as s:  # and on a library store, the version after 3
+        assert s.migrate([*MIGRATIONS, later]) == 4
+        assert "later" in _tables(s) and not API_TABLES & _tables(s)
 
 
 def test_ingest_is_idempotent_and_round_trips(tmp_path: Path, store: Store) -> None:

@@ -11,7 +11,7 @@ from typing import Literal
 from pydantic import Field
 
 from api.jobs.context import JobContext, JobRequestBase, Outcome
-from curate.pipeline.config import CurateConfig
+from curate import CurateConfig
 
 RESUMABLE = True
 

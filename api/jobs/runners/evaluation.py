@@ -1,6 +1,6 @@
-"""``eval`` jobs: ``evalsuite.run`` of the base model (and of the tuned one, when a train job's
-adapter is named) on a suite, then ``evalsuite.compare``; runs and the comparison with its
-reports become artifacts.
+"""``eval`` jobs: ``evalsuite.evaluate_pair`` of the base model and, when a train job's adapter is
+named, the tuned one, on a suite. Its layout is the job's artifacts: ``base/``, ``tuned/`` and
+``compare/`` (each folder downloads as a zip; a gate job reads ``compare/``).
 
 Resumable: generations go through the job store's generation cache, so a rerun after an
 interruption does not pay again for what was already generated.
@@ -45,22 +45,20 @@ class EvalJob(JobRequestBase):
 
 
 def run(request: EvalJob, ctx: JobContext) -> Outcome:
-    """Run base (and tuned), compare, write ``base_run.json``, ``tuned_run.json`` and the
-    comparison reports."""
+    """Run base (and tuned) and compare; the result is the comparison (or the base run)."""
     import evalsuite
-    from curate.store.store import Store
+    from curate import Store
 
+    def progress(step: str, index: int, steps: int) -> None:
+        ctx.progress({"step": step, "index": index, "steps": steps})
+
+    adapter = ctx.jobs["adapter"] / "adapter" if "adapter" in ctx.jobs else None
     with Store() as store:  # the job's own store: its generation cache makes reruns cheap
-        ctx.progress({"step": "base", "index": 0, "steps": 2})
-        base = evalsuite.run(request.suite, request.model, probe=request.probe, store=store)
-        (ctx.artifacts / "base_run.json").write_text(base.model_dump_json(indent=1))
-        if "adapter" not in ctx.jobs:
-            return Outcome(result={"base": base.model_dump(mode="json", exclude={"cases"})})
-        adapter = ctx.jobs["adapter"] / "adapter"
-        ctx.progress({"step": "tuned", "index": 1, "steps": 2})
-        tuned = evalsuite.run(request.suite, request.model, adapter=str(adapter),
-                              probe=request.probe, store=store)  # fmt: skip
-        (ctx.artifacts / "tuned_run.json").write_text(tuned.model_dump_json(indent=1))
-    comparison = evalsuite.compare(base, tuned, config=request.compare)
-    evalsuite.write_comparison_reports(comparison, ctx.artifacts)
-    return Outcome(result=comparison.model_dump(mode="json", exclude={"cases"}))
+        pair = evalsuite.evaluate_pair(
+            request.suite, request.model, adapter, out_dir=ctx.artifacts,
+            config=evalsuite.EvalConfig(probe=request.probe), compare=request.compare,
+            store=store, progress=progress,
+        )  # fmt: skip
+    if pair.comparison is None:
+        return Outcome(result={"base": pair.base.model_dump(mode="json", exclude={"cases"})})
+    return Outcome(result=pair.comparison.model_dump(mode="json", exclude={"cases"}))

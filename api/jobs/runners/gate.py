@@ -7,6 +7,7 @@ inconclusive) is the job's ``verdict``, kept apart from its state. Gate reports 
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, model_validator
@@ -43,7 +44,14 @@ def run(request: GateJob, ctx: JobContext) -> Outcome:
     """Gate the comparison; write the gate reports."""
     import evalsuite
 
-    comparison = request.comparison or evalsuite.load_comparison(ctx.jobs["eval"])
+    comparison = request.comparison or evalsuite.load_comparison(_comparison_dir(ctx.jobs["eval"]))
     decision = evalsuite.gate(comparison, request.policy)
     evalsuite.write_gate_reports(decision, comparison, ctx.artifacts)
     return Outcome(result=decision.model_dump(mode="json"), verdict=decision.verdict)
+
+
+def _comparison_dir(eval_job: Path) -> Path:
+    """Where an eval job left its comparison: ``compare/`` (``evaluate_pair``'s layout), or the
+    top of its artifacts for eval jobs written before that layout."""
+    folder = eval_job / "compare"
+    return folder if folder.is_dir() else eval_job

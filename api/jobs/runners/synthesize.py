@@ -13,7 +13,7 @@ from typing import Literal
 from pydantic import Field, field_validator
 
 from api.jobs.context import JobContext, JobRequestBase, Outcome, model_name
-from curate.synth import SynthConfig
+from curate import SynthConfig
 
 RESUMABLE = True
 
