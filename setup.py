@@ -6,8 +6,8 @@ from setuptools import find_namespace_packages, find_packages, setup
 
 # data/'s folders are listed as packages too: setuptools ships the files of a folder it was not
 # told about, but warns that it may stop doing so.
-DATA = ["tunesmith_data", *(f"tunesmith_data.{name}" for name in
-                            find_namespace_packages("data", exclude=["*__pycache__"]))]  # fmt: skip
+DATA_FOLDERS = find_namespace_packages("data", exclude=["*__pycache__"])
+DATA = ["tunesmith_data", *(f"tunesmith_data.{name}" for name in DATA_FOLDERS)]
 
 setup(
     packages=[*find_packages(include=["curate*", "api*", "evalsuite*", "train*"]), *DATA],

@@ -143,11 +143,14 @@ def run_demo(
     try:
         with _config_file(_optional(config.curate_config), "demo", "curate.toml") as file:
             curate_cfg = curate.CurateConfig.from_file(file)
-        result = curate.run(train_path, curate_cfg, out_dir=out / "curate", eval_set=pool_path,
-                            store=store)  # fmt: skip
-        say(f"  {result.n_input_rows} rows → {result.n_kept} kept, {result.n_dropped} dropped "
+        result = curate.run(
+            train_path, curate_cfg, out_dir=out / "curate", eval_set=pool_path, store=store
+        )
+        say(
+            f"  {result.n_input_rows} rows → {result.n_kept} kept, {result.n_dropped} dropped "
             f"{result.dropped_by_reason}, {result.n_rejected} rejected; "
-            f"findings {result.findings_by_reason}")  # fmt: skip
+            f"findings {result.findings_by_reason}"
+        )
         timings["curate"] = time.perf_counter() - t
 
         t = stage(3, "synthesize teacher answers and verified negative pairs with the base model")
@@ -155,14 +158,21 @@ def run_demo(
         synth_reports = []
         if config.synth_records:
             curated = out / "curate" / "curated.parquet"
-            synth_cfg = curate.SynthConfig(model=config.model, limit=config.synth_records,
-                                           max_tokens=config.max_new_tokens,
-                                           teacher_select="all")  # fmt: skip
+            synth_cfg = curate.SynthConfig(
+                model=config.model,
+                limit=config.synth_records,
+                max_tokens=config.max_new_tokens,
+                teacher_select="all",
+            )
             for task in ("teacher", "negatives"):
                 synth = curate.synthesize(
-                    task, curated, synth_cfg, store=store,  # type: ignore[arg-type]
-                    generator=generator, judge=generator,
-                )  # fmt: skip
+                    task,
+                    curated,
+                    synth_cfg,
+                    store=store,  # type: ignore[arg-type]
+                    generator=generator,
+                    judge=generator,
+                )
                 files = curate.write_result(synth, out / "synth" / task)
                 synth_reports.append(str(files["report"]))
                 r = synth.report
@@ -171,14 +181,22 @@ def run_demo(
 
         t = stage(4, "mine a static suite of edge cases the base model fails")
         params = curate.SamplingParams(temperature=0.0, max_tokens=config.max_new_tokens)
-        mined = evalsuite.mine(pool_path, config.model, generator=generator, store=store,
-                               params=params, max_cases=config.max_suite_cases)  # fmt: skip
+        mined = evalsuite.mine(
+            pool_path,
+            config.model,
+            generator=generator,
+            store=store,
+            params=params,
+            max_cases=config.max_suite_cases,
+        )
         if mined.suite is None:
             raise InputError("the base model failed no pool case: nothing to tune for")
         suite_path = out / "suite.jsonl"
         evalsuite.save_suite(mined.suite, suite_path)
-        say(f"  {mined.evaluated} pool cases: base failed {mined.failed}, kept "
-            f"{len(mined.suite.cases)} → {suite_path}  (failing checks {mined.failing_checks})")  # fmt: skip
+        say(
+            f"  {mined.evaluated} pool cases: base failed {mined.failed}, kept "
+            f"{len(mined.suite.cases)} → {suite_path}  (failing checks {mined.failing_checks})"
+        )
         timings["mine"] = time.perf_counter() - t
 
         t = stage(5, "tune a LoRA adapter on the curated set")
@@ -193,9 +211,15 @@ def run_demo(
 
         t = stage(6, "evaluate base and tuned on the suite and the general probe; compare")
         # base/, tuned/ and compare/ land in the demo's folder (evalsuite.pair's layout)
-        pair = evalsuite.evaluate_pair(mined.suite, config.model, trained.adapter_dir, out_dir=out,
-                                       config=evalsuite.EvalConfig(params=params),
-                                       generator=generator, store=store)  # fmt: skip
+        pair = evalsuite.evaluate_pair(
+            mined.suite,
+            config.model,
+            trained.adapter_dir,
+            out_dir=out,
+            config=evalsuite.EvalConfig(params=params),
+            generator=generator,
+            store=store,
+        )
         comparison = pair.comparison
         assert comparison is not None  # an adapter was given
         timings["evaluate"] = time.perf_counter() - t

@@ -28,10 +28,14 @@ from evalsuite.gate import Rule  # noqa: E402
 POLICY = GatePolicy(
     min_samples=20,
     must_improve=[Rule(metric="substance_pass")],
-    must_not_regress=[Rule(metric="pass"), Rule(metric="format_pass"),
-                      Rule(metric="score:rouge"), Rule(metric="health:*")],
+    must_not_regress=[
+        Rule(metric="pass"),
+        Rule(metric="format_pass"),
+        Rule(metric="score:rouge"),
+        Rule(metric="health:*"),
+    ],
     canary_tag=None,
-)  # fmt: skip
+)
 
 
 def false_alarms(sims: int, n: int, n_boot: int) -> tuple[float, dict[str, float]]:
@@ -58,8 +62,11 @@ def power(sims: int, n: int, drop: float, n_boot: int) -> float:
         if excess > 0:
             tuned[rng.choice(np.flatnonzero(tuned), size=excess, replace=False)] = False
         b, t = base.astype(float), tuned.astype(float)
-        c = compare(make_run({"pass": b, "substance_pass": b}),
-                    make_run({"pass": t, "substance_pass": t}), config=CompareConfig(n_boot=n_boot))  # fmt: skip
+        c = compare(
+            make_run({"pass": b, "substance_pass": b}),
+            make_run({"pass": t, "substance_pass": t}),
+            config=CompareConfig(n_boot=n_boot),
+        )
         hits += gate(c, POLICY).verdict == "fail"
     return hits / sims
 
@@ -84,9 +91,11 @@ def main() -> None:
         if args.sims
         else (float("nan"), {"pass": float("nan"), "score:rouge": float("nan")})
     )
-    print(f"false alarms, {args.sims} null suites of 120 cases: gate fail rate {rate:.3f}; "
-          f"per-test rejection at 0.05: McNemar(pass) {per_test['pass']:.3f}, "
-          f"bootstrap(rouge) {per_test['score:rouge']:.3f}  [{time.perf_counter() - t:.1f}s]")  # fmt: skip
+    print(
+        f"false alarms, {args.sims} null suites of 120 cases: gate fail rate {rate:.3f}; "
+        f"per-test rejection at 0.05: McNemar(pass) {per_test['pass']:.3f}, "
+        f"bootstrap(rouge) {per_test['score:rouge']:.3f}  [{time.perf_counter() - t:.1f}s]"
+    )
     for n in (100, 400):
         print(f"power vs a 10-point regression, n={n}: {power(100, n, 0.10, 400):.2f}")
 
@@ -98,13 +107,16 @@ def main() -> None:
     tests = len(c.deltas)
     boots = sum(d.test.test == "paired_bootstrap" for d in c.deltas)
     diffs = np.array([x.metrics["score:rouge"] for x in tuned.cases]) - np.array(
-        [x.metrics["score:rouge"] for x in base.cases])  # fmt: skip
+        [x.metrics["score:rouge"] for x in base.cases]
+    )
     t = time.perf_counter()
     loop_bootstrap(diffs, 2000, rng)
     baseline = (time.perf_counter() - t) * boots
-    print(f"compare, 400 cases, {tests} metric x slice tests ({boots} bootstrapped, 2000 "
-          f"resamples; the rest exact McNemar): {ours:.2f}s; the same bootstraps as a Python "
-          f"loop: {baseline:.2f}s; ratio {baseline / ours:.0f}x")  # fmt: skip
+    print(
+        f"compare, 400 cases, {tests} metric x slice tests ({boots} bootstrapped, 2000 "
+        f"resamples; the rest exact McNemar): {ours:.2f}s; the same bootstraps as a Python "
+        f"loop: {baseline:.2f}s; ratio {baseline / ours:.0f}x"
+    )
 
 
 if __name__ == "__main__":

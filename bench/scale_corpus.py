@@ -66,9 +66,13 @@ def build(n: int, data: Path = DATA, seed: int = 0) -> list[dict[str, str]]:
     while len(originals) < n_orig:
         a, b = rnd.randrange(len(base)), rnd.randrange(len(base))
         originals.append(
-            {"instruction": base[a]["instruction"], "input": base[a]["input"],
-             "output": base[b]["output"], "planted": ""}
-        )  # fmt: skip
+            {
+                "instruction": base[a]["instruction"],
+                "input": base[a]["input"],
+                "output": base[b]["output"],
+                "planted": "",
+            }
+        )
     rows = list(originals)
     while len(rows) < n:
         src = originals[rnd.randrange(n_orig)]

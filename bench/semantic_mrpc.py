@@ -60,8 +60,10 @@ def main() -> None:
     elapsed = time.perf_counter() - start
     sims = np.einsum("ij,ij->i", a, b)
     labels = pairs["label"].to_numpy()
-    print(f"MRPC train: {len(pairs)} pairs, {int(labels.sum())} paraphrases; "
-          f"embedded in {elapsed:.1f}s with {args.model}")  # fmt: skip
+    print(
+        f"MRPC train: {len(pairs)} pairs, {int(labels.sum())} paraphrases; "
+        f"embedded in {elapsed:.1f}s with {args.model}"
+    )
     print(f"{'threshold':>9} {'precision':>9} {'recall':>7} {'f1':>6}")
     best = (0.0, 0.0)
     target = None
@@ -75,8 +77,10 @@ def main() -> None:
             print(f"{t:9.2f} {p:9.3f} {r:7.3f} {f:6.3f}")
     print(f"best F1 {best[1]:.3f} at threshold {best[0]:.2f}")
     if target:
-        print(f"first threshold with precision >= {args.target_precision}: {target[0]:.2f} "
-              f"(precision {target[1]:.3f}, recall {target[2]:.3f})")  # fmt: skip
+        print(
+            f"first threshold with precision >= {args.target_precision}: {target[0]:.2f} "
+            f"(precision {target[1]:.3f}, recall {target[2]:.3f})"
+        )
 
 
 if __name__ == "__main__":

@@ -30,8 +30,15 @@ def records():
     for i, (item, word) in enumerate((it, w) for it in ITEMS for w in WORDS for _ in range(2)):
         p = [Message(role="user", content=f"Classify this review: The {item} is {word}. ({i})")]
         c = [Message(role="assistant", content=json.dumps({"sentiment": WORDS[word]}))]
-        out.append(Record(id=record_id(content_key("sft", p, c)), kind="sft", prompt=p,
-                          completion=c, source=Source(file="bench", row=i)))  # fmt: skip
+        out.append(
+            Record(
+                id=record_id(content_key("sft", p, c)),
+                kind="sft",
+                prompt=p,
+                completion=c,
+                source=Source(file="bench", row=i),
+            )
+        )
     return to_frame(out)
 
 
@@ -40,11 +47,23 @@ def tunesmith_run(frame, model_dir: str, steps: int, out: Path) -> tuple[float, 
     import train
 
     config = train.TrainConfig(
-        base_model=model_dir, rank=8, alpha=16, dropout=0.05, target_modules=["q_proj", "v_proj"],
-        learning_rate=2e-4, max_steps=steps, batch_size=4, max_length=96, warmup=0.0,
-        eval_fraction=0.0, save_every=10_000, log_every=1, seed=42, output_dir=str(out),
+        base_model=model_dir,
+        rank=8,
+        alpha=16,
+        dropout=0.05,
+        target_modules=["q_proj", "v_proj"],
+        learning_rate=2e-4,
+        max_steps=steps,
+        batch_size=4,
+        max_length=96,
+        warmup=0.0,
+        eval_fraction=0.0,
+        save_every=10_000,
+        log_every=1,
+        seed=42,
+        output_dir=str(out),
         resume=False,
-    )  # fmt: skip
+    )
     t0 = time.perf_counter()
     result = train.run(frame, config)
     return result.seconds, time.perf_counter() - t0
@@ -57,21 +76,47 @@ def plain_trl_run(frame, model_dir: str, steps: int, out: Path) -> float:
     from transformers import AutoTokenizer
     from trl import SFTConfig, SFTTrainer
 
-    rows = [{"prompt": r["prompt"], "completion": r["completion"]}
-            for r in frame.iter_rows(named=True)]  # fmt: skip
+    rows = [
+        {"prompt": r["prompt"], "completion": r["completion"]} for r in frame.iter_rows(named=True)
+    ]
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
     args = SFTConfig(
-        output_dir=str(out), learning_rate=2e-4, max_steps=steps, per_device_train_batch_size=4,
-        gradient_accumulation_steps=1, warmup_steps=0.0, lr_scheduler_type="linear",
-        max_grad_norm=1.0, seed=42, max_length=96, logging_steps=1, save_steps=10_000,
-        save_total_limit=2, eval_strategy="no", bf16=False, fp16=False,
-        gradient_checkpointing=False, use_cpu=True, model_init_kwargs={"dtype": "float32"},
-        report_to="none", disable_tqdm=True,
-    )  # fmt: skip
-    lora = LoraConfig(r=8, lora_alpha=16, lora_dropout=0.05, target_modules=["q_proj", "v_proj"],
-                      task_type="CAUSAL_LM")  # fmt: skip
-    trainer = SFTTrainer(model=model_dir, args=args, train_dataset=Dataset.from_list(rows),
-                         processing_class=tokenizer, peft_config=lora)  # fmt: skip
+        output_dir=str(out),
+        learning_rate=2e-4,
+        max_steps=steps,
+        per_device_train_batch_size=4,
+        gradient_accumulation_steps=1,
+        warmup_steps=0.0,
+        lr_scheduler_type="linear",
+        max_grad_norm=1.0,
+        seed=42,
+        max_length=96,
+        logging_steps=1,
+        save_steps=10_000,
+        save_total_limit=2,
+        eval_strategy="no",
+        bf16=False,
+        fp16=False,
+        gradient_checkpointing=False,
+        use_cpu=True,
+        model_init_kwargs={"dtype": "float32"},
+        report_to="none",
+        disable_tqdm=True,
+    )
+    lora = LoraConfig(
+        r=8,
+        lora_alpha=16,
+        lora_dropout=0.05,
+        target_modules=["q_proj", "v_proj"],
+        task_type="CAUSAL_LM",
+    )
+    trainer = SFTTrainer(
+        model=model_dir,
+        args=args,
+        train_dataset=Dataset.from_list(rows),
+        processing_class=tokenizer,
+        peft_config=lora,
+    )
     t0 = time.perf_counter()
     trainer.train()
     return time.perf_counter() - t0
@@ -100,14 +145,18 @@ def main() -> None:
             )
             print(f"repeat {i}: tunesmith {ours[-1]:.3f} s/step, plain TRL {plain[-1]:.3f} s/step")
     a, b = statistics.median(ours), statistics.median(plain)
-    print(f"\nSmolLM2-135M, LoRA r=8 q/v, batch 4, max_length 96, {args.steps} steps, "
-          f"{args.repeats} alternating repeats, torch threads {torch.get_num_threads()}")  # fmt: skip
+    print(
+        f"\nSmolLM2-135M, LoRA r=8 q/v, batch 4, max_length 96, {args.steps} steps, "
+        f"{args.repeats} alternating repeats, torch threads {torch.get_num_threads()}"
+    )
     print(f"{'':<22}{'s/step (median)':>16}")
     print(f"{'plain TRL script':<22}{b:>16.3f}")
     print(f"{'tunesmith train.run':<22}{a:>16.3f}")
     print(f"overhead: {100 * (a / b - 1):+.1f}% (target < 5%)")
-    print(f"tunesmith end-to-end wall (pre-flight, data, model load, card): "
-          f"median {statistics.median(e2e):.1f} s")  # fmt: skip
+    print(
+        f"tunesmith end-to-end wall (pre-flight, data, model load, card): "
+        f"median {statistics.median(e2e):.1f} s"
+    )
 
 
 if __name__ == "__main__":

@@ -78,8 +78,16 @@ def export_blind(comparison: Comparison, out_dir: str | Path, *, seed: int = 0) 
             if tuned_is_a
             else (case.base_output, case.tuned_output)
         )
-        rows.append({"item": item, "prompt": case.prompt, "response_a": a, "response_b": b,
-                     "verdict": "", "note": ""})  # fmt: skip
+        rows.append(
+            {
+                "item": item,
+                "prompt": case.prompt,
+                "response_a": a,
+                "response_b": b,
+                "verdict": "",
+                "note": "",
+            }
+        )
         key[item] = {"case_id": case.id, "A": "tuned" if tuned_is_a else "base"}
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -88,8 +96,12 @@ def export_blind(comparison: Comparison, out_dir: str | Path, *, seed: int = 0) 
         writer.writeheader()
         writer.writerows(rows)
     (out / "sheet.html").write_text(_sheet_html(rows), encoding="utf-8")
-    (out / "key.json").write_text(json.dumps({"seed": seed, "suite_sha256": comparison.base.suite_sha256,
-                                              "items": key}, indent=1), encoding="utf-8")  # fmt: skip
+    (out / "key.json").write_text(
+        json.dumps(
+            {"seed": seed, "suite_sha256": comparison.base.suite_sha256, "items": key}, indent=1
+        ),
+        encoding="utf-8",
+    )
     return [out / "sheet.csv", out / "sheet.html", out / "key.json"]
 
 
@@ -121,8 +133,15 @@ def import_blind(
     for row in rows:
         entry = items.get(row["item"])
         raw = (row.get("verdict") or "").strip().lower()
-        reason = ("unknown_item" if entry is None else "unrated" if not raw
-                  else "invalid_verdict" if raw not in _VERDICTS else None)  # fmt: skip
+        reason = (
+            "unknown_item"
+            if entry is None
+            else "unrated"
+            if not raw
+            else "invalid_verdict"
+            if raw not in _VERDICTS
+            else None
+        )
         if reason:
             skipped[reason] = skipped.get(reason, 0) + 1
             continue
@@ -130,20 +149,31 @@ def import_blind(
         a_side = entry["A"]
         b_side = "base" if a_side == "tuned" else "tuned"
         label: Label = "tie" if choice == "tie" else a_side if choice == "A" else b_side  # type: ignore[assignment]
-        verdicts.append(HumanVerdict(item=row["item"], case_id=entry["case_id"], verdict=label,
-                                     judge=judged.get(entry["case_id"])))  # fmt: skip
+        verdicts.append(
+            HumanVerdict(
+                item=row["item"],
+                case_id=entry["case_id"],
+                verdict=label,
+                judge=judged.get(entry["case_id"]),
+            )
+        )
     both = [v for v in verdicts if v.judge is not None]
     kappa = agreement = None
     if both:
         agreement = sum(v.verdict == v.judge for v in both) / len(both)
         kappa = _kappa([v.judge for v in both], [v.verdict for v in both])  # type: ignore[misc]
     return BlindResult(
-        items=len(rows), rated=len(verdicts), skipped=skipped,
+        items=len(rows),
+        rated=len(verdicts),
+        skipped=skipped,
         tuned_wins=sum(v.verdict == "tuned" for v in verdicts),
         ties=sum(v.verdict == "tie" for v in verdicts),
         base_wins=sum(v.verdict == "base" for v in verdicts),
-        judge_kappa=kappa, judge_agreement=agreement, judge_overlap=len(both), verdicts=verdicts,
-    )  # fmt: skip
+        judge_kappa=kappa,
+        judge_agreement=agreement,
+        judge_overlap=len(both),
+        verdicts=verdicts,
+    )
 
 
 def _kappa(a: list[str], b: list[str]) -> float | None:
@@ -161,11 +191,13 @@ def _sheet_html(rows: list[dict[str, str]]) -> str:
         f"<div class='c'><h3>{r['item']}</h3><pre>{escape(r['prompt'])}</pre><div class='g'>"
         f"<div><b>A</b><pre>{escape(r['response_a'])}</pre></div>"
         f"<div><b>B</b><pre>{escape(r['response_b'])}</pre></div></div>"
-        + "".join(f"<label><input type='radio' name='{r['item']}' value='{v}'> {v}</label> "
-                  for v in ("A", "B", "tie"))
+        + "".join(
+            f"<label><input type='radio' name='{r['item']}' value='{v}'> {v}</label> "
+            for v in ("A", "B", "tie")
+        )
         + "</div>"
         for r in rows
-    )  # fmt: skip
+    )
     data = json.dumps(rows).replace("</", "<\\/")
     return (
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>Blind A/B sheet</title>"
@@ -173,8 +205,11 @@ def _sheet_html(rows: list[dict[str, str]]) -> str:
         "grid-template-columns:1fr 1fr;gap:10px}pre{white-space:pre-wrap;background:#f5f5f5;"
         "padding:8px}.c{border:1px solid #bbb;padding:10px;margin:12px 0}</style></head><body>"
         "<h1>Which answer is better?</h1><p>Pick A, B or tie for each item, then download the "
-        "verdicts and send back the CSV.</p>" + cards +
-        "<button id='dl'>Download verdicts CSV</button><script>const rows=" + data + ";"
+        "verdicts and send back the CSV.</p>"
+        + cards
+        + "<button id='dl'>Download verdicts CSV</button><script>const rows="
+        + data
+        + ";"
         "const q=s=>'\"'+String(s).replace(/\"/g,'\"\"')+'\"';"
         "document.getElementById('dl').onclick=()=>{const cols=" + json.dumps(COLUMNS) + ";"
         "const lines=[cols.join(',')].concat(rows.map(r=>{const c=document.querySelector("
@@ -182,4 +217,4 @@ def _sheet_html(rows: list[dict[str, str]]) -> str:
         "return cols.map(k=>q(r[k])).join(',');}));const a=document.createElement('a');"
         "a.href=URL.createObjectURL(new Blob([lines.join('\\n')],{type:'text/csv'}));"
         "a.download='verdicts.csv';a.click();};</script></body></html>\n"
-    )  # fmt: skip
+    )

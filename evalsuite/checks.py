@@ -74,8 +74,15 @@ class _Check(BaseModel):
         self, passed: bool | None, detail: str = "", score: float | None = None
     ) -> CheckResult:
         kind: Kind = self.kind  # type: ignore[attr-defined]
-        return CheckResult(name=self.name or self.type, type=self.type, kind=kind,  # type: ignore[attr-defined]
-                           passed=passed, score=score, detail=detail)  # fmt: skip
+        type_: str = self.type  # type: ignore[attr-defined]
+        return CheckResult(
+            name=self.name or type_,
+            type=type_,
+            kind=kind,
+            passed=passed,
+            score=score,
+            detail=detail,
+        )
 
 
 def _expected(value: Any, ctx: CheckContext, what: str) -> Any:
@@ -352,6 +359,18 @@ Check = Annotated[
 ]
 """Any check, chosen by its ``type`` field."""
 
-CHECK_TYPES = ("exact", "contains", "not_contains", "regex", "json_valid", "json_schema",
-               "json_fields", "numeric", "rouge_l", "length", "refusal", "judge")  # fmt: skip
+CHECK_TYPES = (
+    "exact",
+    "contains",
+    "not_contains",
+    "regex",
+    "json_valid",
+    "json_schema",
+    "json_fields",
+    "numeric",
+    "rouge_l",
+    "length",
+    "refusal",
+    "judge",
+)
 """The check types a suite may name."""

@@ -170,8 +170,12 @@ def compare(
     tuned_by_id = {c.id: c for c in tuned.cases}
     base_ids = {c.id for c in base.cases}
     pairs = [(b, tuned_by_id[b.id]) for b in base.cases if b.id in tuned_by_id]
-    unpaired = Counter({"only_in_base": len(base_ids - tuned_by_id.keys()),
-                        "only_in_tuned": len(tuned_by_id.keys() - base_ids)})  # fmt: skip
+    unpaired = Counter(
+        {
+            "only_in_base": len(base_ids - tuned_by_id.keys()),
+            "only_in_tuned": len(tuned_by_id.keys() - base_ids),
+        }
+    )
     infos = {**base.metrics, **tuned.metrics}
 
     rows: list[tuple[str, str, PairedTest]] = []
@@ -180,15 +184,20 @@ def compare(
         if name == m.PERPLEXITY.name:
             continue
         for sl in slices:
-            vals = [(b.metrics[name], t.metrics[name]) for b, t in pairs
-                    if (sl == ALL or sl in b.tags) and name in b.metrics and name in t.metrics]  # fmt: skip
+            vals = [
+                (b.metrics[name], t.metrics[name])
+                for b, t in pairs
+                if (sl == ALL or sl in b.tags) and name in b.metrics and name in t.metrics
+            ]
             if not vals:
                 continue
             rows.append((name, sl, _test(vals, info, config, f"{name}@{sl}")))
     ppl = None
     if base.perplexity and tuned.perplexity and m.PERPLEXITY.name in infos:
-        vals = [(a.nll, b.nll) for a, b in zip(base.perplexity.texts, tuned.perplexity.texts,
-                                                strict=False)]  # fmt: skip
+        vals = [
+            (a.nll, b.nll)
+            for a, b in zip(base.perplexity.texts, tuned.perplexity.texts, strict=False)
+        ]
         rows.append((m.PERPLEXITY.name, PROBE, _test(vals, m.PERPLEXITY, config, "probe")))
         ppl = {"base": base.perplexity.perplexity, "tuned": tuned.perplexity.perplexity}
 
@@ -207,35 +216,76 @@ def compare(
             outcome = "improved" if imp > 0 else "regressed"
         else:
             outcome = "unchanged"
-        deltas.append(MetricDelta(metric=name, slice=sl, info=info, test=test, p_holm=p_holm,
-                                  improvement=imp, outcome=outcome))  # fmt: skip
+        deltas.append(
+            MetricDelta(
+                metric=name,
+                slice=sl,
+                info=info,
+                test=test,
+                p_holm=p_holm,
+                improvement=imp,
+                outcome=outcome,
+            )
+        )
 
     cases = [
-        CasePair(id=b.id, tags=b.tags, prompt=b.messages[-1].content, reference=b.reference,
-                 base_output=b.output, tuned_output=t.output, base_checks=b.checks,
-                 tuned_checks=t.checks, base_metrics=b.metrics, tuned_metrics=t.metrics,
-                 status=_status(b.metrics, t.metrics))
+        CasePair(
+            id=b.id,
+            tags=b.tags,
+            prompt=b.messages[-1].content,
+            reference=b.reference,
+            base_output=b.output,
+            tuned_output=t.output,
+            base_checks=b.checks,
+            tuned_checks=t.checks,
+            base_metrics=b.metrics,
+            tuned_metrics=t.metrics,
+            status=_status(b.metrics, t.metrics),
+        )
         for b, t in pairs
-    ]  # fmt: skip
+    ]
     summary = None
     if judge_generator is not None:
-        items = [PairItem(case_id=c.id, prompt=c.prompt, base=c.base_output, tuned=c.tuned_output,
-                          reference=None if c.reference is None else str(c.reference))
-                 for c in cases]  # fmt: skip
+        items = [
+            PairItem(
+                case_id=c.id,
+                prompt=c.prompt,
+                base=c.base_output,
+                tuned=c.tuned_output,
+                reference=None if c.reference is None else str(c.reference),
+            )
+            for c in cases
+        ]
         summary = judge_pairs(judge_generator, items, judge)
-    return Comparison(base=base.manifest, tuned=tuned.manifest, manifest_diffs=diffs,
-                      forced=force and any(d.blocking for d in diffs), config=config,
-                      n_paired=len(pairs), unpaired={k: v for k, v in unpaired.items() if v},
-                      metrics=infos, deltas=deltas, cases=cases, judge=summary,
-                      perplexity=ppl)  # fmt: skip
+    return Comparison(
+        base=base.manifest,
+        tuned=tuned.manifest,
+        manifest_diffs=diffs,
+        forced=force and any(d.blocking for d in diffs),
+        config=config,
+        n_paired=len(pairs),
+        unpaired={k: v for k, v in unpaired.items() if v},
+        metrics=infos,
+        deltas=deltas,
+        cases=cases,
+        judge=summary,
+        perplexity=ppl,
+    )
 
 
 def _test(
     vals: list[tuple[float, float]], info: m.MetricInfo, config: CompareConfig, key: str
 ) -> PairedTest:
-    return paired_test([v[0] for v in vals], [v[1] for v in vals], binary=info.type == "binary",
-                       higher_is_better=info.higher_is_better, confidence=config.confidence,
-                       n_boot=config.n_boot, seed=config.seed, key=key)  # fmt: skip
+    return paired_test(
+        [v[0] for v in vals],
+        [v[1] for v in vals],
+        binary=info.type == "binary",
+        higher_is_better=info.higher_is_better,
+        confidence=config.confidence,
+        n_boot=config.n_boot,
+        seed=config.seed,
+        key=key,
+    )
 
 
 def load_comparison(path: str | Path) -> Comparison:

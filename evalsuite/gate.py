@@ -143,9 +143,13 @@ def load_policy(path: str | Path) -> GatePolicy:
 
 
 def _matches(comparison: Comparison, rule: Rule) -> list[MetricDelta]:
-    return [d for d in comparison.deltas
-            if d.slice == rule.slice and fnmatch.fnmatchcase(d.metric, rule.metric)
-            and d.info.higher_is_better is not None]  # fmt: skip
+    return [
+        d
+        for d in comparison.deltas
+        if d.slice == rule.slice
+        and fnmatch.fnmatchcase(d.metric, rule.metric)
+        and d.info.higher_is_better is not None
+    ]
 
 
 def gate(comparison: Comparison, policy: GatePolicy) -> GateDecision:
@@ -155,8 +159,10 @@ def gate(comparison: Comparison, policy: GatePolicy) -> GateDecision:
     reasons_inc: list[str] = []
     notes: list[str] = []
     checks: list[tuple[str, Rule, MetricDelta]] = []
-    for kind, rules in (("must_improve", policy.must_improve),
-                        ("must_not_regress", policy.must_not_regress)):  # fmt: skip
+    for kind, rules in (
+        ("must_improve", policy.must_improve),
+        ("must_not_regress", policy.must_not_regress),
+    ):
         for rule in rules:
             found = _matches(comparison, rule)
             if not found and kind == "must_improve":
@@ -186,15 +192,29 @@ def gate(comparison: Comparison, policy: GatePolicy) -> GateDecision:
                 f"{name}: {t.n} cases < min_samples {policy.min_samples}",
             )
         elif policy.max_ci_width is not None and hi - lo > policy.max_ci_width:
-            status, reason = "inconclusive", (f"{name}: interval width {hi - lo:.3f} > "
-                                              f"{policy.max_ci_width}: {figures}")  # fmt: skip
+            status, reason = (
+                "inconclusive",
+                (f"{name}: interval width {hi - lo:.3f} > {policy.max_ci_width}: {figures}"),
+            )
         elif kind == "must_improve" and not (p < alpha and imp > rule.margin):
             status, reason = "inconclusive", f"{name}: improvement not demonstrated: {figures}"
         else:
             status, reason = "pass", f"{name}: {figures}"
-        outcomes.append(RuleOutcome(kind=kind, metric=d.metric, slice=d.slice, status=status,  # type: ignore[arg-type]
-                                    n=t.n, improvement=imp, ci_low=lo, ci_high=hi,
-                                    p_value=t.p_value, p_gate=p, reason=reason))  # fmt: skip
+        outcomes.append(
+            RuleOutcome(
+                kind=kind,
+                metric=d.metric,
+                slice=d.slice,
+                status=status,  # type: ignore[arg-type]
+                n=t.n,
+                improvement=imp,
+                ci_low=lo,
+                ci_high=hi,
+                p_value=t.p_value,
+                p_gate=p,
+                reason=reason,
+            )
+        )
         if status == "fail":
             reasons_fail.append(reason)
         elif status == "inconclusive":
@@ -225,9 +245,18 @@ def gate(comparison: Comparison, policy: GatePolicy) -> GateDecision:
         fields = ", ".join(x.field for x in comparison.blocking_diffs)
         reasons_inc.append(f"the runs were compared by force over manifest differences: {fields}")
     if abs(comparison.config.confidence - policy.confidence) > 1e-9:
-        reasons_inc.append(f"intervals are at {comparison.config.confidence:.0%} confidence, "
-                           f"the policy asks {policy.confidence:.0%}: recompare to match")  # fmt: skip
+        reasons_inc.append(
+            f"intervals are at {comparison.config.confidence:.0%} confidence, "
+            f"the policy asks {policy.confidence:.0%}: recompare to match"
+        )
     verdict: GateVerdict = "fail" if reasons_fail else "inconclusive" if reasons_inc else "pass"
-    return GateDecision(verdict=verdict, reasons=reasons_fail + reasons_inc, rules=outcomes,
-                        canaries_checked=checked, canaries_regressed=regressed,
-                        manifest_mismatch=mismatch, notes=notes, policy=policy)  # fmt: skip
+    return GateDecision(
+        verdict=verdict,
+        reasons=reasons_fail + reasons_inc,
+        rules=outcomes,
+        canaries_checked=checked,
+        canaries_regressed=regressed,
+        manifest_mismatch=mismatch,
+        notes=notes,
+        policy=policy,
+    )

@@ -42,8 +42,12 @@ class Health(BaseModel):
 
     def flags(self) -> dict[str, bool]:
         """The four flags by name."""
-        return {"empty": self.empty, "truncated": self.truncated,
-                "missing_eot": self.missing_eot, "repetition": self.repetition}  # fmt: skip
+        return {
+            "empty": self.empty,
+            "truncated": self.truncated,
+            "missing_eot": self.missing_eot,
+            "repetition": self.repetition,
+        }
 
 
 def repetition_ratio(text: str, n: int = 4) -> float:

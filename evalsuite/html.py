@@ -46,12 +46,14 @@ def _case(c: CasePair, judged: dict[str, str]) -> str:
     ref = "" if c.reference is None else f"<b>Reference</b><pre>{escape(str(c.reference))}</pre>"
     verdict = judged.get(c.id)
     judge = f"<p><b>Judge (both orders):</b> {escape(verdict)}</p>" if verdict else ""
-    return (f'<div class="case" id="{escape(c.id)}"><span class="badge {c.status}">'
-            f"{c.status.replace('_', ' ')}</span> <b>{escape(c.id)}</b> {tags}"
-            f"<b>Prompt</b><pre>{escape(c.prompt)}</pre>{ref}<div class='grid'>"
-            f"<div><b>Base</b><pre>{escape(c.base_output)}</pre>{_checks(c.base_checks)}</div>"
-            f"<div><b>Tuned</b><pre>{escape(c.tuned_output)}</pre>{_checks(c.tuned_checks)}</div>"
-            f"</div>{judge}</div>")  # fmt: skip
+    return (
+        f'<div class="case" id="{escape(c.id)}"><span class="badge {c.status}">'
+        f"{c.status.replace('_', ' ')}</span> <b>{escape(c.id)}</b> {tags}"
+        f"<b>Prompt</b><pre>{escape(c.prompt)}</pre>{ref}<div class='grid'>"
+        f"<div><b>Base</b><pre>{escape(c.base_output)}</pre>{_checks(c.base_checks)}</div>"
+        f"<div><b>Tuned</b><pre>{escape(c.tuned_output)}</pre>{_checks(c.tuned_checks)}</div>"
+        f"</div>{judge}</div>"
+    )
 
 
 def html(comparison: Comparison, decision: GateDecision | None = None) -> str:
@@ -66,22 +68,30 @@ def html(comparison: Comparison, decision: GateDecision | None = None) -> str:
         f"<td>{d.test.tuned_mean:.3f}</td><td>{d.test.delta:+.3f}</td>"
         f"<td>[{d.test.ci_low:+.3f}, {d.test.ci_high:+.3f}]</td><td>{d.p_holm:.3g}</td>"
         f"<td>{d.outcome}</td></tr>"
-        for d in c.deltas if d.slice == ALL
-    )  # fmt: skip
+        for d in c.deltas
+        if d.slice == ALL
+    )
     judged: dict[str, str] = {}
     judge_line = ""
     if c.judge is not None:
-        judged = {j.case_id: f"{j.verdict} (base shown first: {j.base_first}; tuned shown "
-                             f"first: {j.tuned_first})" for j in c.judge.judgments}  # fmt: skip
-        judge_line = (f"<p>Judge: tuned wins {c.judge.tuned_wins}, ties {c.judge.ties}, base wins "
-                      f"{c.judge.base_wins}, invalid {c.judge.invalid}</p>")  # fmt: skip
+        judged = {
+            j.case_id: f"{j.verdict} (base shown first: {j.base_first}; tuned shown "
+            f"first: {j.tuned_first})"
+            for j in c.judge.judgments
+        }
+        judge_line = (
+            f"<p>Judge: tuned wins {c.judge.tuned_wins}, ties {c.judge.ties}, base wins "
+            f"{c.judge.base_wins}, invalid {c.judge.invalid}</p>"
+        )
     cases = sorted(c.cases, key=lambda x: ORDER[x.status])
     body = "".join(_case(x, judged) for x in cases)
     title = f"tunesmith: {escape(c.base.suite_name)} — base vs tuned"
-    return (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{title}</title>"
-            f"<style>{_CSS}</style></head><body><h1>{title}</h1>{head}"
-            f"<p>{c.n_paired} paired cases · base <code>{escape(c.base.model)}</code> · tuned "
-            f"<code>{escape(c.tuned.model)}</code> + <code>{escape(str(c.tuned.adapter))}</code></p>"
-            f"<table><tr><th>metric</th><th>n</th><th>base</th><th>tuned</th><th>Δ</th>"
-            f"<th>{c.config.confidence:.0%} CI</th><th>p (Holm)</th><th>outcome</th></tr>{rows}"
-            f"</table>{judge_line}<h2>Cases (regressed first)</h2>{body}</body></html>\n")  # fmt: skip
+    return (
+        f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{title}</title>"
+        f"<style>{_CSS}</style></head><body><h1>{title}</h1>{head}"
+        f"<p>{c.n_paired} paired cases · base <code>{escape(c.base.model)}</code> · tuned "
+        f"<code>{escape(c.tuned.model)}</code> + <code>{escape(str(c.tuned.adapter))}</code></p>"
+        f"<table><tr><th>metric</th><th>n</th><th>base</th><th>tuned</th><th>Δ</th>"
+        f"<th>{c.config.confidence:.0%} CI</th><th>p (Holm)</th><th>outcome</th></tr>{rows}"
+        f"</table>{judge_line}<h2>Cases (regressed first)</h2>{body}</body></html>\n"
+    )

@@ -158,8 +158,9 @@ def judge_pairs(
     for it in items:
         chats.append(_pair_chat(it.prompt, it.base, it.tuned, it.reference))
         chats.append(_pair_chat(it.prompt, it.tuned, it.base, it.reference))
-    verdicts, retries = ask_json(generator, chats, PairVerdict, max_tokens=max_tokens,
-                                 max_retries=max_retries)  # fmt: skip
+    verdicts, retries = ask_json(
+        generator, chats, PairVerdict, max_tokens=max_tokens, max_retries=max_retries
+    )
     judgments = []
     for k, it in enumerate(items):
         ab = _side(verdicts[2 * k], "base", "tuned")
@@ -168,9 +169,16 @@ def judge_pairs(
             verdict: Side = "invalid"
         else:
             verdict = ab if ab == ba else "tie"
-        judgments.append(PairJudgment(case_id=it.case_id, base_first=ab, tuned_first=ba,
-                                      verdict=verdict, base_words=len(it.base.split()),
-                                      tuned_words=len(it.tuned.split())))  # fmt: skip
+        judgments.append(
+            PairJudgment(
+                case_id=it.case_id,
+                base_first=ab,
+                tuned_first=ba,
+                verdict=verdict,
+                base_words=len(it.base.split()),
+                tuned_words=len(it.tuned.split()),
+            )
+        )
     return summarise(judgments, retries=retries, config=config)
 
 
@@ -226,10 +234,12 @@ class LLMRubricJudge:
         body += f"[Answer]\n{answer}"
         chat = [Message(role="system", content=RUBRIC_SYSTEM), Message(role="user", content=body)]
         (verdict,), retries = ask_json(
-            self.generator, [chat], RubricVerdict,
+            self.generator,
+            [chat],
+            RubricVerdict,
             max_tokens=self.config.max_tokens if self.config else 96,
             max_retries=self.config.max_retries if self.config else 2,
-        )  # fmt: skip
+        )
         self.retries += retries
         if verdict is None:
             return None

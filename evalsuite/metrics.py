@@ -33,25 +33,40 @@ class MetricInfo(BaseModel):
 
 
 PASS = MetricInfo(
-    name="pass", type="binary", higher_is_better=True, family="overall",
+    name="pass",
+    type="binary",
+    higher_is_better=True,
+    family="overall",
     description="every check of the case passed",
-)  # fmt: skip
+)
 FORMAT_PASS = MetricInfo(
-    name="format_pass", type="binary", higher_is_better=True, family="format",
+    name="format_pass",
+    type="binary",
+    higher_is_better=True,
+    family="format",
     description="every format check passed (the template was followed)",
-)  # fmt: skip
+)
 SUBSTANCE_PASS = MetricInfo(
-    name="substance_pass", type="binary", higher_is_better=True, family="substance",
+    name="substance_pass",
+    type="binary",
+    higher_is_better=True,
+    family="substance",
     description="every substance check passed (the content was right)",
-)  # fmt: skip
+)
 WORDS = MetricInfo(
-    name="words", type="continuous", higher_is_better=None, family="info",
+    name="words",
+    type="continuous",
+    higher_is_better=None,
+    family="info",
     description="words in the answer",
-)  # fmt: skip
+)
 PERPLEXITY = MetricInfo(
-    name="probe_nll", type="continuous", higher_is_better=False, family="general",
+    name="probe_nll",
+    type="continuous",
+    higher_is_better=False,
+    family="general",
     description="mean negative log-likelihood per token on the general probe texts (log ppl)",
-)  # fmt: skip
+)
 
 HEALTH_FLAGS: dict[str, str] = {
     "empty": "the answer is empty or whitespace",
@@ -64,24 +79,31 @@ HEALTH_FLAGS: dict[str, str] = {
 def health_metric(flag: str) -> MetricInfo:
     """The metric for a generation-health flag (lower is better)."""
     return MetricInfo(
-        name=f"health:{flag}", type="binary", higher_is_better=False, family="health",
+        name=f"health:{flag}",
+        type="binary",
+        higher_is_better=False,
+        family="health",
         description=HEALTH_FLAGS[flag],
-    )  # fmt: skip
+    )
 
 
 def check_metric(name: str, kind: str) -> MetricInfo:
     """The pass/fail metric of one named check."""
     return MetricInfo(
-        name=f"check:{name}", type="binary", higher_is_better=True,
+        name=f"check:{name}",
+        type="binary",
+        higher_is_better=True,
         family="format" if kind == "format" else "substance",
         description=f"the {kind} check {name!r} passed",
-    )  # fmt: skip
+    )
 
 
 def score_metric(name: str, kind: str) -> MetricInfo:
     """The continuous score (0..1) of one named check, where the check has one."""
     return MetricInfo(
-        name=f"score:{name}", type="continuous", higher_is_better=True,
+        name=f"score:{name}",
+        type="continuous",
+        higher_is_better=True,
         family="format" if kind == "format" else "substance",
         description=f"the {kind} check {name!r}'s score",
-    )  # fmt: skip
+    )

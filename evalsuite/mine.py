@@ -90,12 +90,18 @@ def read_pool(
             if reference is None:
                 skipped["no_reference"] += 1
                 continue
-            cases.append(Case.model_validate({
-                "id": f"{path.stem}-{lineno:05d}", "prompt": prompt, "reference": reference,
-                "tags": ["mined", path.stem],
-                "checks": row.get("checks") or [_check(check, reference)],
-                "meta": {"mined": {"pool": str(path), "line": lineno}},
-            }))  # fmt: skip
+            cases.append(
+                Case.model_validate(
+                    {
+                        "id": f"{path.stem}-{lineno:05d}",
+                        "prompt": prompt,
+                        "reference": reference,
+                        "tags": ["mined", path.stem],
+                        "checks": row.get("checks") or [_check(check, reference)],
+                        "meta": {"mined": {"pool": str(path), "line": lineno}},
+                    }
+                )
+            )
     return cases, rows, skipped
 
 
@@ -140,8 +146,9 @@ def mine(
     if not cases:
         raise InputError(f"{pool}: no row has both a prompt and a reference ({dict(skipped)})")
     suite = Suite(name=f"mined-{Path(pool).stem}", cases=cases)
-    config = EvalConfig(backend=backend, base_url=base_url, params=params or GATING_PARAMS,
-                        probe=False)  # fmt: skip
+    config = EvalConfig(
+        backend=backend, base_url=base_url, params=params or GATING_PARAMS, probe=False
+    )
     result = run(suite, model, adapter=adapter, config=config, generator=generator, store=store)
     kept, failing = [], Counter[str]()
     passed = 0
@@ -155,14 +162,27 @@ def mine(
             continue
         failed_checks = [c.name for c in res.checks if c.passed is False]
         failing.update(failed_checks)
-        meta = {**case.meta, "mined": {**case.meta["mined"], "failed_checks": failed_checks,
-                                       "base_output": res.output[:1000]}}  # fmt: skip
+        meta = {
+            **case.meta,
+            "mined": {
+                **case.meta["mined"],
+                "failed_checks": failed_checks,
+                "base_output": res.output[:1000],
+            },
+        }
         kept.append(case.model_copy(update={"meta": meta}))
     if max_cases is not None:
         kept = kept[:max_cases]
     return MineResult(
-        suite=Suite(name=suite.name, description=f"cases {model} failed, mined from {pool}",
-                    cases=kept) if kept else None,
-        pool_rows=rows, evaluated=len(cases), skipped=dict(skipped), passed=passed,
-        failed=len(cases) - passed - skipped["unscored"], failing_checks=dict(failing),
-    )  # fmt: skip
+        suite=Suite(
+            name=suite.name, description=f"cases {model} failed, mined from {pool}", cases=kept
+        )
+        if kept
+        else None,
+        pool_rows=rows,
+        evaluated=len(cases),
+        skipped=dict(skipped),
+        passed=passed,
+        failed=len(cases) - passed - skipped["unscored"],
+        failing_checks=dict(failing),
+    )

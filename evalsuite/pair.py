@@ -87,8 +87,7 @@ def evaluate_pair(
         return PairResult(base=base)
     if progress:
         progress(TUNED, 1, steps)
-    tuned = run(suite, model, adapter=str(adapter), config=config, generator=generator,
-                store=store)  # fmt: skip
+    tuned = run(suite, model, adapter=str(adapter), config=config, generator=generator, store=store)
     save_run(tuned, out / TUNED)
     comparison = compare_runs(base, tuned, config=compare)
     write_comparison_reports(comparison, out / COMPARE)

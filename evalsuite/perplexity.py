@@ -91,8 +91,9 @@ def perplexity(
     scores: list[ProbeScore] = []
     for start in range(0, len(texts), batch_size):
         batch = texts[start : start + batch_size]
-        enc = tok(batch, return_tensors="pt", padding=True, truncation=True,
-                  max_length=max_length).to(lm.device)  # fmt: skip
+        enc = tok(
+            batch, return_tensors="pt", padding=True, truncation=True, max_length=max_length
+        ).to(lm.device)
         with lm.active(adapter) as m, torch.inference_mode():
             logits = m(**enc).logits.float()
         # Token t is predicted from the logits at t-1; padding (left or right) is masked out.
@@ -102,9 +103,11 @@ def perplexity(
         nll = -logp.gather(-1, target.unsqueeze(-1)).squeeze(-1) * mask
         for i in range(len(batch)):
             n = int(mask[i].sum())
-            scores.append(ProbeScore(id=f"p{start + i}", n_tokens=n,
-                                     nll=float(nll[i].sum()) / max(n, 1)))  # fmt: skip
+            scores.append(
+                ProbeScore(id=f"p{start + i}", n_tokens=n, nll=float(nll[i].sum()) / max(n, 1))
+            )
     total = sum(s.nll * s.n_tokens for s in scores)
     tokens = sum(s.n_tokens for s in scores)
-    return PerplexityResult(probe_sha256=sha256_json(texts), texts=scores,
-                            perplexity=math.exp(total / max(tokens, 1)))  # fmt: skip
+    return PerplexityResult(
+        probe_sha256=sha256_json(texts), texts=scores, perplexity=math.exp(total / max(tokens, 1))
+    )

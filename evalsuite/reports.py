@@ -22,9 +22,11 @@ def _row(d: MetricDelta, confidence: float) -> str:
     t = d.test
     arrow = {"improved": "▲ improved", "regressed": "▼ regressed"}.get(d.outcome, d.outcome)
     direction = {True: "↑", False: "↓", None: "·"}[d.info.higher_is_better]
-    return (f"| `{d.metric}` {direction} | {d.slice} | {t.n} | {_fmt(t.base_mean)} | "
-            f"{_fmt(t.tuned_mean)} | {t.delta:+.3f} | [{t.ci_low:+.3f}, {t.ci_high:+.3f}] | "
-            f"{d.p_holm:.3g} | {arrow} |")  # fmt: skip
+    return (
+        f"| `{d.metric}` {direction} | {d.slice} | {t.n} | {_fmt(t.base_mean)} | "
+        f"{_fmt(t.tuned_mean)} | {t.delta:+.3f} | [{t.ci_low:+.3f}, {t.ci_high:+.3f}] | "
+        f"{d.p_holm:.3g} | {arrow} |"
+    )
 
 
 def _format_vs_substance(c: Comparison) -> str | None:
@@ -32,8 +34,10 @@ def _format_vs_substance(c: Comparison) -> str | None:
     if fmt is None or sub is None:
         return None
     if fmt.outcome == "improved" and sub.outcome != "improved":
-        return ("**Warning: format improved but substance did not improve** — the tuned model "
-                "follows the template more often without getting more answers right.")  # fmt: skip
+        return (
+            "**Warning: format improved but substance did not improve** — the tuned model "
+            "follows the template more often without getting more answers right."
+        )
     return f"Format: {fmt.outcome}; substance: {sub.outcome}."
 
 
@@ -47,35 +51,53 @@ def markdown(comparison: Comparison, decision: GateDecision | None = None) -> st
         lines += [f"- {r}" for r in decision.reasons] or ["- every rule met"]
         lines.append("")
     adapter = c.tuned.adapter or "(no adapter)"
-    lines += [f"Suite `{c.base.suite_name}` · {c.n_paired} paired cases · base `{c.base.model}` "
-              f"· tuned `{c.tuned.model}` + `{adapter}`", ""]  # fmt: skip
+    lines += [
+        f"Suite `{c.base.suite_name}` · {c.n_paired} paired cases · base `{c.base.model}` "
+        f"· tuned `{c.tuned.model}` + `{adapter}`",
+        "",
+    ]
     if c.forced:
-        lines += ["**Compared by force despite manifest differences: "
-                  + ", ".join(d.field for d in c.blocking_diffs) + "**", ""]  # fmt: skip
+        lines += [
+            "**Compared by force despite manifest differences: "
+            + ", ".join(d.field for d in c.blocking_diffs)
+            + "**",
+            "",
+        ]
     if note := _format_vs_substance(c):
         lines += [note, ""]
     for k, v in c.unpaired.items():
         lines.append(f"- {v} cases left out: {k}")
     main = [d for d in c.deltas if d.slice == ALL and d.metric in _SHOWN_FIRST]
-    others = [d for d in c.deltas if d not in main and
-              (d.outcome in ("improved", "regressed") or d.slice == "probe")]  # fmt: skip
-    lines += [f"| metric | slice | n | base | tuned | Δ | {conf:.0%} CI | p (Holm) | outcome |",
-              "|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
+    others = [
+        d
+        for d in c.deltas
+        if d not in main and (d.outcome in ("improved", "regressed") or d.slice == "probe")
+    ]
+    lines += [
+        f"| metric | slice | n | base | tuned | Δ | {conf:.0%} CI | p (Holm) | outcome |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
     lines += [_row(d, conf) for d in main + others]
     passed = c.delta("pass")
     if passed is not None and passed.test.transitions is not None:
         tr = passed.test.transitions
-        lines += ["", f"Cases: **{tr.fixed} fixed**, **{tr.regressed} regressed**, "
-                      f"{tr.still_failing} still failing, {tr.stable_pass} stable pass."]  # fmt: skip
+        lines += [
+            "",
+            f"Cases: **{tr.fixed} fixed**, **{tr.regressed} regressed**, "
+            f"{tr.still_failing} still failing, {tr.stable_pass} stable pass.",
+        ]
     if c.perplexity:
         lines.append(f"Probe perplexity: {c.perplexity['base']:.2f} → {c.perplexity['tuned']:.2f}.")
     if c.judge is not None:
         j = c.judge
         cons = "n/a" if j.position_consistency is None else f"{j.position_consistency:.0%}"
         longer = "n/a" if j.longer_wins_rate is None else f"{j.longer_wins_rate:.0%}"
-        lines += ["", f"Blind judge (both orders): tuned wins {j.tuned_wins}, ties {j.ties}, "
-                      f"base wins {j.base_wins}, invalid {j.invalid}; position consistency "
-                      f"{cons}; longer answer chosen {longer} of decisive verdicts."]  # fmt: skip
+        lines += [
+            "",
+            f"Blind judge (both orders): tuned wins {j.tuned_wins}, ties {j.ties}, "
+            f"base wins {j.base_wins}, invalid {j.invalid}; position consistency "
+            f"{cons}; longer answer chosen {longer} of decisive verdicts.",
+        ]
     regressed = [x.id for x in c.cases if x.status == "regressed"]
     if regressed:
         lines += ["", "Regressed cases: " + ", ".join(f"`{i}`" for i in regressed[:20])]
@@ -92,8 +114,9 @@ def junit(decision: GateDecision, comparison: Comparison) -> str:
     suite = ET.Element("testsuite", name=f"tunesmith-gate:{comparison.base.suite_name}")
     failures = skipped = 0
     for r in decision.rules:
-        case = ET.SubElement(suite, "testcase", classname=f"gate.{r.kind}",
-                             name=f"{r.metric}@{r.slice}")  # fmt: skip
+        case = ET.SubElement(
+            suite, "testcase", classname=f"gate.{r.kind}", name=f"{r.metric}@{r.slice}"
+        )
         if r.status == "fail":
             failures += 1
             ET.SubElement(case, "failure", message=r.reason).text = r.reason
@@ -101,14 +124,18 @@ def junit(decision: GateDecision, comparison: Comparison) -> str:
             skipped += 1
             ET.SubElement(case, "skipped", message=r.reason)
         ET.SubElement(case, "system-out").text = r.reason
-    canary = ET.SubElement(suite, "testcase", classname="gate.canaries",
-                           name=f"{decision.canaries_checked} canaries")  # fmt: skip
+    canary = ET.SubElement(
+        suite, "testcase", classname="gate.canaries", name=f"{decision.canaries_checked} canaries"
+    )
     if decision.canaries_regressed:
         failures += 1
         msg = "regressed: " + ", ".join(decision.canaries_regressed)
         ET.SubElement(canary, "failure", message=msg).text = msg
-    other = [x for x in decision.reasons if not any(x == r.reason for r in decision.rules)
-             and not x.startswith("canaries regressed")]  # fmt: skip
+    other = [
+        x
+        for x in decision.reasons
+        if not any(x == r.reason for r in decision.rules) and not x.startswith("canaries regressed")
+    ]
     for i, reason in enumerate(other):
         case = ET.SubElement(suite, "testcase", classname="gate.policy", name=f"policy-{i}")
         skipped += 1

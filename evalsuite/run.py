@@ -149,10 +149,17 @@ def score_case(case: Any, output: str, finish_reason: str | None, judge: Any) ->
     ctx = CheckContext(reference=case.reference, prompt=case.prompt_text, judge=judge)
     checks = [c.score(output, ctx) for c in case.checks]
     flags = health(output, finish_reason)
-    return CaseResult(id=case.id, tags=case.tags, messages=case.messages,
-                      reference=case.reference, output=output, finish_reason=finish_reason,
-                      checks=checks, health=flags,
-                      metrics=case_metrics(checks, flags, output))  # fmt: skip
+    return CaseResult(
+        id=case.id,
+        tags=case.tags,
+        messages=case.messages,
+        reference=case.reference,
+        output=output,
+        finish_reason=finish_reason,
+        checks=checks,
+        health=flags,
+        metrics=case_metrics(checks, flags, output),
+    )
 
 
 def run(
@@ -187,8 +194,9 @@ def run(
     suite = suite if isinstance(suite, Suite) else load_suite(suite)
     if adapter is not None and not Path(adapter).is_dir() and backend != "openai":
         raise NotFoundError(f"adapter folder {adapter} does not exist")
-    gen = generator or get_generator(backend, model, base_url=config.base_url, store=store,
-                                     **config.backend_options)  # fmt: skip
+    gen = generator or get_generator(
+        backend, model, base_url=config.base_url, store=store, **config.backend_options
+    )
     skipped: Counter[str] = Counter()
     rubric = None
     has_judge_checks = any(c.type == "judge" for case in suite.cases for c in case.checks)
@@ -227,9 +235,14 @@ def run(
         probe_sha256=ppl.probe_sha256 if ppl else None,
         libraries=library_versions(),
     )
-    return RunResult(manifest=manifest, metrics=declared_metrics(suite, ppl is not None),
-                     cases=results, perplexity=ppl, skipped=dict(skipped),
-                     cached=sum(g.cached for g in generations))  # fmt: skip
+    return RunResult(
+        manifest=manifest,
+        metrics=declared_metrics(suite, ppl is not None),
+        cases=results,
+        perplexity=ppl,
+        skipped=dict(skipped),
+        cached=sum(g.cached for g in generations),
+    )
 
 
 def save_run(result: RunResult, out_dir: str | Path) -> Path:

@@ -83,8 +83,12 @@ class Case(BaseModel):
 
 
 # The field that, when left empty, makes a check fall back to the case's reference.
-_REFERENCE_FIELD = {"exact": "value", "numeric": "value", "rouge_l": "reference",
-                    "json_fields": "reference"}  # fmt: skip
+_REFERENCE_FIELD = {
+    "exact": "value",
+    "numeric": "value",
+    "rouge_l": "reference",
+    "json_fields": "reference",
+}
 
 
 def _needs_reference(check: Any) -> bool:
@@ -179,8 +183,13 @@ def save_suite(suite: Suite, path: str | Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", encoding="utf-8") as f:
         for case in suite.cases:
-            f.write(json.dumps(case.model_dump(mode="json", exclude_none=True, by_alias=True),
-                               ensure_ascii=False) + "\n")  # fmt: skip
+            f.write(
+                json.dumps(
+                    case.model_dump(mode="json", exclude_none=True, by_alias=True),
+                    ensure_ascii=False,
+                )
+                + "\n"
+            )
     return path
 
 

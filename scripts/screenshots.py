@@ -15,8 +15,15 @@ from pathlib import Path
 from playwright.sync_api import sync_playwright
 
 ROOT = Path(__file__).resolve().parents[1]
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"]  # fmt: skip
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 def shoot(pages: dict[str, Path], out_dir: Path, chromium: str = "/usr/bin/chromium") -> list[Path]:
@@ -25,9 +32,13 @@ def shoot(pages: dict[str, Path], out_dir: Path, chromium: str = "/usr/bin/chrom
     written = []
     with sync_playwright() as p, tempfile.TemporaryDirectory() as profile:
         browser = p.chromium.launch_persistent_context(
-            profile, executable_path=chromium, args=FLAGS, headless=True,
-            viewport={"width": 1280, "height": 1600}, offline=True,
-        )  # fmt: skip
+            profile,
+            executable_path=chromium,
+            args=FLAGS,
+            headless=True,
+            viewport={"width": 1280, "height": 1600},
+            offline=True,
+        )
         for name, html in pages.items():
             if not html.is_file():
                 raise SystemExit(f"{html} does not exist: run `make demo` first")

@@ -128,8 +128,15 @@ def make_callbacks(
 
     def emit(kind: EventKind, state, metrics: dict[str, float] | None = None, message: str = ""):
         if progress is not None:
-            progress(TrainEvent(kind=kind, step=state.global_step, max_steps=state.max_steps,
-                                metrics=metrics or {}, message=message))  # fmt: skip
+            progress(
+                TrainEvent(
+                    kind=kind,
+                    step=state.global_step,
+                    max_steps=state.max_steps,
+                    metrics=metrics or {},
+                    message=message,
+                )
+            )
 
     class Metrics(TrainerCallback):
         """Appends every log to ``metrics.jsonl`` with tokens/s and peak memory; emits events."""

@@ -106,8 +106,9 @@ def estimate_memory_bytes(
     return int(weights + state + activations + logits + RUNTIME_BYTES[device])
 
 
-def estimate_steps(n_train: int, batch_size: int, grad_accum: int, epochs: float,
-                   max_steps: int | None) -> int:  # fmt: skip
+def estimate_steps(
+    n_train: int, batch_size: int, grad_accum: int, epochs: float, max_steps: int | None
+) -> int:
     """Optimizer steps the run will take (as ``transformers.Trainer`` counts them)."""
     if max_steps:
         return max_steps

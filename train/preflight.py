@@ -156,8 +156,16 @@ def mask_view(tokenizer, ids: list[int], start: int, limit: int = 1500) -> str:
     return text if len(text) <= limit else text[: limit // 2] + " … " + text[-limit // 2 :]
 
 
-def _check_example(tokenizer, row: dict[str, Any], method: str, eot_id: int, max_length: int,
-                   tally: Counter, lengths: list[int], offenders: dict[str, list[str]]) -> None:  # fmt: skip
+def _check_example(
+    tokenizer,
+    row: dict[str, Any],
+    method: str,
+    eot_id: int,
+    max_length: int,
+    tally: Counter,
+    lengths: list[int],
+    offenders: dict[str, list[str]],
+) -> None:
     def flag(reason: str) -> None:
         tally[reason] += 1
         if len(offenders.setdefault(reason, [])) < MAX_LISTED:
@@ -212,8 +220,9 @@ def preflight(
     offenders: dict[str, list[str]] = {}
     lengths: list[int] = []
     for row in data.rows:
-        _check_example(tokenizer, row, config.method, eot_id, config.max_length,
-                       tally, lengths, offenders)  # fmt: skip
+        _check_example(
+            tokenizer, row, config.method, eot_id, config.max_length, tally, lengths, offenders
+        )
 
     first = data.rows[0]
     answer_column = ANSWERS_FOR_METHOD[config.method][0]
@@ -256,8 +265,9 @@ def preflight(
     if config.eval_fraction > 0 and not eval_rows:
         warnings.append(f"too few records ({len(data.rows)}) for a held-out split: no eval loss")
 
-    steps = estimate_steps(len(train_rows), config.batch_size, config.grad_accum, config.epochs,
-                           config.max_steps)  # fmt: skip
+    steps = estimate_steps(
+        len(train_rows), config.batch_size, config.grad_accum, config.epochs, config.max_steps
+    )
     checkpointing = (
         config.gradient_checkpointing
         if config.gradient_checkpointing is not None

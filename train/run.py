@@ -25,8 +25,16 @@ from train.preflight import PreflightReport, load_tokenizer, preflight, resolve_
 
 # Fields that say how long or where a run goes, not what it learns: a checkpoint of the same run
 # may be resumed when only these differ.
-NOT_FINGERPRINTED = {"dataset", "output_dir", "resume", "save_every", "keep_checkpoints", "log_every",
-                     "max_steps", "epochs"}  # fmt: skip
+NOT_FINGERPRINTED = {
+    "dataset",
+    "output_dir",
+    "resume",
+    "save_every",
+    "keep_checkpoints",
+    "log_every",
+    "max_steps",
+    "epochs",
+}
 DTYPES = {"fp32": "float32", "bf16": "bfloat16", "fp16": "float16"}
 
 
@@ -164,8 +172,15 @@ def trainer_args(config: TrainConfig, checkpoints: Path, device: str, has_eval: 
     }
 
 
-def build_trainer(config: TrainConfig, model_dir: str, tokenizer, train_ds, eval_ds,
-                  args: dict[str, Any], callbacks: list) -> Any:  # fmt: skip
+def build_trainer(
+    config: TrainConfig,
+    model_dir: str,
+    tokenizer,
+    train_ds,
+    eval_ds,
+    args: dict[str, Any],
+    callbacks: list,
+) -> Any:
     """The TRL trainer for the config's method, with PEFT (and 4-bit) configs attached."""
     precision = resolve_precision(config.precision, "cuda" if not args["use_cpu"] else "cpu")
     common = {
@@ -259,11 +274,19 @@ def run(
     tokenizer = load_tokenizer(model_dir, config.chat_template)
     train_rows, eval_rows = split(data, config.eval_fraction, config.seed)
     state = RunState()
-    callbacks = make_callbacks(metrics_path, state, diverge_factor=config.diverge_factor,
-                               progress=progress, stop=stop)  # fmt: skip
+    callbacks = make_callbacks(
+        metrics_path, state, diverge_factor=config.diverge_factor, progress=progress, stop=stop
+    )
     args = trainer_args(config, checkpoints, report.device, has_eval=bool(eval_rows))
-    trainer = build_trainer(config, model_dir, tokenizer, to_hf(train_rows),
-                            to_hf(eval_rows) if eval_rows else None, args, callbacks)  # fmt: skip
+    trainer = build_trainer(
+        config,
+        model_dir,
+        tokenizer,
+        to_hf(train_rows),
+        to_hf(eval_rows) if eval_rows else None,
+        args,
+        callbacks,
+    )
     _quiet(trainer)
 
     started_at, t0 = now_iso(), time.perf_counter()
@@ -311,8 +334,15 @@ def run(
     if progress is not None:
         from train.callbacks import TrainEvent
 
-        progress(TrainEvent(kind="done", step=steps, max_steps=trainer.state.max_steps,
-                            metrics=metrics, message=status))  # fmt: skip
+        progress(
+            TrainEvent(
+                kind="done",
+                step=steps,
+                max_steps=trainer.state.max_steps,
+                metrics=metrics,
+                message=status,
+            )
+        )
     return TrainResult(
         status=status,
         stop_reason=state.stop_reason,

@@ -12,19 +12,41 @@ import curate
 
 @click.command("curate")
 @click.argument("source", metavar="PATH|DATASET")
-@click.option("--config", "config_path", type=click.Path(dir_okay=False),
-              help="A TOML or JSON CurateConfig file.")  # fmt: skip
-@click.option("--out", "out_dir", type=click.Path(file_okay=False),
-              help="Output folder (default: the store's runs/<run id>).")  # fmt: skip
-@click.option("--eval-set", type=click.Path(dir_okay=False),
-              help="An eval set to check for train/eval leakage.")  # fmt: skip
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False),
+    help="A TOML or JSON CurateConfig file.",
+)
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False),
+    help="Output folder (default: the store's runs/<run id>).",
+)
+@click.option(
+    "--eval-set",
+    type=click.Path(dir_okay=False),
+    help="An eval set to check for train/eval leakage.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the full report as JSON.")
-@click.option("--executor", type=click.Choice(["local", "ray"]), default=None,
-              help="Where the steps run (default: the config's, else local).")  # fmt: skip
-@click.option("--ray-address", default=None,
-              help="Ray cluster to join (ray://host:10001, auto); default: a local instance.")  # fmt: skip
-@click.option("--work-dir", type=click.Path(file_okay=False), default=None,
-              help="Ray executor: folder for resumable stage outputs.")  # fmt: skip
+@click.option(
+    "--executor",
+    type=click.Choice(["local", "ray"]),
+    default=None,
+    help="Where the steps run (default: the config's, else local).",
+)
+@click.option(
+    "--ray-address",
+    default=None,
+    help="Ray cluster to join (ray://host:10001, auto); default: a local instance.",
+)
+@click.option(
+    "--work-dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Ray executor: folder for resumable stage outputs.",
+)
 def curate_cmd(
     source: str,
     config_path: str | None,
@@ -45,8 +67,7 @@ def curate_cmd(
         config = config.model_copy(update={"executor": config.executor.model_copy(update=update)})
     bar = _Bar(enabled=not as_json)
     try:
-        result = curate.run(source, config, out_dir=out_dir, eval_set=eval_set,
-                            progress=bar.update)  # fmt: skip
+        result = curate.run(source, config, out_dir=out_dir, eval_set=eval_set, progress=bar.update)
     finally:
         bar.close()
     if as_json:
@@ -57,19 +78,27 @@ def curate_cmd(
 
 def _summary(result: curate.CurationResult) -> None:
     click.echo(f"curated {result.input}  (run {result.run_id})")
-    click.echo(f"  rows {result.n_input_rows:,}: {result.n_rejected:,} rejected, "
-               f"{result.n_records:,} records -> {result.n_kept:,} kept, "
-               f"{result.n_dropped:,} dropped")  # fmt: skip
-    for title, counts in (("rejected", result.rejected_by_reason),
-                          ("dropped", result.dropped_by_reason)):  # fmt: skip
+    click.echo(
+        f"  rows {result.n_input_rows:,}: {result.n_rejected:,} rejected, "
+        f"{result.n_records:,} records -> {result.n_kept:,} kept, "
+        f"{result.n_dropped:,} dropped"
+    )
+    for title, counts in (
+        ("rejected", result.rejected_by_reason),
+        ("dropped", result.dropped_by_reason),
+    ):
         for reason, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
             click.echo(f"    {title} {reason}: {n:,}")
     review = {
         k: v for k, v in result.findings_by_reason.items() if k not in result.dropped_by_reason
     }
     if review:
-        click.echo("  flagged (review/info): " + ", ".join(
-            f"{k} {v:,}" for k, v in sorted(review.items(), key=lambda kv: (-kv[1], kv[0]))))  # fmt: skip
+        click.echo(
+            "  flagged (review/info): "
+            + ", ".join(
+                f"{k} {v:,}" for k, v in sorted(review.items(), key=lambda kv: (-kv[1], kv[0]))
+            )
+        )
     if result.verdict is not None:
         click.echo(f"  verdict: {result.verdict.verdict}")
         for reason in result.verdict.reasons:

@@ -23,8 +23,12 @@ def _progress(desc: str):
 
 @click.command()
 @click.argument("path", type=click.Path(dir_okay=False))
-@click.option("--format", "shape", type=click.Choice(sorted(SHAPES_BY_NAME)),
-              help="Row shape to read (detected when omitted).")  # fmt: skip
+@click.option(
+    "--format",
+    "shape",
+    type=click.Choice(sorted(SHAPES_BY_NAME)),
+    help="Row shape to read (detected when omitted).",
+)
 @click.option("--name", help="A name for the dataset (default: the file's stem).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def ingest(path: str, shape: str | None, name: str | None, as_json: bool) -> None:
@@ -55,8 +59,10 @@ def datasets(as_json: bool) -> None:
     if not found:
         click.echo("no datasets yet: tunesmith ingest PATH")
     for d in found:
-        click.echo(f"{d.id}  {d.name:<24} {d.shape:<18} {d.n_records:>9,} records "
-                   f"{d.n_rejects:>7,} rejected  {d.created_at:%Y-%m-%d %H:%M}")  # fmt: skip
+        click.echo(
+            f"{d.id}  {d.name:<24} {d.shape:<18} {d.n_records:>9,} records "
+            f"{d.n_rejects:>7,} rejected  {d.created_at:%Y-%m-%d %H:%M}"
+        )
 
 
 @click.group()

@@ -9,8 +9,12 @@ from api.demo import load_demo_config, run_demo
 
 
 @click.command()
-@click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False),
-              help="A demo config (default: the shipped demo/demo.toml).")  # fmt: skip
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(exists=True, dir_okay=False),
+    help="A demo config (default: the shipped demo/demo.toml).",
+)
 @click.option("--out", "out_dir", help="Where the artifacts go (default: ./tunesmith-demo).")
 @click.option("--data-dir", help="The folder of real public data (default: ../shared/data).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")

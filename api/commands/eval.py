@@ -64,19 +64,32 @@ def _store(no_cache: bool) -> Any:
 @click.option("--judge-backend", default="transformers", show_default=True)
 @click.option("--batch-size", type=int, help="Generation batch size (local backends).")
 @click.option("--no-cache", is_flag=True, help="Do not use the store's generation cache.")
-def run_cmd(suite_path: str, model: str, adapter: str | None, backend: str,
-            base_url: str | None, out_dir: str, max_tokens: int, probe: str | None,
-            no_probe: bool, judge_model: str | None, judge_backend: str,
-            batch_size: int | None, no_cache: bool) -> None:  # fmt: skip
+def run_cmd(
+    suite_path: str,
+    model: str,
+    adapter: str | None,
+    backend: str,
+    base_url: str | None,
+    out_dir: str,
+    max_tokens: int,
+    probe: str | None,
+    no_probe: bool,
+    judge_model: str | None,
+    judge_backend: str,
+    batch_size: int | None,
+    no_cache: bool,
+) -> None:
     """Answer and score every case of a suite with one model (greedy)."""
     config = evalsuite.EvalConfig(
-        backend=backend, base_url=base_url,
+        backend=backend,
+        base_url=base_url,
         backend_options={"batch_size": batch_size} if batch_size else {},
         params=SamplingParams(temperature=0.0, max_tokens=max_tokens),
         probe=False if no_probe else (probe or True),
         judge=evalsuite.EvalJudgeConfig(model=judge_model, backend=judge_backend)
-        if judge_model else None,
-    )  # fmt: skip
+        if judge_model
+        else None,
+    )
     store = _store(no_cache)
     try:
         result = evalsuite.run(suite_path, model, adapter=adapter, config=config, store=store)
@@ -104,8 +117,16 @@ def run_cmd(suite_path: str, model: str, adapter: str | None, backend: str,
 @click.option("--n-boot", default=2000, show_default=True, help="Bootstrap resamples.")
 @click.option("--judge-model", help="Blind pairwise judge (both orders).")
 @click.option("--judge-backend", default="transformers", show_default=True)
-def compare_cmd(base_dir: str, tuned_dir: str, out_dir: str, force: bool, confidence: float,
-                n_boot: int, judge_model: str | None, judge_backend: str) -> int:  # fmt: skip
+def compare_cmd(
+    base_dir: str,
+    tuned_dir: str,
+    out_dir: str,
+    force: bool,
+    confidence: float,
+    n_boot: int,
+    judge_model: str | None,
+    judge_backend: str,
+) -> int:
     """Compare two runs case by case; writes comparison.json, report.md and report.html.
 
     Exits 3 when the runs' manifests differ in suite, prompts, generation parameters, judge or
@@ -120,8 +141,9 @@ def compare_cmd(base_dir: str, tuned_dir: str, out_dir: str, force: bool, confid
         judge_gen = get_generator(judge_backend, judge_model)
     config = evalsuite.CompareConfig(confidence=confidence, n_boot=n_boot)
     try:
-        comparison = evalsuite.compare(base, tuned, config=config, force=force,
-                                       judge_generator=judge_gen, judge=judge)  # fmt: skip
+        comparison = evalsuite.compare(
+            base, tuned, config=config, force=force, judge_generator=judge_gen, judge=judge
+        )
     except evalsuite.ManifestMismatch as e:
         click.echo(f"error: {e}", err=True)
         for d in e.diffs:
@@ -166,8 +188,9 @@ class _GateCommand(click.Command):
 )
 @click.option("--fail-on-inconclusive", is_flag=True, help="Exit 1 instead of 2 when inconclusive.")
 @click.option("--quiet", is_flag=True, help="Print only the verdict.")
-def gate_cmd(compare_dir: str, policy_path: str, out_dir: str | None,
-             fail_on_inconclusive: bool, quiet: bool) -> int:  # fmt: skip
+def gate_cmd(
+    compare_dir: str, policy_path: str, out_dir: str | None, fail_on_inconclusive: bool, quiet: bool
+) -> int:
     """Gate a comparison with a policy. Exit 0 pass, 1 fail, 2 inconclusive, 3 manifest
     mismatch, 4 usage or infrastructure error."""
     try:
@@ -180,8 +203,9 @@ def gate_cmd(compare_dir: str, policy_path: str, out_dir: str | None,
         return EXIT_ERROR
     click.echo(decision.verdict if quiet else evalsuite.markdown(comparison, decision))
     if decision.manifest_mismatch:
-        click.echo("manifest mismatch: the comparison was forced over blocking differences",
-                   err=True)  # fmt: skip
+        click.echo(
+            "manifest mismatch: the comparison was forced over blocking differences", err=True
+        )
         return EXIT_MISMATCH
     if decision.verdict == "inconclusive" and fail_on_inconclusive:
         return EXIT["fail"]
@@ -217,22 +241,41 @@ def gate_cmd(compare_dir: str, policy_path: str, out_dir: str | None,
 @click.option("--max-cases", type=int, help="Failed cases to keep at most.")
 @click.option("--max-tokens", default=256, show_default=True)
 @click.option("--no-cache", is_flag=True)
-def mine_cmd(pool: str, model: str, out_path: str, backend: str, base_url: str | None,
-             check: str, limit: int | None, offset: int, max_cases: int | None,
-             max_tokens: int, no_cache: bool) -> None:  # fmt: skip
+def mine_cmd(
+    pool: str,
+    model: str,
+    out_path: str,
+    backend: str,
+    base_url: str | None,
+    check: str,
+    limit: int | None,
+    offset: int,
+    max_cases: int | None,
+    max_tokens: int,
+    no_cache: bool,
+) -> None:
     """Run the base model over a pool and write the cases it fails as a suite."""
     store = _store(no_cache)
     try:
         result = evalsuite.mine(
-            pool, model, backend=backend, base_url=base_url, check=check,  # type: ignore[arg-type]
-            params=SamplingParams(temperature=0.0, max_tokens=max_tokens), offset=offset,
-            limit=limit, max_cases=max_cases, store=store,
-        )  # fmt: skip
+            pool,
+            model,
+            backend=backend,
+            base_url=base_url,
+            check=check,  # type: ignore[arg-type]
+            params=SamplingParams(temperature=0.0, max_tokens=max_tokens),
+            offset=offset,
+            limit=limit,
+            max_cases=max_cases,
+            store=store,
+        )
     finally:
         if store is not None:
             store.close()
-    click.echo(f"pool rows {result.pool_rows}: evaluated {result.evaluated}, "
-               f"passed {result.passed}, failed {result.failed}")  # fmt: skip
+    click.echo(
+        f"pool rows {result.pool_rows}: evaluated {result.evaluated}, "
+        f"passed {result.passed}, failed {result.failed}"
+    )
     for reason, count in {**result.skipped, **result.failing_checks}.items():
         click.echo(f"  {reason}: {count}")
     if result.suite is None:
@@ -273,11 +316,15 @@ def blind_import(sheet: str, key: str, compare_dir: str | None, out_path: str | 
     result = evalsuite.import_blind(sheet, key, comparison)
     if out_path:
         Path(out_path).write_text(result.model_dump_json(indent=1), encoding="utf-8")
-    click.echo(f"rated {result.rated}/{result.items}: tuned wins {result.tuned_wins}, "
-               f"ties {result.ties}, base wins {result.base_wins}")  # fmt: skip
+    click.echo(
+        f"rated {result.rated}/{result.items}: tuned wins {result.tuned_wins}, "
+        f"ties {result.ties}, base wins {result.base_wins}"
+    )
     for reason, count in result.skipped.items():
         click.echo(f"  skipped {reason}: {count}")
     if result.judge_overlap:
         kappa = "undefined" if result.judge_kappa is None else f"{result.judge_kappa:.3f}"
-        click.echo(f"judge vs raters on {result.judge_overlap} items: agreement "
-                   f"{result.judge_agreement:.0%}, Cohen's kappa {kappa}")  # fmt: skip
+        click.echo(
+            f"judge vs raters on {result.judge_overlap} items: agreement "
+            f"{result.judge_agreement:.0%}, Cohen's kappa {kappa}"
+        )

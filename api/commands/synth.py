@@ -21,23 +21,46 @@ from curate import ConfigError
 
 def _options(fn: Callable[..., Any]) -> Callable[..., Any]:
     decorators = [
-        click.option("--input", "input_", required=True, metavar="PATH|DATASET",
-                     help="A dataset file, or a stored dataset's id or name."),
-        click.option("--backend", type=click.Choice(["transformers", "openai", "vllm"]),
-                     default=None, help="Generator backend (default: transformers)."),
-        click.option("--model", default=None,
-                     help="Teacher model: alias, folder, hub id or served name (default smollm2-135m)."),
+        click.option(
+            "--input",
+            "input_",
+            required=True,
+            metavar="PATH|DATASET",
+            help="A dataset file, or a stored dataset's id or name.",
+        ),
+        click.option(
+            "--backend",
+            type=click.Choice(["transformers", "openai", "vllm"]),
+            default=None,
+            help="Generator backend (default: transformers).",
+        ),
+        click.option(
+            "--model",
+            default=None,
+            help="Teacher model: alias, folder, hub id or served name (default smollm2-135m).",
+        ),
         click.option("--base-url", default=None, help="openai backend: the server's URL (…/v1)."),
-        click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
-                     help="Output folder (records.jsonl, dropped.jsonl, report.json)."),
+        click.option(
+            "--out",
+            "out_dir",
+            required=True,
+            type=click.Path(file_okay=False),
+            help="Output folder (records.jsonl, dropped.jsonl, report.json).",
+        ),
         click.option("--limit", type=int, default=None, help="Only the first N records."),
-        click.option("--max-tokens", type=int, default=None, help="Most new tokens per generation."),
+        click.option(
+            "--max-tokens", type=int, default=None, help="Most new tokens per generation."
+        ),
         click.option("--seed", type=int, default=None, help="Sampling seed."),
         click.option("--judge-model", default=None, help="negatives: the judge model."),
-        click.option("--config", "config_path", type=click.Path(dir_okay=False, exists=True),
-                     help="A TOML or JSON SynthConfig file; flags override it."),
+        click.option(
+            "--config",
+            "config_path",
+            type=click.Path(dir_okay=False, exists=True),
+            help="A TOML or JSON SynthConfig file; flags override it.",
+        ),
         click.option("--json", "as_json", is_flag=True, help="Print the report as JSON."),
-    ]  # fmt: skip
+    ]
     for decorator in reversed(decorators):
         fn = decorator(fn)
     return fn
@@ -58,8 +81,15 @@ def _config(path: str | None, flags: dict[str, Any]) -> curate.SynthConfig:
         raise ConfigError(f"{path or 'options'}: {e}") from e
 
 
-def _run(task: str, input_: str, out_dir: str, as_json: bool, config_path: str | None,
-         findings: str | None = None, **flags: Any) -> None:  # fmt: skip
+def _run(
+    task: str,
+    input_: str,
+    out_dir: str,
+    as_json: bool,
+    config_path: str | None,
+    findings: str | None = None,
+    **flags: Any,
+) -> None:
     config = _config(config_path, flags)
     flagged = _flagged(findings) if findings else None
     bars: dict[str, Any] = {}
@@ -75,8 +105,14 @@ def _run(task: str, input_: str, out_dir: str, as_json: bool, config_path: str |
         bar.update(done - bar.n)
 
     try:
-        result = curate.synthesize(task, input_, config, out_dir=out_dir,  # type: ignore[arg-type]
-                                   flagged=flagged, progress=progress)  # fmt: skip
+        result = curate.synthesize(
+            task,  # type: ignore[arg-type]
+            input_,
+            config,
+            out_dir=out_dir,
+            flagged=flagged,
+            progress=progress,
+        )
     finally:
         for bar in bars.values():
             bar.close()
@@ -84,17 +120,23 @@ def _run(task: str, input_: str, out_dir: str, as_json: bool, config_path: str |
     if as_json:
         click.echo(report.model_dump_json(indent=2))
         return
-    click.echo(f"synth {task}: {report.n_considered} records -> {report.n_generated} generated, "
-               f"{report.n_kept} kept" + (f", {report.n_corrections} corrections"
-                                           if task == "negatives" else ""))  # fmt: skip
+    click.echo(
+        f"synth {task}: {report.n_considered} records -> {report.n_generated} generated, "
+        f"{report.n_kept} kept"
+        + (f", {report.n_corrections} corrections" if task == "negatives" else "")
+    )
     for reason, n in report.dropped.items():
         click.echo(f"    dropped {reason}: {n}")
     if report.verification is not None:
         v = report.verification
-        click.echo(f"  judge: {v.consistent}/{v.judged} consistent across the position swap; "
-                   f"chosen longer in {v.chosen_longer_kept} of kept pairs")  # fmt: skip
-    click.echo(f"  cache: {report.cache.get('hits', 0)} hits, {report.cache.get('misses', 0)} "
-               f"generated; outputs in {out_dir}")  # fmt: skip
+        click.echo(
+            f"  judge: {v.consistent}/{v.judged} consistent across the position swap; "
+            f"chosen longer in {v.chosen_longer_kept} of kept pairs"
+        )
+    click.echo(
+        f"  cache: {report.cache.get('hits', 0)} hits, {report.cache.get('misses', 0)} "
+        f"generated; outputs in {out_dir}"
+    )
 
 
 @click.group("synth")
@@ -114,8 +156,12 @@ def _flagged(path: str) -> set[str]:
 
 @synth.command("teacher")
 @_options
-@click.option("--findings", type=click.Path(dir_okay=False, exists=True), default=None,
-              help="A curation run's findings.parquet: its flagged records get new answers.")  # fmt: skip
+@click.option(
+    "--findings",
+    type=click.Path(dir_okay=False, exists=True),
+    default=None,
+    help="A curation run's findings.parquet: its flagged records get new answers.",
+)
 def teacher(**kwargs: Any) -> None:
     """Teacher answers for prompts with missing or weak answers (original kept in meta.synth)."""
     _run("teacher", **kwargs)

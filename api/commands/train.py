@@ -42,15 +42,20 @@ def _stop_on_first_interrupt() -> tuple[threading.Event, Any]:
         if stop.is_set():
             raise KeyboardInterrupt
         stop.set()
-        click.echo("\nstopping after this step (a checkpoint is saved); Ctrl-C again to abort",
-                   err=True)  # fmt: skip
+        click.echo(
+            "\nstopping after this step (a checkpoint is saved); Ctrl-C again to abort", err=True
+        )
 
     return stop, signal.signal(signal.SIGINT, handler)
 
 
 @click.group("train", invoke_without_command=True)
-@click.option("--config", "config_path", type=click.Path(dir_okay=False),
-              help="TrainConfig file (TOML or JSON).")  # fmt: skip
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False),
+    help="TrainConfig file (TOML or JSON).",
+)
 @click.option("--dataset", help="Dataset file to train on (overrides the config's).")
 @click.option("--out", help="Output folder (overrides the config's output_dir).")
 @click.option("--preset", help="Family preset filling unset fields (smollm, qwen, llama, ...).")
@@ -58,8 +63,16 @@ def _stop_on_first_interrupt() -> tuple[threading.Event, Any]:
 @click.option("--check", is_flag=True, help="Run the pre-flight only and print its report.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.pass_context
-def train_cmd(ctx: click.Context, config_path: str | None, dataset: str | None, out: str | None,
-              preset: str | None, max_steps: int | None, check: bool, as_json: bool) -> None:  # fmt: skip
+def train_cmd(
+    ctx: click.Context,
+    config_path: str | None,
+    dataset: str | None,
+    out: str | None,
+    preset: str | None,
+    max_steps: int | None,
+    check: bool,
+    as_json: bool,
+) -> None:
     """Tune a model (LoRA, QLoRA or full; SFT or DPO) after a pre-flight check.
 
     \b
@@ -91,8 +104,10 @@ def train_cmd(ctx: click.Context, config_path: str | None, dataset: str | None, 
     else:
         for warning in result.preflight.warnings:
             click.echo(f"warning: {warning}", err=True)
-        click.echo(f"{result.status}: {result.steps} steps"
-                   + (f" ({result.stop_reason})" if result.stop_reason else ""))  # fmt: skip
+        click.echo(
+            f"{result.status}: {result.steps} steps"
+            + (f" ({result.stop_reason})" if result.stop_reason else "")
+        )
         click.echo(f"  adapter  {result.adapter_dir or '(not saved: the run diverged)'}")
         click.echo(f"  card     {result.card_path}")
         click.echo(f"  metrics  {result.metrics_path}")
@@ -106,11 +121,15 @@ def _print_report(report: train_lib.PreflightReport, as_json: bool) -> None:
     if as_json:
         click.echo(report.model_dump_json(indent=2))
         return
-    click.echo(f"pre-flight {'ok' if report.ok else 'FAILED'}: {report.method}, "
-               f"{report.n_train} train / {report.n_eval} held out, "
-               f"~{report.estimated_steps} steps, ~{report.estimated_memory_gb} GB on {report.device}")  # fmt: skip
-    click.echo(f"  tokens: max {report.max_tokens}, mean {report.mean_tokens}; "
-               f"over max_length: {report.over_max_length}")  # fmt: skip
+    click.echo(
+        f"pre-flight {'ok' if report.ok else 'FAILED'}: {report.method}, "
+        f"{report.n_train} train / {report.n_eval} held out, "
+        f"~{report.estimated_steps} steps, ~{report.estimated_memory_gb} GB on {report.device}"
+    )
+    click.echo(
+        f"  tokens: max {report.max_tokens}, mean {report.mean_tokens}; "
+        f"over max_length: {report.over_max_length}"
+    )
     for error in report.errors:
         click.echo(f"error: {error}")
     for warning in report.warnings:
@@ -130,8 +149,10 @@ def merge_cmd(adapter_dir: str, out: str, prompts: tuple[str, ...], as_json: boo
         click.echo(result.model_dump_json(indent=2))
     else:
         same = sum(p.same for p in result.prompts)
-        click.echo(f"merged into {result.output_dir}: parity {'ok' if result.parity_ok else 'FAILED'} "
-                   f"({same}/{len(result.prompts)} prompts identical), "
-                   f"max |Δ log p| {result.max_logprob_diff:.2e}")  # fmt: skip
+        click.echo(
+            f"merged into {result.output_dir}: parity {'ok' if result.parity_ok else 'FAILED'} "
+            f"({same}/{len(result.prompts)} prompts identical), "
+            f"max |Δ log p| {result.max_logprob_diff:.2e}"
+        )
     if not result.parity_ok:
         sys.exit(1)

@@ -84,10 +84,13 @@ class Judge:
         """
         # The verdict may sit inside prose: small judges rarely reply with the object alone.
         verdicts, retries = ask_json(
-            self.generator, [build_chat(*p) for p in pairs], JudgeVerdict,
-            max_tokens=self.config.max_tokens, max_retries=self.config.max_retries,
+            self.generator,
+            [build_chat(*p) for p in pairs],
+            JudgeVerdict,
+            max_tokens=self.config.max_tokens,
+            max_retries=self.config.max_retries,
             parse=first_object,
-        )  # fmt: skip
+        )
         self.calls += len(pairs) + retries
         self.failures += sum(v is None for v in verdicts)
         return verdicts

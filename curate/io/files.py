@@ -55,8 +55,14 @@ def detect_file_type(path: Path) -> str:
     name = path.name.lower()
     if name.endswith(".gz"):
         name = name[:-3]
-    for suffix, kind in ((".jsonl", "jsonl"), (".ndjson", "jsonl"), (".json", "json"),
-                         (".parquet", "parquet"), (".csv", "csv"), (".tsv", "tsv")):  # fmt: skip
+    for suffix, kind in (
+        (".jsonl", "jsonl"),
+        (".ndjson", "jsonl"),
+        (".json", "json"),
+        (".parquet", "parquet"),
+        (".csv", "csv"),
+        (".tsv", "tsv"),
+    ):
         if name.endswith(suffix):
             return (
                 "json"
@@ -146,8 +152,14 @@ def _jsonl(path: Path) -> Iterator[RawRow]:
                 while data and not data.endswith(b"\n"):  # skip the rest of the long line
                     data = f.readline(MAX_ROW_BYTES)
                     size += len(data)
-                yield RawRow(row, line, None, "row_too_large",
-                             f"line is {size:,} bytes; the limit is {MAX_ROW_BYTES:,}", None)  # fmt: skip
+                yield RawRow(
+                    row,
+                    line,
+                    None,
+                    "row_too_large",
+                    f"line is {size:,} bytes; the limit is {MAX_ROW_BYTES:,}",
+                    None,
+                )
                 row += 1
                 continue
             if not data.strip():
@@ -155,15 +167,22 @@ def _jsonl(path: Path) -> Iterator[RawRow]:
             try:
                 text = data.decode("utf-8")
             except UnicodeDecodeError as e:
-                yield RawRow(row, line, None, "invalid_utf8", f"invalid UTF-8 at byte {e.start}",
-                             _excerpt(data))  # fmt: skip
+                yield RawRow(
+                    row,
+                    line,
+                    None,
+                    "invalid_utf8",
+                    f"invalid UTF-8 at byte {e.start}",
+                    _excerpt(data),
+                )
                 row += 1
                 continue
             try:
                 value = json.loads(text)
             except json.JSONDecodeError as e:
-                yield RawRow(row, line, None, "invalid_json", f"{e.msg} at column {e.colno}",
-                             _excerpt(text))  # fmt: skip
+                yield RawRow(
+                    row, line, None, "invalid_json", f"{e.msg} at column {e.colno}", _excerpt(text)
+                )
             else:
                 yield _object_or_reject(row, line, value, _excerpt(text))
             row += 1
@@ -205,8 +224,14 @@ def _json_array(path: Path) -> Iterator[RawRow]:
                 f"(after {row} readable records; a JSON array cannot be read past a syntax error)"
             ) from e
         if end - i > MAX_ROW_BYTES:
-            yield RawRow(row, line_of(i), None, "row_too_large",
-                         f"record is {end - i:,} characters; the limit is {MAX_ROW_BYTES:,}", None)  # fmt: skip
+            yield RawRow(
+                row,
+                line_of(i),
+                None,
+                "row_too_large",
+                f"record is {end - i:,} characters; the limit is {MAX_ROW_BYTES:,}",
+                None,
+            )
         else:
             yield _object_or_reject(row, line_of(i), value, _excerpt(text[i:end]))
         row += 1
@@ -272,9 +297,14 @@ def _delimited(path: Path, file_type: str) -> Iterator[RawRow]:
             if not any(f.strip() for f in fields):
                 continue
             if len(fields) != len(header):
-                yield RawRow(row, start, None, "wrong_field_count",
-                             f"{len(fields)} fields, the header has {len(header)}",
-                             _excerpt(delimiter.join(fields)))  # fmt: skip
+                yield RawRow(
+                    row,
+                    start,
+                    None,
+                    "wrong_field_count",
+                    f"{len(fields)} fields, the header has {len(header)}",
+                    _excerpt(delimiter.join(fields)),
+                )
             else:
                 yield RawRow(row, start, dict(zip(header, fields, strict=True)))
             row += 1

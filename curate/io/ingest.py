@@ -143,10 +143,17 @@ def _raw(value: dict) -> str:
     return json.dumps(value, ensure_ascii=False, default=str)[:300]
 
 
-def _reject(file: str, row: int, line: int | None, reason: str | None, detail: str | None,
-            raw: str | None) -> dict[str, object]:  # fmt: skip
-    return {"source_file": file, "row": row, "line": line, "reason": reason or "unreadable",
-            "detail": detail or "", "raw": raw}  # fmt: skip
+def _reject(
+    file: str, row: int, line: int | None, reason: str | None, detail: str | None, raw: str | None
+) -> dict[str, object]:
+    return {
+        "source_file": file,
+        "row": row,
+        "line": line,
+        "reason": reason or "unreadable",
+        "detail": detail or "",
+        "raw": raw,
+    }
 
 
 def ingest(

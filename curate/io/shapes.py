@@ -180,8 +180,12 @@ def _alpaca(row: dict[str, Any]) -> Parts:
         ]
     prompt = _check_prompt([*prompt, Message(role="user", content=text)])
     if "chosen" in row and "rejected" in row:
-        return Parts("preference", prompt, chosen=_as_answer(row["chosen"], "chosen"),
-                     rejected=_as_answer(row["rejected"], "rejected"))  # fmt: skip
+        return Parts(
+            "preference",
+            prompt,
+            chosen=_as_answer(row["chosen"], "chosen"),
+            rejected=_as_answer(row["rejected"], "rejected"),
+        )
     output = _string(row, "output")
     return Parts("sft", prompt, completion=[Message(role="assistant", content=output or "")])
 
@@ -228,8 +232,13 @@ def _preference(row: dict[str, Any]) -> Parts:
     chosen_raw, rejected_raw = _field(row, "chosen"), _field(row, "rejected")
     if "prompt" in row:
         prompt = _check_prompt(_system(row) + _as_prompt(row["prompt"], "prompt"))
-        return Parts("preference", prompt, chosen=_as_answer(chosen_raw, "chosen"),
-                     rejected=_as_answer(rejected_raw, "rejected"), meta=_meta(row))  # fmt: skip
+        return Parts(
+            "preference",
+            prompt,
+            chosen=_as_answer(chosen_raw, "chosen"),
+            rejected=_as_answer(rejected_raw, "rejected"),
+            meta=_meta(row),
+        )
     # TRL's implicit prompt: full conversations that share a prefix
     return _split_pair(_messages(chosen_raw, "chosen"), _messages(rejected_raw, "rejected"))
 
@@ -249,8 +258,10 @@ def parse_transcript(text: str, where: str) -> list[Message]:
             "bad_transcript", f"{where} does not start with a 'Human:' or 'Assistant:' turn"
         )
     roles = {"Human": "user", "Assistant": "assistant"}
-    return [Message(role=roles[parts[i]], content=parts[i + 1])  # type: ignore[arg-type]
-            for i in range(1, len(parts), 2)]  # fmt: skip
+    return [
+        Message(role=roles[parts[i]], content=parts[i + 1])  # type: ignore[arg-type]
+        for i in range(1, len(parts), 2)
+    ]
 
 
 def _split_pair(chosen: list[Message], rejected: list[Message]) -> Parts:
@@ -298,17 +309,37 @@ def _is_transcript(value: Any) -> bool:
 SHAPES: tuple[Shape, ...] = (
     Shape("sharegpt", lambda r: "conversations" in r, _sharegpt, "conversations of from/value"),
     Shape("openai", lambda r: "messages" in r, _openai, "messages of role/content"),
-    Shape("alpaca", lambda r: "instruction" in r and ("output" in r or "chosen" in r), _alpaca,
-          "instruction/input/output"),
-    Shape("hh_rlhf", lambda r: "prompt" not in r and _is_transcript(r.get("chosen")), _hh_rlhf,
-          "chosen/rejected Human:/Assistant: transcripts"),
-    Shape("preference", lambda r: "chosen" in r and "rejected" in r, _preference,
-          "prompt/chosen/rejected"),
-    Shape("prompt_completion", lambda r: "prompt" in r and "completion" in r, _prompt_completion,
-          "prompt/completion"),
-    Shape("prompt_response", lambda r: "prompt" in r and "response" in r, _prompt_response,
-          "prompt/response"),
-)  # fmt: skip
+    Shape(
+        "alpaca",
+        lambda r: "instruction" in r and ("output" in r or "chosen" in r),
+        _alpaca,
+        "instruction/input/output",
+    ),
+    Shape(
+        "hh_rlhf",
+        lambda r: "prompt" not in r and _is_transcript(r.get("chosen")),
+        _hh_rlhf,
+        "chosen/rejected Human:/Assistant: transcripts",
+    ),
+    Shape(
+        "preference",
+        lambda r: "chosen" in r and "rejected" in r,
+        _preference,
+        "prompt/chosen/rejected",
+    ),
+    Shape(
+        "prompt_completion",
+        lambda r: "prompt" in r and "completion" in r,
+        _prompt_completion,
+        "prompt/completion",
+    ),
+    Shape(
+        "prompt_response",
+        lambda r: "prompt" in r and "response" in r,
+        _prompt_response,
+        "prompt/response",
+    ),
+)
 SHAPES_BY_NAME = {s.name: s for s in SHAPES}
 
 

@@ -81,8 +81,10 @@ class CachedGenerator:
             todo.setdefault(keys[i], i)
         if todo:
             fresh = self.inner.generate([chats[i] for i in todo.values()], params, adapter)
-            self._save([(k, requests[i], g) for (k, i), g in zip(todo.items(), fresh, strict=True)],
-                       adapter)  # fmt: skip
+            self._save(
+                [(k, requests[i], g) for (k, i), g in zip(todo.items(), fresh, strict=True)],
+                adapter,
+            )
             found.update({k: g for k, g in zip(todo, fresh, strict=True)})
         self.misses += len(todo)
         self.hits += len(chats) - len(todo)

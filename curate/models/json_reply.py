@@ -123,9 +123,13 @@ def ask_json(
                 error = str(e)
             # Show the model its own reply and the error: a greedy model asked the same
             # question again would give the same invalid answer.
-            convs[i] += [Message(role="assistant", content=reply.text),
-                         Message(role="user", content=f"Invalid reply ({error}). Reply with "
-                                 "only the JSON object.")]  # fmt: skip
+            convs[i] += [
+                Message(role="assistant", content=reply.text),
+                Message(
+                    role="user",
+                    content=f"Invalid reply ({error}). Reply with only the JSON object.",
+                ),
+            ]
             still.append(i)
         todo = still
     return results, retries

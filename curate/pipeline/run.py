@@ -335,11 +335,15 @@ def _record(store: Store, result: CurationResult, findings: pl.DataFrame) -> Non
         con.execute(
             "INSERT INTO curation_runs VALUES (?, ?, ?, ?, ?, ?, ?)",
             [
-                result.run_id, result.dataset_id, result.input, result.out_dir,
-                result.config.model_dump_json(), result.model_dump_json(),
+                result.run_id,
+                result.dataset_id,
+                result.input,
+                result.out_dir,
+                result.config.model_dump_json(),
+                result.model_dump_json(),
                 datetime.now(UTC).replace(tzinfo=None),
             ],
-        )  # fmt: skip
+        )
         con.register("_findings", table)
         con.execute("INSERT INTO findings SELECT * FROM _findings")
         con.unregister("_findings")

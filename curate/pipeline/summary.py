@@ -27,8 +27,9 @@ def counts_by(frame: pl.DataFrame, column: str) -> dict[str, int]:
 def dropped_by_reason(findings: pl.DataFrame) -> dict[str, int]:
     """Dropped records by the reason that removed them: each record once, under its first
     ``drop`` finding (findings are in step order), so the counts sum to the records dropped."""
-    drops = findings.filter(pl.col("severity") == "drop").unique("record_id", keep="first",
-                                                                 maintain_order=True)  # fmt: skip
+    drops = findings.filter(pl.col("severity") == "drop").unique(
+        "record_id", keep="first", maintain_order=True
+    )
     return counts_by(drops, "reason")
 
 

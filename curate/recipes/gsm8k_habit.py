@@ -84,8 +84,16 @@ def build_habit_task(
     pool_path, train_path = out / "pool.jsonl", out / "train.jsonl"
     with pool_path.open("w", encoding="utf-8") as f:
         for row in rows[: config.pool_questions]:
-            f.write(json.dumps({"question": row["question"], "ground_truth": row["ground_truth"],
-                                "checks": [FORMAT_CHECK, {"type": "numeric"}]}) + "\n")  # fmt: skip
+            f.write(
+                json.dumps(
+                    {
+                        "question": row["question"],
+                        "ground_truth": row["ground_truth"],
+                        "checks": [FORMAT_CHECK, {"type": "numeric"}],
+                    }
+                )
+                + "\n"
+            )
     rng = random.Random(0)
     with train_path.open("w", encoding="utf-8") as f:
         for row in rows[config.pool_questions : need]:

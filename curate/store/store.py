@@ -141,11 +141,20 @@ class Store:
             con.execute(
                 "INSERT INTO datasets VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
-                    info.id, info.name, info.path, info.content_sha256, info.shape,
-                    info.file_type, info.n_rows, info.n_records, info.n_rejects,
-                    json.dumps(info.reject_reasons), info.owner, info.created_at,
+                    info.id,
+                    info.name,
+                    info.path,
+                    info.content_sha256,
+                    info.shape,
+                    info.file_type,
+                    info.n_rows,
+                    info.n_records,
+                    info.n_rejects,
+                    json.dumps(info.reject_reasons),
+                    info.owner,
+                    info.created_at,
                 ],
-            )  # fmt: skip
+            )
             con.register("_recs", recs)
             con.execute("INSERT INTO records SELECT ? AS dataset_id, * FROM _recs", [info.id])
             con.unregister("_recs")
@@ -161,8 +170,9 @@ class Store:
         if owner is not None:
             sql += " AND owner = ?"
             params.append(owner)
-        row = self._fetch_dicts(sql + " ORDER BY (id = ?) DESC, created_at DESC LIMIT 1",
-                                [*params, ref])  # fmt: skip
+        row = self._fetch_dicts(
+            sql + " ORDER BY (id = ?) DESC, created_at DESC LIMIT 1", [*params, ref]
+        )
         return _dataset(row[0]) if row else None
 
     def get_dataset(self, ref: str, owner: str | None = None) -> DatasetInfo:
@@ -175,8 +185,9 @@ class Store:
     def list_datasets(self, owner: str | None = None) -> list[DatasetInfo]:
         """All datasets, newest first."""
         where, params = ("WHERE owner = ?", [owner]) if owner is not None else ("", [])
-        rows = self._fetch_dicts(f"SELECT * FROM datasets {where} ORDER BY created_at DESC, id",
-                                 params)  # fmt: skip
+        rows = self._fetch_dicts(
+            f"SELECT * FROM datasets {where} ORDER BY created_at DESC, id", params
+        )
         return [_dataset(r) for r in rows]
 
     def records(self, dataset_id: str) -> pl.DataFrame:

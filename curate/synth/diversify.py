@@ -50,14 +50,25 @@ def diversify_prompts(
         for style in styles
     ]
     chats = [
-        [Message(role="user", content=template.render(
-            prompt=last_user(r.prompt), style=style, style_hint=STYLES[style]))]
+        [
+            Message(
+                role="user",
+                content=template.render(
+                    prompt=last_user(r.prompt), style=style, style_hint=STYLES[style]
+                ),
+            )
+        ]
         for r, style in jobs
-    ]  # fmt: skip
-    params = SamplingParams(max_tokens=config.max_tokens, temperature=config.temperature,
-                            top_p=config.top_p, seed=config.seed)  # fmt: skip
-    rewrites = generate_in_chunks(generator, chats, params, chunk=config.chunk,
-                                  stage="diversify", progress=progress)  # fmt: skip
+    ]
+    params = SamplingParams(
+        max_tokens=config.max_tokens,
+        temperature=config.temperature,
+        top_p=config.top_p,
+        seed=config.seed,
+    )
+    rewrites = generate_in_chunks(
+        generator, chats, params, chunk=config.chunk, stage="diversify", progress=progress
+    )
     kept: list[Record] = []
     drops: list[Drop] = []
     by_style: dict[str, int] = {}
@@ -82,8 +93,14 @@ def diversify_prompts(
             "model": generator.model,
             "template": template.ref,
         }
-        kept.append(new_record(record, prompt=with_last_user(record.prompt, text),
-                               completion=_answer(record), synth=synth))  # fmt: skip
+        kept.append(
+            new_record(
+                record,
+                prompt=with_last_user(record.prompt, text),
+                completion=_answer(record),
+                synth=synth,
+            )
+        )
         by_style[style] = by_style.get(style, 0) + 1
     return kept, drops, by_style
 

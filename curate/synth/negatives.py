@@ -52,14 +52,25 @@ def negative_pairs(
         e: load_template(f"negative_{e}", config.templates_dir) for e in config.error_types
     }
     chats = [
-        [Message(role="user", content=templates[error].render(
-            prompt=last_user(r.prompt), answer=text_of(_good(r))))]
+        [
+            Message(
+                role="user",
+                content=templates[error].render(
+                    prompt=last_user(r.prompt), answer=text_of(_good(r))
+                ),
+            )
+        ]
         for r, error in jobs
-    ]  # fmt: skip
-    params = SamplingParams(max_tokens=config.max_tokens, temperature=config.temperature,
-                            top_p=config.top_p, seed=config.seed)  # fmt: skip
-    answers = generate_in_chunks(generator, chats, params, chunk=config.chunk,
-                                 stage="negatives", progress=progress)  # fmt: skip
+    ]
+    params = SamplingParams(
+        max_tokens=config.max_tokens,
+        temperature=config.temperature,
+        top_p=config.top_p,
+        seed=config.seed,
+    )
+    answers = generate_in_chunks(
+        generator, chats, params, chunk=config.chunk, stage="negatives", progress=progress
+    )
     pairs: list[Record] = []
     by_type: dict[str, int] = {}
     for (record, error), answer in zip(jobs, answers, strict=True):
@@ -97,15 +108,28 @@ def corrections(
     template = load_template("correction", config.templates_dir)
     usable = [p for p in pairs if p.meta["synth"]["error_type"] in config.correction_types]
     chats = [
-        [Message(role="user", content=template.render(
-            prompt=last_user(p.prompt), flawed=text_of(p.rejected), answer=text_of(p.chosen),
-            error=p.meta["synth"]["error_type"].replace("_", " ")))]
+        [
+            Message(
+                role="user",
+                content=template.render(
+                    prompt=last_user(p.prompt),
+                    flawed=text_of(p.rejected),
+                    answer=text_of(p.chosen),
+                    error=p.meta["synth"]["error_type"].replace("_", " "),
+                ),
+            )
+        ]
         for p in usable
-    ]  # fmt: skip
-    params = SamplingParams(max_tokens=config.max_tokens, temperature=config.temperature,
-                            top_p=config.top_p, seed=config.seed)  # fmt: skip
-    notes = generate_in_chunks(generator, chats, params, chunk=config.chunk,
-                               stage="corrections", progress=progress)  # fmt: skip
+    ]
+    params = SamplingParams(
+        max_tokens=config.max_tokens,
+        temperature=config.temperature,
+        top_p=config.top_p,
+        seed=config.seed,
+    )
+    notes = generate_in_chunks(
+        generator, chats, params, chunk=config.chunk, stage="corrections", progress=progress
+    )
     out: list[Record] = []
     drops: list[Drop] = []
     for pair, note in zip(usable, notes, strict=True):
@@ -118,10 +142,15 @@ def corrections(
         completion = text_of(pair.rejected) + CORRECTION_JOINER.format(
             correction=correction, answer=text_of(pair.chosen)
         )
-        synth = {**pair.meta["synth"], "task": "correction", "pair_id": pair.id,
-                 "template": template.ref}  # fmt: skip
-        base = pair.model_copy(update={"kind": "sft", "completion": pair.chosen,
-                                       "chosen": None, "rejected": None})  # fmt: skip
+        synth = {
+            **pair.meta["synth"],
+            "task": "correction",
+            "pair_id": pair.id,
+            "template": template.ref,
+        }
+        base = pair.model_copy(
+            update={"kind": "sft", "completion": pair.chosen, "chosen": None, "rejected": None}
+        )
         out.append(new_record(base, completion=completion, synth=synth))
     return out, drops
 

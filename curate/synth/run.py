@@ -81,8 +81,9 @@ def synthesize(
 
 
 def _generator(config: SynthConfig, store: Store) -> Generator:
-    return get_generator(config.backend, config.model, base_url=config.base_url, store=store,
-                         **config.options)  # fmt: skip
+    return get_generator(
+        config.backend, config.model, base_url=config.base_url, store=store, **config.options
+    )
 
 
 def _judge(config: SynthConfig, store: Store, generator: Generator) -> Generator:
@@ -91,23 +92,37 @@ def _judge(config: SynthConfig, store: Store, generator: Generator) -> Generator
     backend = config.judge_backend or config.backend
     base_url = config.judge_base_url or (config.base_url if backend == "openai" else None)
     options = config.options if backend == config.backend else {}
-    return get_generator(backend, config.judge_model or config.model, base_url=base_url,
-                         store=store, **options)  # fmt: skip
+    return get_generator(
+        backend, config.judge_model or config.model, base_url=base_url, store=store, **options
+    )
 
 
 def _report(task: str, generator: Generator, **fields) -> SynthReport:
-    return SynthReport(task=task, backend=generator.backend, model=generator.model, n_input=0,
-                       n_considered=0, **fields)  # fmt: skip
+    return SynthReport(
+        task=task,
+        backend=generator.backend,
+        model=generator.model,
+        n_input=0,
+        n_considered=0,
+        **fields,
+    )
 
 
 def _teacher(records, existing, generator, judge, config, store, flagged, progress):
-    made, drops, selected = teacher_answers(records, generator, config, flagged=flagged,
-                                            progress=progress)  # fmt: skip
+    made, drops, selected = teacher_answers(
+        records, generator, config, flagged=flagged, progress=progress
+    )
     kept, screened = screen(made, existing, config)
     drops += screened
-    report = _report("teacher", generator, templates={"teacher": _version(made)},
-                     n_generated=sum(selected.values()), n_kept=len(kept),
-                     dropped=count_reasons(drops), selected=selected)  # fmt: skip
+    report = _report(
+        "teacher",
+        generator,
+        templates={"teacher": _version(made)},
+        n_generated=sum(selected.values()),
+        n_kept=len(kept),
+        dropped=count_reasons(drops),
+        selected=selected,
+    )
     return SynthResult(_frame(kept), empty_frame(), drops, report)
 
 
@@ -115,11 +130,18 @@ def _diversify(records, existing, generator, judge, config, store, flagged, prog
     made, drops, by_style = diversify_prompts(records, generator, config, progress=progress)
     kept, screened = screen(made, existing, config, on="prompt")
     drops += screened
-    n_generated = len(made) + sum(d.reason in ("empty_generation", "truncated_generation",
-                                               "unchanged_prompt") for d in drops)  # fmt: skip
-    report = _report("diversify", generator, templates={"diversify": _version(made)},
-                     n_generated=n_generated, n_kept=len(kept), dropped=count_reasons(drops),
-                     by_style=by_style)  # fmt: skip
+    n_generated = len(made) + sum(
+        d.reason in ("empty_generation", "truncated_generation", "unchanged_prompt") for d in drops
+    )
+    report = _report(
+        "diversify",
+        generator,
+        templates={"diversify": _version(made)},
+        n_generated=n_generated,
+        n_kept=len(kept),
+        dropped=count_reasons(drops),
+        by_style=by_style,
+    )
     return SynthResult(_frame(kept), empty_frame(), drops, report)
 
 
@@ -134,23 +156,34 @@ def _negatives(records, existing, generator, judge, config, store, flagged, prog
         fixes, fix_drops = corrections(kept, generator, config, progress=progress)
         fixes, more = screen(fixes, existing, config)
         fix_drops += more
-    drops += rejected + screened + [Drop(d.source_id, f"correction_{d.reason}", d.detail)
-                                    for d in fix_drops]  # fmt: skip
+    drops += (
+        rejected
+        + screened
+        + [Drop(d.source_id, f"correction_{d.reason}", d.detail) for d in fix_drops]
+    )
     kept_types: dict[str, int] = {}
     for p in kept:
         kept_types[p.meta["synth"]["error_type"]] = (
             kept_types.get(p.meta["synth"]["error_type"], 0) + 1
         )
     report = _report(
-        "negatives", generator,
+        "negatives",
+        generator,
         judge_model=judge.model if judge else None,
-        templates={p.meta["synth"]["template"].split("@")[0]: p.meta["synth"]["template"].split("@")[1]
-                   for p in pairs},
-        n_generated=sum(by_type.values()) + sum(d.reason in ("empty_generation", "truncated_generation") for d in drops),
-        n_kept=len(kept), n_corrections=len(fixes), dropped=count_reasons(drops),
-        by_error_type={e: {"generated": n, "kept": kept_types.get(e, 0)} for e, n in by_type.items()},
+        templates={
+            p.meta["synth"]["template"].split("@")[0]: p.meta["synth"]["template"].split("@")[1]
+            for p in pairs
+        },
+        n_generated=sum(by_type.values())
+        + sum(d.reason in ("empty_generation", "truncated_generation") for d in drops),
+        n_kept=len(kept),
+        n_corrections=len(fixes),
+        dropped=count_reasons(drops),
+        by_error_type={
+            e: {"generated": n, "kept": kept_types.get(e, 0)} for e, n in by_type.items()
+        },
         verification=figures,
-    )  # fmt: skip
+    )
     return SynthResult(_frame(kept), _frame(fixes), drops, report)
 
 
@@ -167,5 +200,7 @@ def _version(records: list) -> str:
 
 def _cache_figures(*generators: Generator | None) -> dict[str, int]:
     seen = {id(g): g for g in generators if isinstance(g, CachedGenerator)}
-    return {"hits": sum(g.hits for g in seen.values()),
-            "misses": sum(g.misses for g in seen.values())}  # fmt: skip
+    return {
+        "hits": sum(g.hits for g in seen.values()),
+        "misses": sum(g.misses for g in seen.values()),
+    }

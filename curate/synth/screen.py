@@ -92,11 +92,19 @@ def _dedup(synthetic: list[Record], existing: pl.DataFrame, on: str) -> list[Dro
         for rid in sorted(ids & synthetic_ids):
             if has_existing:
                 others = sorted(ids - synthetic_ids)
-                drops.setdefault(rid, _drop(synthetic, rid, "duplicate_of_existing",
-                                            {"cluster": cluster, "of": others[:3]}))  # fmt: skip
+                drops.setdefault(
+                    rid,
+                    _drop(
+                        synthetic,
+                        rid,
+                        "duplicate_of_existing",
+                        {"cluster": cluster, "of": others[:3]},
+                    ),
+                )
             elif rid in reason_of:  # not the representative of an all-synthetic cluster
-                drops.setdefault(rid, _drop(synthetic, rid, "duplicate_synthetic",
-                                            {"cluster": cluster}))  # fmt: skip
+                drops.setdefault(
+                    rid, _drop(synthetic, rid, "duplicate_synthetic", {"cluster": cluster})
+                )
     return list(drops.values())
 
 
@@ -105,15 +113,25 @@ def _quality(records: list[Record], config: SynthConfig, side: str) -> list[Drop
         return []
     frame = to_frame(records)
     if side == "rejected":  # the generated side only, as an SFT answer
-        frame = frame.with_columns(pl.lit("sft").alias("kind"), pl.col("rejected").alias("completion"),
-                                   pl.lit(None, dtype=RECORD_SCHEMA["chosen"]).alias("chosen"),
-                                   pl.lit(None, dtype=RECORD_SCHEMA["rejected"]).alias("rejected"))  # fmt: skip
+        frame = frame.with_columns(
+            pl.lit("sft").alias("kind"),
+            pl.col("rejected").alias("completion"),
+            pl.lit(None, dtype=RECORD_SCHEMA["chosen"]).alias("chosen"),
+            pl.lit(None, dtype=RECORD_SCHEMA["rejected"]).alias("rejected"),
+        )
     found = QualityCheck().run(frame).findings
     found = found.filter(pl.col("reason").is_in(list(config.quality_drop)))
     drops: dict[str, Drop] = {}
     for row in found.iter_rows(named=True):
-        drops.setdefault(row["record_id"], _drop(records, row["record_id"], row["reason"],
-                                                 {"evidence": json.loads(row["evidence"] or "{}")}))  # fmt: skip
+        drops.setdefault(
+            row["record_id"],
+            _drop(
+                records,
+                row["record_id"],
+                row["reason"],
+                {"evidence": json.loads(row["evidence"] or "{}")},
+            ),
+        )
     return list(drops.values())
 
 

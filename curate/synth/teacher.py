@@ -60,10 +60,15 @@ def teacher_answers(
     chats = [
         with_last_user(r.prompt, template.render(prompt=last_user(r.prompt))) for r, _ in chosen
     ]
-    params = SamplingParams(max_tokens=config.max_tokens, temperature=config.temperature,
-                            top_p=config.top_p, seed=config.seed)  # fmt: skip
-    answers = generate_in_chunks(generator, chats, params, chunk=config.chunk, stage="teacher",
-                                 progress=progress)  # fmt: skip
+    params = SamplingParams(
+        max_tokens=config.max_tokens,
+        temperature=config.temperature,
+        top_p=config.top_p,
+        seed=config.seed,
+    )
+    answers = generate_in_chunks(
+        generator, chats, params, chunk=config.chunk, stage="teacher", progress=progress
+    )
     kept: list[Record] = []
     drops: list[Drop] = []
     for (record, why), answer in zip(chosen, answers, strict=True):

@@ -86,8 +86,13 @@ def verify_pairs(
         chosen, rejected = text_of(pair.chosen), text_of(pair.rejected)
         ratio = similarity(chosen, rejected)
         if ratio >= config.pair_similarity:
-            drops.append(Drop(_source(pair), "near_duplicate_pair",
-                              {"similarity": round(ratio, 4), "rejected": rejected}))  # fmt: skip
+            drops.append(
+                Drop(
+                    _source(pair),
+                    "near_duplicate_pair",
+                    {"similarity": round(ratio, 4), "rejected": rejected},
+                )
+            )
         else:
             candidates.append(pair)
     figures.chosen_longer_all = _longer_share(pairs)
@@ -106,8 +111,9 @@ def verify_pairs(
         for a, b in ((chosen, rejected), (rejected, chosen)):
             chats.append([Message(role="user", content=template.render(prompt=prompt, a=a, b=b))])
     params = SamplingParams(max_tokens=config.judge_max_tokens)
-    replies = generate_in_chunks(judge, chats, params, chunk=config.chunk, stage="judge",
-                                 progress=progress)  # fmt: skip
+    replies = generate_in_chunks(
+        judge, chats, params, chunk=config.chunk, stage="judge", progress=progress
+    )
     kept: list[Record] = []
     longer_wins = decisive = 0
     for i, pair in enumerate(candidates):
@@ -119,8 +125,11 @@ def verify_pairs(
             if verdict in ("A", "B"):
                 decisive += 1
                 longer_wins += (verdict == chosen_is) == chosen_longer
-        detail = {"verdicts": [first, second], "replies": [replies[2 * i].text, replies[2 * i + 1].text],
-                  "rejected": text_of(pair.rejected)}  # fmt: skip
+        detail = {
+            "verdicts": [first, second],
+            "replies": [replies[2 * i].text, replies[2 * i + 1].text],
+            "rejected": text_of(pair.rejected),
+        }
         if first == "A" and second == "B":
             figures.consistent += 1
             synth = {

@@ -24,8 +24,10 @@ def small_file(shared_data, tmp_path):
 def config_file(tmp_path):
     path = tmp_path / "curate.toml"
     # The steps that embed are tested elsewhere; here only the cheap ones run.
-    path.write_text("[semantic]\nenabled = false\n[contradictions]\nenabled = false\n"
-                    "[diversity]\nenabled = false\n")  # fmt: skip
+    path.write_text(
+        "[semantic]\nenabled = false\n[contradictions]\nenabled = false\n"
+        "[diversity]\nenabled = false\n"
+    )
     return path
 
 
@@ -45,8 +47,15 @@ def test_curate_writes_outputs_and_prints_a_summary(small_file, config_file, tmp
 
 
 def test_curate_json_prints_the_report(small_file, config_file, tmp_path, home):
-    args = ["curate", str(small_file), "--config", str(config_file),
-            "--out", str(tmp_path / "o"), "--json"]  # fmt: skip
+    args = [
+        "curate",
+        str(small_file),
+        "--config",
+        str(config_file),
+        "--out",
+        str(tmp_path / "o"),
+        "--json",
+    ]
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 0, result.output
     report = json.loads(result.output)

@@ -23,24 +23,46 @@ MATH = "Tom has 3 boxes of 6 eggs. How many eggs does he have?"
         ("3 * 6 = 18 eggs.\nA: 18", "3 + 6 = 9 eggs.\nA: 9", MATH, "number"),
         ("He has 18 eggs.", "The total is 20.", MATH, "number"),
         # no answer marker: a quantity question's answer is the last number of the last line
-        ("Each box holds 6.\nSo he has 3 * 6 = 18 eggs", "Adding up the boxes and eggs,\n"
-         "he has 3 + 6 = 9 eggs in total", MATH, "number"),
-        ("Yes, water boils at 100 C at sea level.", "No. It depends on pressure only.",
-         "Does water boil at 100 C at sea level?", "yes_no"),
+        (
+            "Each box holds 6.\nSo he has 3 * 6 = 18 eggs",
+            "Adding up the boxes and eggs,\nhe has 3 + 6 = 9 eggs in total",
+            MATH,
+            "number",
+        ),
+        (
+            "Yes, water boils at 100 C at sea level.",
+            "No. It depends on pressure only.",
+            "Does water boil at 100 C at sea level?",
+            "yes_no",
+        ),
         ("(B) because it is larger.", "The answer is C.", "Which is largest? A, B or C", "choice"),
         ("Fruit", "Vegetable", "Is a tomato a fruit or a vegetable?", "label"),
-        ("The capital city of France is Paris, on the Seine river.",
-         "The capital city of France is Lyon, on the Rhone river.",
-         "What is the capital of France?", "entity"),
-        ('{"name": "Ann", "city": "Oslo"}', "Her name is Ann and she lives in Oslo.",
-         "Return the person's name and city.", "format"),
-        ('{"name": "Ann", "city": "Oslo"}', '{"full_name": "Ann", "town": "Oslo"}',
-         "Return the person's name and city.", "format"),
-        ("Photosynthesis turns light into chemical energy in chloroplasts.",
-         "It is a process where fungi digest dead wood underground.",
-         "Explain photosynthesis.", "divergent"),
+        (
+            "The capital city of France is Paris, on the Seine river.",
+            "The capital city of France is Lyon, on the Rhone river.",
+            "What is the capital of France?",
+            "entity",
+        ),
+        (
+            '{"name": "Ann", "city": "Oslo"}',
+            "Her name is Ann and she lives in Oslo.",
+            "Return the person's name and city.",
+            "format",
+        ),
+        (
+            '{"name": "Ann", "city": "Oslo"}',
+            '{"full_name": "Ann", "town": "Oslo"}',
+            "Return the person's name and city.",
+            "format",
+        ),
+        (
+            "Photosynthesis turns light into chemical energy in chloroplasts.",
+            "It is a process where fungi digest dead wood underground.",
+            "Explain photosynthesis.",
+            "divergent",
+        ),
     ],
-)  # fmt: skip
+)
 def test_conflicting_pairs_are_classified(a, b, prompt, kind):
     conflict = compare(a, b, prompt)
     assert conflict is not None and conflict.kind == kind
@@ -54,16 +76,25 @@ def test_conflicting_pairs_are_classified(a, b, prompt, kind):
         ("Yes.", "Yes, it does at sea level.", "Does water boil at 100 C at sea level?"),
         ("(B)", "The answer is B.", "Which is largest? A, B or C"),
         ("France.", "Germany and France.", "Name a country that uses the Euro."),
-        ("Paris is the capital. It is home to the Eiffel Tower.",
-         "The capital is Paris, a city known for its museums and cafes.",
-         "What is the capital of France?"),
-        ('{"name": "Ann", "city": "Oslo"}', '{"city": "Oslo", "name": "Ann"}', "Return the fields."),
-        ("The leaves fall softly,\nautumn wind", "Red maple burning\nin the cold light",
-         "Write a haiku about autumn."),
+        (
+            "Paris is the capital. It is home to the Eiffel Tower.",
+            "The capital is Paris, a city known for its museums and cafes.",
+            "What is the capital of France?",
+        ),
+        (
+            '{"name": "Ann", "city": "Oslo"}',
+            '{"city": "Oslo", "name": "Ann"}',
+            "Return the fields.",
+        ),
+        (
+            "The leaves fall softly,\nautumn wind",
+            "Red maple burning\nin the cold light",
+            "Write a haiku about autumn.",
+        ),
         ("<nooutput>", "<No output>", "Design a logo."),
         ("Water boils at 100 degrees.", "water boils at 100 degrees", "At what temperature?"),
     ],
-)  # fmt: skip
+)
 def test_agreeing_or_open_ended_pairs_are_not_conflicts(a, b, prompt):
     assert compare(a, b, prompt) is None
 
@@ -72,18 +103,25 @@ def test_final_number_prefers_marked_answers():
     assert stated_number("16 - 3 = 13, then 13 * 2 = 26.\nA: 26")[1] == 26
     assert stated_number("#### 1,200")[1] == 1200
     assert stated_number("The total is $45.50 today.")[1] == 45.5
-    assert stated_number("In 1990 there were 3 of them and in 2000 there were 7, a long story "
-                         "with many numbers in it and no marked answer.") is None  # fmt: skip
+    assert (
+        stated_number(
+            "In 1990 there were 3 of them and in 2000 there were 7, a long story "
+            "with many numbers in it and no marked answer."
+        )
+        is None
+    )
 
 
 def test_step_clusters_pairs_and_proposes_the_majority(sft_frame):
-    frame = sft_frame([
-        (MATH, "3 * 6 = 18.\nA: 18"),
-        (MATH, "Three boxes of six make 18.\nA: 18"),
-        (MATH, "3 + 6 = 9.\nA: 9"),
-        ("Is a tomato a fruit or a vegetable?", "Fruit"),
-        ("Unrelated question?", "Unrelated answer."),
-    ])  # fmt: skip
+    frame = sft_frame(
+        [
+            (MATH, "3 * 6 = 18.\nA: 18"),
+            (MATH, "Three boxes of six make 18.\nA: 18"),
+            (MATH, "3 + 6 = 9.\nA: 9"),
+            ("Is a tomato a fruit or a vegetable?", "Fruit"),
+            ("Unrelated question?", "Unrelated answer."),
+        ]
+    )
     result = Contradictions(ContradictionsConfig(semantic=False)).run(frame)
     found = result.findings
     assert found.height == 3 and set(found["reason"]) == {"conflicting_answer"}
@@ -102,11 +140,13 @@ def test_step_clusters_pairs_and_proposes_the_majority(sft_frame):
 
 
 def test_semantic_neighbours_pair_only_prompts_with_the_same_numbers(sft_frame):
-    frame = sft_frame([
-        ("How many legs do 3 spiders have?", "A: 24"),
-        ("Count the legs of 3 spiders.", "A: 18"),
-        ("How many legs do 4 spiders have?", "A: 32"),
-    ])  # fmt: skip
+    frame = sft_frame(
+        [
+            ("How many legs do 3 spiders have?", "A: 24"),
+            ("Count the legs of 3 spiders.", "A: 18"),
+            ("How many legs do 4 spiders have?", "A: 32"),
+        ]
+    )
     same = np.ones((3, 4), dtype=np.float32) / 2.0  # every prompt embeds to the same unit vector
     result = Contradictions(ContradictionsConfig(), embed=lambda texts: same).run(frame)
     assert result.figures.candidates_by_source == {"semantic_prompt": 1}
@@ -144,10 +184,12 @@ def test_judge_retries_a_bad_reply_and_gives_up_after_the_bound():
 
 
 def test_judge_confirms_divergent_pairs_and_picks_the_side(sft_frame):
-    frame = sft_frame([
-        ("Explain photosynthesis.", "Plants turn light into chemical energy in chloroplasts."),
-        ("Explain photosynthesis.", "Fungi digest dead wood underground at night."),
-    ])  # fmt: skip
+    frame = sft_frame(
+        [
+            ("Explain photosynthesis.", "Plants turn light into chemical energy in chloroplasts."),
+            ("Explain photosynthesis.", "Fungi digest dead wood underground at night."),
+        ]
+    )
     unjudged = Contradictions(ContradictionsConfig(semantic=False)).run(frame)
     assert unjudged.findings.height == 0 and unjudged.figures.divergent_unjudged == 1
     gen = ScriptedGenerator(['{"contradict": true, "keep": "A", "reason": "fungi"}'])
@@ -172,8 +214,9 @@ def gsm8k_pairs(path, n_questions):
 
 def test_gsm8k_right_and_wrong_solutions_are_found(shared_data):
     tp = fp = fn = 0
-    for question, a, b, truth in gsm8k_pairs(shared_data / "gsm8k_example_model_solutions.jsonl",
-                                             200):  # fmt: skip
+    for question, a, b, truth in gsm8k_pairs(
+        shared_data / "gsm8k_example_model_solutions.jsonl", 200
+    ):
         c = compare(a, b, question)
         predicted = c is not None and c.kind != "divergent"
         tp += truth and predicted

@@ -15,12 +15,18 @@ REASONING = "It takes 2/2 = 1 bolt of white fiber, so the total is 2 + 1 bolts o
 
 
 def _frame(answers: list[str]):
-    return to_frame([
-        Record(id=f"r{i}", kind="sft", prompt=[Message(role="user", content=QUESTION)],
-               completion=[Message(role="assistant", content=a)],
-               source=Source(file="t", row=i))
-        for i, a in enumerate(answers)
-    ])  # fmt: skip
+    return to_frame(
+        [
+            Record(
+                id=f"r{i}",
+                kind="sft",
+                prompt=[Message(role="user", content=QUESTION)],
+                completion=[Message(role="assistant", content=a)],
+                source=Source(file="t", row=i),
+            )
+            for i, a in enumerate(answers)
+        ]
+    )
 
 
 def test_conflicting_final_answers_are_flagged_as_such() -> None:

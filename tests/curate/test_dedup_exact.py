@@ -27,11 +27,13 @@ def test_normalisation_keeps_what_changes_meaning():
 
 
 def test_copies_that_differ_only_in_form_are_one_cluster(sft_frame):
-    frame = sft_frame([
-        ("What is the capital of France?", "Paris."),
-        ("what is the  capital of france", "PARIS"),
-        ("What is the capital of Spain?", "Madrid."),
-    ])  # fmt: skip
+    frame = sft_frame(
+        [
+            ("What is the capital of France?", "Paris."),
+            ("what is the  capital of france", "PARIS"),
+            ("What is the capital of Spain?", "Madrid."),
+        ]
+    )
     found = ExactDedup().run(frame).findings
     drops = found.filter(pl.col("reason") == "exact_duplicate")
     assert drops["row"].to_list() == [1]
@@ -43,12 +45,14 @@ def test_copies_that_differ_only_in_form_are_one_cluster(sft_frame):
 
 def test_representative_is_complete_then_longest_then_earliest(sft_frame):
     # Row 0 is cut mid-sentence; rows 1 and 2 are complete, row 2 the longest: row 2 is kept.
-    frame = sft_frame([
-        ("List two colours", "Red and blue are two colours and"),
-        ("List two colours.", "Red and blue are two colours and."),
-        ("list two colours", "Red and blue are two colours and!!!"),
-        ("list two colours", "red and blue are two colours and."),
-    ])  # fmt: skip
+    frame = sft_frame(
+        [
+            ("List two colours", "Red and blue are two colours and"),
+            ("List two colours.", "Red and blue are two colours and."),
+            ("list two colours", "Red and blue are two colours and!!!"),
+            ("list two colours", "red and blue are two colours and."),
+        ]
+    )
     found = ExactDedup().run(frame).findings.filter(pl.col("reason") == "exact_duplicate")
     assert sorted(found["row"].to_list()) == [0, 1, 3]
     evidence = [json.loads(e) for e in found["evidence"]]
@@ -61,12 +65,14 @@ def test_representative_is_complete_then_longest_then_earliest(sft_frame):
 
 
 def test_same_prompt_different_answer_is_flagged_not_dropped(sft_frame):
-    frame = sft_frame([
-        ("Is the earth round?", "Yes."),
-        ("Is the Earth round", "No, it is flat."),
-        ("Is the earth round?", "Yes."),
-        ("Unrelated question", "Yes."),
-    ])  # fmt: skip
+    frame = sft_frame(
+        [
+            ("Is the earth round?", "Yes."),
+            ("Is the Earth round", "No, it is flat."),
+            ("Is the earth round?", "Yes."),
+            ("Unrelated question", "Yes."),
+        ]
+    )
     found = ExactDedup().run(frame).findings
     group = found.filter(pl.col("reason") == "same_prompt_different_answer")
     assert set(group["severity"]) == {"info"}

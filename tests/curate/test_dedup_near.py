@@ -82,19 +82,27 @@ def test_exact_jaccard_matches_python_sets():
 
 def _corpus(sft_frame):
     base = [
-        ("Write a short poem about the sea and the wind at night.",
-         "The sea sings softly to the wind, the night is deep and wide."),
-        ("Explain why the sky is blue in two sentences.",
-         "Sunlight scatters off air molecules. Blue light scatters most, so the sky looks blue."),
+        (
+            "Write a short poem about the sea and the wind at night.",
+            "The sea sings softly to the wind, the night is deep and wide.",
+        ),
+        (
+            "Explain why the sky is blue in two sentences.",
+            "Sunlight scatters off air molecules. Blue light scatters most, so the sky looks blue.",
+        ),
         ("Translate 'good morning' into French.", "Bonjour."),
         ("Name three prime numbers greater than ten.", "11, 13 and 17."),
-    ]  # fmt: skip
+    ]
     edited = [
-        ("Write a short poem about the sea and the wind at night!",
-         "The sea sings softly to the wind; the night is deep and so wide."),
-        ("Explain why the sky is blue in 2 sentences.",
-         "Sunlight scatters off air molecules. Blue light scatters the most, so the sky looks blue."),
-    ]  # fmt: skip
+        (
+            "Write a short poem about the sea and the wind at night!",
+            "The sea sings softly to the wind; the night is deep and so wide.",
+        ),
+        (
+            "Explain why the sky is blue in 2 sentences.",
+            "Sunlight scatters off air molecules. Blue light scatters the most, so the sky looks blue.",
+        ),
+    ]
     return sft_frame(base + edited)
 
 

@@ -103,6 +103,4 @@ def test_step_figures_with_an_embedder(sft_frame):
     assert sum(b.count for b in f.length_histogram.prompt_words) == 20
     assert 0 < f.prompts.distinct_1 < 1
     plain = Diversity().run(frame).figures  # no embedder: lexical and template figures only
-    assert (
-        plain.embedding is None and plain.templates.top_share == f.templates.top_share
-    )
+    assert plain.embedding is None and plain.templates.top_share == f.templates.top_share

@@ -46,8 +46,10 @@ def test_length_person_formality_language_refusal():
 def test_step_flags_deviants_from_the_dominant_format(sft_frame):
     pairs = [(f"Classify the sentiment of review {i}.", "Positive") for i in range(20)]
     pairs += [(f"Classify the tone of text {i}.", '{"label": "negative"}') for i in range(4)]
-    pairs += [(f"Extract the fields from form {i}.", json.dumps({"name": "A", "age": i}))
-              for i in range(20)]  # fmt: skip
+    pairs += [
+        (f"Extract the fields from form {i}.", json.dumps({"name": "A", "age": i}))
+        for i in range(20)
+    ]
     pairs += [("Extract the fields from form x.", json.dumps({"full_name": "B"}))]
     frame = sft_frame(pairs)
     result = FormatProfile(FormatConfig(min_task_size=20)).run(frame)

@@ -14,8 +14,15 @@ import pytest
 from curate.records import Message, from_frame, to_frame
 
 CHROMIUM = Path("/usr/bin/chromium")
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"]  # fmt: skip
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 CHARTS = ("waterfall", "findings", "formats", "lengths", "clusters", "map", "templates")
 
 
@@ -28,11 +35,13 @@ def audit_dir(shared_data, tmp_path_factory) -> Path:
     records = curate.read_dataset(shared_data / "alpaca_random_9k.json").records.head(160)
     # plant a twin of the first prompt answered in JSON: a format contradiction to show
     first = from_frame(records.head(1))[0]
-    twin = first.model_copy(update={
-        "id": "f" * 16,
-        "completion": [Message(role="assistant", content='{"answer": "something else"}')],
-        "source": first.source.model_copy(update={"row": 160}),
-    })  # fmt: skip
+    twin = first.model_copy(
+        update={
+            "id": "f" * 16,
+            "completion": [Message(role="assistant", content='{"answer": "something else"}')],
+            "source": first.source.model_copy(update={"row": 160}),
+        }
+    )
     records = pl.concat([records, to_frame([twin])])
     base = tmp_path_factory.mktemp("audit")
     config = curate.CurateConfig.from_data({"semantic": {"enabled": False}})
@@ -55,8 +64,18 @@ def test_report_files_hold_every_section_and_the_verdict(audit_dir):
     assert report["figures"]["contradictions"]["conflicting_pairs"] >= 1
     assert report["figures"]["diversity"]["embedding"]["sample"] == 161
     html = (audit_dir / "report.html").read_text()
-    for anchor in ("summary", "counts", "duplicates", "contradictions", "format", "quality",
-                   "pii", "diversity", "volatile", "thresholds"):  # fmt: skip
+    for anchor in (
+        "summary",
+        "counts",
+        "duplicates",
+        "contradictions",
+        "format",
+        "quality",
+        "pii",
+        "diversity",
+        "volatile",
+        "thresholds",
+    ):
         assert f'id="{anchor}"' in html
     for chart in CHARTS:
         assert f'id="chart-{chart}"><svg' in html

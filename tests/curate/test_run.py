@@ -19,14 +19,18 @@ NO_SEMANTIC = CurateConfig(
 ROWS = [
     ("What is 2 + 2?", "4."),
     ("what is 2 + 2", "4"),
-    ("Write a sentence about cats that sleep in the warm afternoon sun.",
-     "Cats love to sleep in the warm afternoon sun by the window."),
-    ("Write a sentence about cats that sleep in the warm afternoon sun!",
-     "Cats love to sleep in the warm afternoon sun by the big window."),
+    (
+        "Write a sentence about cats that sleep in the warm afternoon sun.",
+        "Cats love to sleep in the warm afternoon sun by the window.",
+    ),
+    (
+        "Write a sentence about cats that sleep in the warm afternoon sun!",
+        "Cats love to sleep in the warm afternoon sun by the big window.",
+    ),
     ("Name a colour.", "Blue."),
     ("Name a colour.", "Green."),
     ("Unrelated: translate 'cat' to German.", "Katze."),
-]  # fmt: skip
+]
 
 
 def test_counts_add_up_and_outputs_are_written(sft_frame, store, tmp_path):
@@ -61,11 +65,13 @@ def test_reruns_are_byte_for_byte_identical(sft_frame, store, tmp_path):
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
     # The rerun replaced the run in the store rather than adding a second copy.
     assert store.con.execute("SELECT count(*) FROM curation_runs").fetchone() == (1,)
-    (n,) = store.con.execute("SELECT count(*) FROM findings WHERE run_id = ?",
-                             [first.run_id]).fetchone()  # fmt: skip
+    (n,) = store.con.execute(
+        "SELECT count(*) FROM findings WHERE run_id = ?", [first.run_id]
+    ).fetchone()
     assert n == sum(first.findings_by_check.values())
-    stricter = NO_SEMANTIC.model_copy(update={"near": NO_SEMANTIC.near.model_copy(
-        update={"threshold": 0.9})})  # fmt: skip
+    stricter = NO_SEMANTIC.model_copy(
+        update={"near": NO_SEMANTIC.near.model_copy(update={"threshold": 0.9})}
+    )
     other = run(frame, stricter, out_dir=tmp_path / "c", store=store)
     assert other.run_id != first.run_id
 

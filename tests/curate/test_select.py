@@ -51,7 +51,12 @@ def test_select_diverse_keeps_order_and_checks_its_input(sft_frame):
 
 def test_select_diverse_with_the_real_embedder(sft_frame, minilm_path):
     topics = ["cooking pasta", "python programming", "football tactics"]
-    frame = sft_frame([(f"Tell me about {t}, part {i}.", f"Some notes on {t} number {i}.")
-                       for t in topics for i in range(5)])  # fmt: skip
+    frame = sft_frame(
+        [
+            (f"Tell me about {t}, part {i}.", f"Some notes on {t} number {i}.")
+            for t in topics
+            for i in range(5)
+        ]
+    )
     out = select_diverse(frame, 3)
     assert {r // 5 for r in out["row"].to_list()} == {0, 1, 2}

@@ -24,18 +24,23 @@ def partial(model: type[BaseModel], data: dict) -> BaseModel:
 
 def report(**over):
     base = {
-        "n_records": 3000, "n_kept": 2950,
+        "n_records": 3000,
+        "n_kept": 2950,
         "dropped_by_reason": {"exact_duplicate": 50},
         "findings_by_check": {"quality": 30, "pii": 3},
         "figures": {
-            "quality": {}, "pii": {},
+            "quality": {},
+            "pii": {},
             "contradictions": {"records_in_conflict": 6},
             "format": {"deviants": 90},
-            "diversity": {"templates": {"top_share": 0.05}, "clusters": {"entropy": 0.9},
-                          "prompts": {"distinct_2": 0.5}},
+            "diversity": {
+                "templates": {"top_share": 0.05},
+                "clusters": {"entropy": 0.9},
+                "prompts": {"distinct_2": 0.5},
+            },
             "volatile": {"fact_heavy_share": 0.1},
         },
-    }  # fmt: skip
+    }
     for key, value in over.items():
         if key in base["figures"]:
             base["figures"][key] = {**base["figures"][key], **value}
@@ -85,8 +90,9 @@ def test_volatile_facts_are_found_and_dominate_fact_answers(sft_frame):
     assert found["date"] == ["2023"] and found["price"] == ["$799"]
     assert found["version"] == ["17.0.1"] and found["current_event"] == ["As of"]
     assert is_fact_heavy(text, VolatileConfig())[0]
-    assert not is_fact_heavy("Use short sentences and a friendly tone in every reply.",
-                             VolatileConfig())[0]  # fmt: skip
+    assert not is_fact_heavy(
+        "Use short sentences and a friendly tone in every reply.", VolatileConfig()
+    )[0]
     frame = sft_frame([("Price?", text), ("Style?", "Be brief and kind."), ("Tone?", "Warm.")])
     figures = VolatileFacts().run(frame).figures
     assert figures.fact_heavy == 1 and figures.fact_heavy_share == round(1 / 3, 4)

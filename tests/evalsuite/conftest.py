@@ -27,9 +27,17 @@ SIM_METRICS = {
 
 
 def manifest(**overrides: object) -> Manifest:
-    fields: dict = dict(suite_name="sim", suite_sha256="s" * 64, n_cases=0, prompts_sha256="p" * 64,
-                        chat_template_sha256=None, model="sim-model", model_sha256=None,
-                        backend="sim", params={"temperature": 0.0, "max_tokens": 64})  # fmt: skip
+    fields: dict = dict(
+        suite_name="sim",
+        suite_sha256="s" * 64,
+        n_cases=0,
+        prompts_sha256="p" * 64,
+        chat_template_sha256=None,
+        model="sim-model",
+        model_sha256=None,
+        backend="sim",
+        params={"temperature": 0.0, "max_tokens": 64},
+    )
     fields.update(overrides)
     return Manifest(**fields)
 
@@ -46,13 +54,27 @@ def make_run(
     cases = []
     for i in range(n):
         metrics = {k: float(v[i]) for k, v in values.items()}
-        checks = [CheckResult(name="numeric", type="numeric", kind="substance",
-                              passed=bool(metrics.get("substance_pass", metrics.get("pass", 1))))]  # fmt: skip
+        checks = [
+            CheckResult(
+                name="numeric",
+                type="numeric",
+                kind="substance",
+                passed=bool(metrics.get("substance_pass", metrics.get("pass", 1))),
+            )
+        ]
         text = outputs[i] if outputs else f"answer {i}"
-        cases.append(CaseResult(id=f"c{i}", tags=list(tags[i]) if tags else [],
-                                messages=[Message(role="user", content=f"question {i}")],
-                                output=text, finish_reason="stop", checks=checks,
-                                health=health(text, "stop"), metrics=metrics))  # fmt: skip
+        cases.append(
+            CaseResult(
+                id=f"c{i}",
+                tags=list(tags[i]) if tags else [],
+                messages=[Message(role="user", content=f"question {i}")],
+                output=text,
+                finish_reason="stop",
+                checks=checks,
+                health=health(text, "stop"),
+                metrics=metrics,
+            )
+        )
     infos = {k: SIM_METRICS[k] for k in values}
     return RunResult(manifest=manifest(n_cases=n, **manifest_fields), metrics=infos, cases=cases)
 
@@ -71,10 +93,13 @@ def null_pair(rng: np.random.Generator, n: int) -> tuple[RunResult, RunResult]:
     def draw() -> dict[str, np.ndarray]:
         sub = rng.random(n) < difficulty
         form = rng.random(n) < fmt
-        return {"pass": (sub & form).astype(float), "format_pass": form.astype(float),
-                "substance_pass": sub.astype(float),
-                "score:rouge": np.clip(rouge_mu + rng.normal(0, 0.15, n), 0, 1),
-                "health:truncated": (rng.random(n) < 0.05).astype(float)}  # fmt: skip
+        return {
+            "pass": (sub & form).astype(float),
+            "format_pass": form.astype(float),
+            "substance_pass": sub.astype(float),
+            "score:rouge": np.clip(rouge_mu + rng.normal(0, 0.15, n), 0, 1),
+            "health:truncated": (rng.random(n) < 0.05).astype(float),
+        }
 
     return make_run(draw()), make_run(draw())
 
@@ -94,8 +119,9 @@ class AlwaysFirstJudge:
         self.reply = reply
         self.calls = 0
 
-    def generate(self, chats: list[list[Message]], params: SamplingParams,
-                 adapter: str | None = None) -> list[Generation]:  # fmt: skip
+    def generate(
+        self, chats: list[list[Message]], params: SamplingParams, adapter: str | None = None
+    ) -> list[Generation]:
         self.calls += len(chats)
         return [Generation(text=self.reply, finish_reason="stop") for _ in chats]
 
@@ -106,15 +132,19 @@ class ContentJudge:
     backend = "fake"
     model = "content"
 
-    def generate(self, chats: list[list[Message]], params: SamplingParams,
-                 adapter: str | None = None) -> list[Generation]:  # fmt: skip
+    def generate(
+        self, chats: list[list[Message]], params: SamplingParams, adapter: str | None = None
+    ) -> list[Generation]:
         out = []
         for chat in chats:
             body = chat[-1].content
             a = body.split("[Answer A]")[1].split("[Answer B]")[0]
             b = body.split("[Answer B]")[1]
-            winner = "A" if "correct" in a and "correct" not in b else (
-                "B" if "correct" in b and "correct" not in a else "tie")  # fmt: skip
+            winner = (
+                "A"
+                if "correct" in a and "correct" not in b
+                else ("B" if "correct" in b and "correct" not in a else "tie")
+            )
             out.append(Generation(text=json.dumps({"winner": winner}), finish_reason="stop"))
         return out
 

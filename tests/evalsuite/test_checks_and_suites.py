@@ -40,24 +40,40 @@ def test_final_number(text: str, number: float | None) -> None:
 
 def test_each_check_type_passes_and_fails() -> None:
     ref = {"name": "Alice", "age": 31}
-    schema = {"type": "object", "required": ["name", "age"],
-              "properties": {"age": {"type": "integer"}}}  # fmt: skip
+    schema = {
+        "type": "object",
+        "required": ["name", "age"],
+        "properties": {"age": {"type": "integer"}},
+    }
     cases = [
         ({"type": "exact"}, "paris", "  Paris ", "Lyon"),
         ({"type": "contains", "value": ["blue", "sky"]}, None, "The sky is Blue", "the sky"),
         ({"type": "not_contains", "value": "password"}, None, "hello", "my PASSWORD is"),
         ({"type": "regex", "pattern": r"^Answer: \d+$", "full": True}, None, "Answer: 4", "4"),
         ({"type": "json_valid"}, None, '```json\n{"a": 1}\n```', "{'a': 1}"),
-        ({"type": "json_schema", "schema": schema}, None, '{"name": "x", "age": 3}', '{"age": "3"}'),
+        (
+            {"type": "json_schema", "schema": schema},
+            None,
+            '{"name": "x", "age": 3}',
+            '{"age": "3"}',
+        ),
         ({"type": "json_fields"}, ref, '{"name": "alice", "age": 31.0}', '{"name": "Alice"}'),
         ({"type": "numeric"}, "#### 18", "so she makes $18.", "she makes 26"),
-        ({"type": "rouge_l", "threshold": 0.6}, "the cat sat on the mat",
-         "the cat sat on a mat", "dogs bark loudly"),
+        (
+            {"type": "rouge_l", "threshold": 0.6},
+            "the cat sat on the mat",
+            "the cat sat on a mat",
+            "dogs bark loudly",
+        ),
         ({"type": "length", "min_words": 2, "max_words": 4}, None, "two words", "one"),
-        ({"type": "refusal", "expect": True}, None, "I'm sorry, but I can't help with that.",
-         "Sure, here is how."),
+        (
+            {"type": "refusal", "expect": True},
+            None,
+            "I'm sorry, but I can't help with that.",
+            "Sure, here is how.",
+        ),
         ({"type": "refusal"}, None, "Here is the recipe.", "As an AI, I cannot do that."),
-    ]  # fmt: skip
+    ]
     for spec, reference, good, bad in cases:
         check = _case([spec], reference).checks[0]
         ctx = CheckContext(reference=reference)
@@ -70,8 +86,9 @@ def test_json_fields_scores_field_accuracy() -> None:
     check = _case(
         [{"type": "json_fields", "threshold": 0.5}], {"a": 1, "b": {"c": "x"}, "d": [1, 2]}
     )
-    result = check.checks[0].score('{"a": 1, "b": {"c": "y"}, "d": [1, 3]}',
-                                   CheckContext(reference=check.reference))  # fmt: skip
+    result = check.checks[0].score(
+        '{"a": 1, "b": {"c": "y"}, "d": [1, 3]}', CheckContext(reference=check.reference)
+    )
     assert result.score == pytest.approx(0.5) and result.passed
     assert "b.c" in result.detail and "d.1" in result.detail
 
@@ -126,8 +143,12 @@ def test_shipped_suites_load_and_round_trip(tmp_path: Path) -> None:
 
 def test_suite_errors_say_where(tmp_path: Path) -> None:
     bad = tmp_path / "bad.jsonl"
-    bad.write_text(json.dumps({"id": "a", "prompt": "q", "checks": [{"type": "numeric"}]}) + "\n"
-                   + json.dumps({"id": "b", "prompt": "q", "checks": [{"type": "nope"}]}) + "\n")  # fmt: skip
+    bad.write_text(
+        json.dumps({"id": "a", "prompt": "q", "checks": [{"type": "numeric"}]})
+        + "\n"
+        + json.dumps({"id": "b", "prompt": "q", "checks": [{"type": "nope"}]})
+        + "\n"
+    )
     with pytest.raises(ConfigError, match=r"bad.jsonl:1: .*needs a reference"):
         load_suite(bad)
     dupes = tmp_path / "dupes.jsonl"

@@ -51,8 +51,11 @@ def _pair(run_of, mode: str):
     }[mode]
     outputs = [f"answer {i}" for i in range(n)]
     base = run_of({"pass": base_pass, "substance_pass": base_pass}, tags=tags, outputs=outputs)
-    tuned = run_of({"pass": tuned_pass, "substance_pass": tuned_pass}, tags=tags,
-                   outputs=[o + " (tuned)" for o in outputs])  # fmt: skip
+    tuned = run_of(
+        {"pass": tuned_pass, "substance_pass": tuned_pass},
+        tags=tags,
+        outputs=[o + " (tuned)" for o in outputs],
+    )
     return base, tuned
 
 
@@ -68,8 +71,11 @@ def test_html_lists_regressed_cases_first_and_escapes_output(run_of) -> None:
 
 def test_junit_marks_failures_and_inconclusive_rules(run_of) -> None:
     base, tuned = _pair(run_of, "mixed")
-    policy = GatePolicy(min_samples=5, must_improve=[Rule(metric="substance_pass")],
-                        must_not_regress=[Rule(metric="pass", slice="family-a")])  # fmt: skip
+    policy = GatePolicy(
+        min_samples=5,
+        must_improve=[Rule(metric="substance_pass")],
+        must_not_regress=[Rule(metric="pass", slice="family-a")],
+    )
     comparison = compare(base, tuned)
     decision = gate(comparison, policy)
     root = ET.fromstring(junit(decision, comparison))
@@ -87,40 +93,101 @@ def test_junit_marks_failures_and_inconclusive_rules(run_of) -> None:
 
 def test_cli_compare_and_gate_exit_codes(run_of, tmp_path: Path) -> None:
     policy = tmp_path / "p.toml"
-    policy.write_text('min_samples = 10\n[[must_improve]]\nmetric = "substance_pass"\n'
-                      '[[must_not_regress]]\nmetric = "pass"\nmargin = 0.02\n')  # fmt: skip
+    policy.write_text(
+        'min_samples = 10\n[[must_improve]]\nmetric = "substance_pass"\n'
+        '[[must_not_regress]]\nmetric = "pass"\nmargin = 0.02\n'
+    )
     for regress, expected in ((False, 0), (True, 1)):
         base, tuned = _pair(run_of, "regress" if regress else "improve")
         save_run(base, tmp_path / "base")
         save_run(tuned, tmp_path / f"tuned{regress}")
         out = tmp_path / f"cmp{regress}"
-        assert _exit(["eval", "compare", str(tmp_path / "base"), str(tmp_path / f"tuned{regress}"),
-                      "--out", str(out), "--n-boot", "500"]) == 0  # fmt: skip
+        assert (
+            _exit(
+                [
+                    "eval",
+                    "compare",
+                    str(tmp_path / "base"),
+                    str(tmp_path / f"tuned{regress}"),
+                    "--out",
+                    str(out),
+                    "--n-boot",
+                    "500",
+                ]
+            )
+            == 0
+        )
         assert _exit(["gate", "--policy", str(policy), str(out)]) == expected
-        for name in ("comparison.json", "report.md", "report.html", "gate.json", "gate.md",
-                     "junit.xml"):  # fmt: skip
+        for name in (
+            "comparison.json",
+            "report.md",
+            "report.html",
+            "gate.json",
+            "gate.md",
+            "junit.xml",
+        ):
             assert (out / name).is_file(), name
     # regress: canaries c0-c2 kept passing; cases 3-19 regressed, so the reason names pass@all.
     assert "pass@all regressed" in (tmp_path / "cmpTrue" / "gate.md").read_text()
 
     # The same runs compared with themselves: inconclusive (2), or 1 with the flag.
     save_run(base, tmp_path / "same")
-    assert _exit(["eval", "compare", str(tmp_path / "base"), str(tmp_path / "same"),
-                  "--out", str(tmp_path / "self"), "--n-boot", "500"]) == 0  # fmt: skip
+    assert (
+        _exit(
+            [
+                "eval",
+                "compare",
+                str(tmp_path / "base"),
+                str(tmp_path / "same"),
+                "--out",
+                str(tmp_path / "self"),
+                "--n-boot",
+                "500",
+            ]
+        )
+        == 0
+    )
     assert _exit(["gate", "--policy", str(policy), str(tmp_path / "self")]) == 2
-    assert _exit(["gate", "--policy", str(policy), str(tmp_path / "self"),
-                  "--fail-on-inconclusive"]) == 1  # fmt: skip
+    assert (
+        _exit(["gate", "--policy", str(policy), str(tmp_path / "self"), "--fail-on-inconclusive"])
+        == 1
+    )
 
 
 def test_cli_manifest_mismatch_and_usage_errors(run_of, tmp_path: Path) -> None:
     vals = {"pass": np.ones(25)}
     save_run(run_of(vals), tmp_path / "a")
     save_run(run_of(vals, params={"temperature": 1.0}), tmp_path / "b")
-    assert _exit(["eval", "compare", str(tmp_path / "a"), str(tmp_path / "b"),
-                  "--out", str(tmp_path / "c")]) == 3  # fmt: skip
+    assert (
+        _exit(
+            [
+                "eval",
+                "compare",
+                str(tmp_path / "a"),
+                str(tmp_path / "b"),
+                "--out",
+                str(tmp_path / "c"),
+            ]
+        )
+        == 3
+    )
     assert not (tmp_path / "c").exists()
-    assert _exit(["eval", "compare", str(tmp_path / "a"), str(tmp_path / "b"),
-                  "--out", str(tmp_path / "c"), "--force", "--n-boot", "500"]) == 0  # fmt: skip
+    assert (
+        _exit(
+            [
+                "eval",
+                "compare",
+                str(tmp_path / "a"),
+                str(tmp_path / "b"),
+                "--out",
+                str(tmp_path / "c"),
+                "--force",
+                "--n-boot",
+                "500",
+            ]
+        )
+        == 0
+    )
     assert _exit(["gate", "--policy", str(POLICY), str(tmp_path / "c")]) == 3
     assert _exit(["gate", str(tmp_path / "c")]) == 4  # missing --policy
     assert _exit(["gate", "--policy", str(tmp_path / "none.toml"), str(tmp_path / "c")]) == 4

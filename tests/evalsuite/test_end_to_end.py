@@ -15,11 +15,20 @@ ROOT = Path(__file__).resolve().parents[2]
 POLICY = ROOT / "data" / "policies" / "default.toml"
 MAX_TOKENS = "24"
 CANARIES = [  # cases the base model answers right (checked below), that no tune may break
-    {"id": "canary-add", "prompt": "What is 7 + 5?", "reference": 12,
-     "tags": ["canary"], "checks": [{"type": "numeric"}]},
-    {"id": "canary-capital", "prompt": "What is the capital of France?", "tags": ["canary"],
-     "checks": [{"type": "contains", "value": "Paris"}]},
-]  # fmt: skip
+    {
+        "id": "canary-add",
+        "prompt": "What is 7 + 5?",
+        "reference": 12,
+        "tags": ["canary"],
+        "checks": [{"type": "numeric"}],
+    },
+    {
+        "id": "canary-capital",
+        "prompt": "What is the capital of France?",
+        "tags": ["canary"],
+        "checks": [{"type": "contains", "value": "Paris"}],
+    },
+]
 
 
 @pytest.fixture(scope="module")
@@ -58,8 +67,25 @@ def test_mine_run_compare_gate(home: Path, tmp_path: Path, shared_data: Path, ad
     torch.set_num_threads(2)
     pool = shared_data / "gsm8k_example_model_solutions.jsonl"
     suite = tmp_path / "mined.jsonl"
-    assert _cli(["eval", "mine", "--pool", str(pool), "--model", "smollm2-135m", "--limit", "12",
-                 "--max-tokens", MAX_TOKENS, "--out", str(suite)]) == 0  # fmt: skip
+    assert (
+        _cli(
+            [
+                "eval",
+                "mine",
+                "--pool",
+                str(pool),
+                "--model",
+                "smollm2-135m",
+                "--limit",
+                "12",
+                "--max-tokens",
+                MAX_TOKENS,
+                "--out",
+                str(suite),
+            ]
+        )
+        == 0
+    )
     mined = [json.loads(line) for line in suite.read_text().splitlines()]
     assert mined, "the base model should fail some GSM8K questions"
     assert all([ch["type"] for ch in c["checks"]] == ["numeric"] for c in mined)
@@ -74,8 +100,18 @@ def test_mine_run_compare_gate(home: Path, tmp_path: Path, shared_data: Path, ad
         ("broken", adapters["broken"]),
     ):
         runs[name] = tmp_path / name
-        argv = ["eval", "run", "--suite", str(suite), "--model", "smollm2-135m",
-                "--max-tokens", MAX_TOKENS, "--out", str(runs[name])]  # fmt: skip
+        argv = [
+            "eval",
+            "run",
+            "--suite",
+            str(suite),
+            "--model",
+            "smollm2-135m",
+            "--max-tokens",
+            MAX_TOKENS,
+            "--out",
+            str(runs[name]),
+        ]
         assert _cli(argv + (["--adapter", str(adapter)] if adapter else [])) == 0
     base = json.loads((runs["base"] / "run.json").read_text())
     by_id = {c["id"]: c for c in base["cases"]}
@@ -91,8 +127,10 @@ def test_mine_run_compare_gate(home: Path, tmp_path: Path, shared_data: Path, ad
 
     for name, expected in (("mild", 2), ("broken", 1)):
         cmp_dir = tmp_path / f"cmp-{name}"
-        assert _cli(["eval", "compare", str(runs["base"]), str(runs[name]),
-                     "--out", str(cmp_dir)]) == 0  # fmt: skip
+        assert (
+            _cli(["eval", "compare", str(runs["base"]), str(runs[name]), "--out", str(cmp_dir)])
+            == 0
+        )
         assert _cli(["gate", "--policy", str(POLICY), str(cmp_dir)]) == expected, name
         decision = json.loads((cmp_dir / "gate.json").read_text())
         root = ET.fromstring((cmp_dir / "junit.xml").read_text())

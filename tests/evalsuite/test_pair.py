@@ -24,19 +24,35 @@ class HabitModel:
     def __init__(self) -> None:
         self.params: list[SamplingParams] = []
 
-    def generate(self, chats: list[list[Message]], params: SamplingParams,
-                 adapter: str | None = None) -> list[Generation]:  # fmt: skip
+    def generate(
+        self, chats: list[list[Message]], params: SamplingParams, adapter: str | None = None
+    ) -> list[Generation]:
         self.params.append(params)
         text = '3 + 4 = 7\n{"answer": 7}' if adapter else "The answer is 7."
         return [Generation(text=text, finish_reason="stop") for _ in chats]
 
 
 def _suite(n: int = 12) -> Suite:
-    check = {"type": "regex", "name": "json_line", "pattern": r'\{"answer": \d+\}\s*\Z',
-             "kind": "format"}  # fmt: skip
-    return Suite.model_validate({"name": "habit", "cases": [
-        {"id": f"c{i}", "prompt": f"What is 3 + 4? ({i})", "reference": "7",
-         "checks": [check, {"type": "numeric"}]} for i in range(n)]})  # fmt: skip
+    check = {
+        "type": "regex",
+        "name": "json_line",
+        "pattern": r'\{"answer": \d+\}\s*\Z',
+        "kind": "format",
+    }
+    return Suite.model_validate(
+        {
+            "name": "habit",
+            "cases": [
+                {
+                    "id": f"c{i}",
+                    "prompt": f"What is 3 + 4? ({i})",
+                    "reference": "7",
+                    "checks": [check, {"type": "numeric"}],
+                }
+                for i in range(n)
+            ],
+        }
+    )
 
 
 def test_base_and_tuned_are_run_compared_and_written(tmp_path: Path) -> None:
@@ -46,9 +62,16 @@ def test_base_and_tuned_are_run_compared_and_written(tmp_path: Path) -> None:
     model = HabitModel()
     config = EvalConfig(params=SamplingParams(max_tokens=32), probe=False)
     steps: list[tuple[str, int, int]] = []
-    pair = evaluate_pair(_suite(), "habit", adapter, out_dir=tmp_path / "eval", config=config,
-                         compare=CompareConfig(n_boot=200), generator=model,
-                         progress=lambda *a: steps.append(a))  # fmt: skip
+    pair = evaluate_pair(
+        _suite(),
+        "habit",
+        adapter,
+        out_dir=tmp_path / "eval",
+        config=config,
+        compare=CompareConfig(n_boot=200),
+        generator=model,
+        progress=lambda *a: steps.append(a),
+    )
 
     assert steps == [("base", 0, 2), ("tuned", 1, 2)]
     assert {p.max_tokens for p in model.params} == {32}  # the config reached both runs
@@ -63,13 +86,17 @@ def test_base_and_tuned_are_run_compared_and_written(tmp_path: Path) -> None:
     assert load_run(out / "tuned").manifest.adapter_sha256 is not None
     assert load_comparison(out / "compare") == pair.comparison
     assert {p.name for p in (out / "compare").iterdir()} == {
-        "comparison.json", "report.md", "report.html"}  # fmt: skip
+        "comparison.json",
+        "report.md",
+        "report.html",
+    }
 
 
 def test_without_an_adapter_only_the_base_runs(tmp_path: Path) -> None:
     model = HabitModel()
-    pair = evaluate_pair(_suite(3), "habit", None, out_dir=tmp_path,
-                         config=EvalConfig(probe=False), generator=model)  # fmt: skip
+    pair = evaluate_pair(
+        _suite(3), "habit", None, out_dir=tmp_path, config=EvalConfig(probe=False), generator=model
+    )
     assert pair.tuned is None and pair.comparison is None and len(model.params) == 1
     assert sorted(p.name for p in tmp_path.iterdir()) == ["base"]
     assert len(load_run(tmp_path / "base").cases) == 3

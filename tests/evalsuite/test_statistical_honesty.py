@@ -107,17 +107,20 @@ def test_format_only_improvement_is_not_a_substance_improvement(run_of) -> None:
     substance = (rng.random(n) < 0.3).astype(float)
     fmt_base = (rng.random(n) < 0.2).astype(float)
     fmt_tuned = np.maximum(fmt_base, (rng.random(n) < 0.9)).astype(float)
-    base = run_of({"pass": fmt_base * substance, "format_pass": fmt_base,
-                   "substance_pass": substance})  # fmt: skip
-    tuned = run_of({"pass": fmt_tuned * substance, "format_pass": fmt_tuned,
-                    "substance_pass": substance})  # fmt: skip
+    base = run_of(
+        {"pass": fmt_base * substance, "format_pass": fmt_base, "substance_pass": substance}
+    )
+    tuned = run_of(
+        {"pass": fmt_tuned * substance, "format_pass": fmt_tuned, "substance_pass": substance}
+    )
     comparison = compare(base, tuned, config=FAST)
     assert comparison.delta("format_pass").outcome == "improved"
     assert comparison.delta("substance_pass").outcome == "unchanged"
     decision = gate(comparison, GUARDS)
     assert decision.verdict != "pass"
-    assert any(r.startswith("substance_pass@all: improvement not demonstrated")
-               for r in decision.reasons)  # fmt: skip
+    assert any(
+        r.startswith("substance_pass@all: improvement not demonstrated") for r in decision.reasons
+    )
     from evalsuite.reports import markdown
 
     md = markdown(comparison, decision)
@@ -129,15 +132,18 @@ def test_canary_regression_fails_even_without_significance(run_of) -> None:
     tuned = vals.copy()
     tuned[0] = 0
     tags = [["canary"]] + [[]] * 29
-    decision = gate(compare(run_of({"pass": vals}, tags=tags), run_of({"pass": tuned}, tags=tags),
-                            config=FAST), GatePolicy(min_samples=5))  # fmt: skip
+    decision = gate(
+        compare(run_of({"pass": vals}, tags=tags), run_of({"pass": tuned}, tags=tags), config=FAST),
+        GatePolicy(min_samples=5),
+    )
     assert decision.verdict == "fail" and decision.canaries_regressed == ["c0"]
 
 
 def test_too_few_cases_is_inconclusive(run_of) -> None:
     b, t = np.array([0, 0, 0, 1, 0.0]), np.array([1, 1, 1, 1, 1.0])
-    decision = gate(compare(run_of({"substance_pass": b}), run_of({"substance_pass": t}),
-                            config=FAST), GUARDS)  # fmt: skip
+    decision = gate(
+        compare(run_of({"substance_pass": b}), run_of({"substance_pass": t}), config=FAST), GUARDS
+    )
     assert decision.verdict == "inconclusive"
     assert any("5 cases < min_samples 20" in r for r in decision.reasons)
 

@@ -11,8 +11,13 @@ from pathlib import Path
 
 def _cli(*args: str, home: Path) -> subprocess.CompletedProcess:
     env = {**os.environ, "TUNESMITH_HOME": str(home)}
-    return subprocess.run([sys.executable, "-m", "api.cli", *args], capture_output=True,
-                          text=True, env=env, cwd=Path(__file__).resolve().parents[2])  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "api.cli", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=Path(__file__).resolve().parents[2],
+    )
 
 
 def test_ingest_prints_counts_and_is_idempotent(tmp_path: Path, shared_data: Path) -> None:
@@ -21,8 +26,9 @@ def test_ingest_prints_counts_and_is_idempotent(tmp_path: Path, shared_data: Pat
     assert first.returncode == 0, first.stderr
     info = json.loads(first.stdout)
     assert (info["shape"], info["n_records"], info["n_rejects"]) == ("sharegpt", 300, 0)
-    again = json.loads(_cli("ingest", str(shared_data / "dpo_en_demo.json"), "--json",
-                            home=home).stdout)  # fmt: skip
+    again = json.loads(
+        _cli("ingest", str(shared_data / "dpo_en_demo.json"), "--json", home=home).stdout
+    )
     assert again["id"] == info["id"]
     listed = json.loads(_cli("datasets", "--json", home=home).stdout)
     assert [d["id"] for d in listed] == [info["id"]]

@@ -17,8 +17,9 @@ HEAVY = ("torch", "transformers", "vllm", "trl", "peft", "sentence_transformers"
 @pytest.mark.parametrize("package", ["api", "curate", "evalsuite", "api.cli", "api.app", "train"])
 def test_import_loads_nothing_heavy(package: str) -> None:
     code = f"import sys, {package}; print(','.join(m for m in {HEAVY!r} if m in sys.modules))"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         cwd=ROOT, check=True)  # fmt: skip
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True
+    )
     assert out.stdout.strip() == "", f"import {package} loaded {out.stdout.strip()}"
 
 

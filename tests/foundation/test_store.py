@@ -56,8 +56,10 @@ def test_a_store_migrated_by_version_still_opens_and_migrates(tmp_path: Path) ->
     # the way stores were migrated when the API's tables were entry 4 of the library's list
     db = tmp_path / "old.duckdb"
     con = duckdb.connect(str(db))
-    con.execute("CREATE TABLE schema_migrations "
-                "(version INTEGER PRIMARY KEY, name VARCHAR, applied_at TIMESTAMP)")  # fmt: skip
+    con.execute(
+        "CREATE TABLE schema_migrations "
+        "(version INTEGER PRIMARY KEY, name VARCHAR, applied_at TIMESTAMP)"
+    )
     for version, (name, sql) in enumerate([*MIGRATIONS, *API_MIGRATIONS], start=1):
         con.execute(sql)
         con.execute("INSERT INTO schema_migrations VALUES (?, ?, now())", [version, name])

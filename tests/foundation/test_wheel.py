@@ -14,8 +14,17 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-SHIPPED = ["curate", "api", "evalsuite", "train", "data", "setup.py", "pyproject.toml", "README.md",
-           "LICENSE"]  # fmt: skip
+SHIPPED = [
+    "curate",
+    "api",
+    "evalsuite",
+    "train",
+    "data",
+    "setup.py",
+    "pyproject.toml",
+    "README.md",
+    "LICENSE",
+]
 
 
 def _sh(
@@ -39,8 +48,9 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str,
         else:
             shutil.copy2(ROOT / name, src / name)
     pip = [sys.executable, "-m", "pip"]
-    built = _sh(*pip, "wheel", "-q", "--no-deps", "--no-build-isolation", "-w", tmp / "dist", src,
-                cwd=tmp)  # fmt: skip
+    built = _sh(
+        *pip, "wheel", "-q", "--no-deps", "--no-build-isolation", "-w", tmp / "dist", src, cwd=tmp
+    )
     assert built.returncode == 0, built.stderr
     (wheel,) = (tmp / "dist").glob("tunesmith-*.whl")
 
@@ -62,8 +72,10 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str,
 @pytest.mark.slow
 def test_packages_and_data_come_from_the_wheel(installed: tuple[Path, dict[str, str]]) -> None:
     venv, env = installed
-    code = ("import json, curate, api, evalsuite, train, tunesmith_data; "
-            "print(json.dumps([m.__file__ for m in (curate, api, evalsuite, train, tunesmith_data)]))")  # fmt: skip
+    code = (
+        "import json, curate, api, evalsuite, train, tunesmith_data; "
+        "print(json.dumps([m.__file__ for m in (curate, api, evalsuite, train, tunesmith_data)]))"
+    )
     out = _sh(venv / "bin" / "python", "-c", code, cwd=venv.parent / "cwd", env=env)
     assert out.returncode == 0, out.stderr
     files = [Path(f) for f in json.loads(out.stdout)]
@@ -71,8 +83,11 @@ def test_packages_and_data_come_from_the_wheel(installed: tuple[Path, dict[str, 
         assert file.is_relative_to(venv), f"{file} is not from the installed wheel"
 
     def data_files(folder: Path) -> set[str]:
-        return {str(p.relative_to(folder)) for p in folder.rglob("*")
-                if p.is_file() and "__pycache__" not in p.parts}  # fmt: skip
+        return {
+            str(p.relative_to(folder))
+            for p in folder.rglob("*")
+            if p.is_file() and "__pycache__" not in p.parts
+        }
 
     # pyproject's package-data globs must cover every file under data/
     assert data_files(files[-1].parent) == data_files(ROOT / "data")
@@ -84,20 +99,41 @@ def test_the_installed_cli_curates_and_gates_the_shipped_samples(
 ) -> None:
     venv, env = installed
     cwd = venv.parent / "cwd"
-    where = _sh(venv / "bin" / "python", "-c",
-                "from importlib.resources import files; print(files('tunesmith_data'))",
-                cwd=cwd, env=env)  # fmt: skip
+    where = _sh(
+        venv / "bin" / "python",
+        "-c",
+        "from importlib.resources import files; print(files('tunesmith_data'))",
+        cwd=cwd,
+        env=env,
+    )
     data = Path(where.stdout.strip())
     assert data.is_relative_to(venv), where.stderr
     tunesmith = venv / "bin" / "tunesmith"
 
-    curated = _sh(tunesmith, "curate", data / "samples" / "instructions.jsonl", "--out", "curated",
-                  cwd=cwd, env=env)  # fmt: skip
+    curated = _sh(
+        tunesmith,
+        "curate",
+        data / "samples" / "instructions.jsonl",
+        "--out",
+        "curated",
+        cwd=cwd,
+        env=env,
+    )
     assert curated.returncode == 0, curated.stdout + curated.stderr
     report = json.loads((cwd / "curated" / "report.json").read_text(encoding="utf-8"))
     assert report["n_input_rows"] == 40
 
-    gated = _sh(tunesmith, "gate", data / "samples" / "comparison", "--policy",
-                data / "policies" / "default.toml", "--out", "gate", "--quiet", cwd=cwd, env=env)  # fmt: skip
+    gated = _sh(
+        tunesmith,
+        "gate",
+        data / "samples" / "comparison",
+        "--policy",
+        data / "policies" / "default.toml",
+        "--out",
+        "gate",
+        "--quiet",
+        cwd=cwd,
+        env=env,
+    )
     assert (gated.returncode, gated.stdout.strip()) == (0, "pass"), gated.stderr
     assert (cwd / "gate" / "gate.json").is_file()

@@ -71,17 +71,29 @@ def test_killed_ray_run_resumes_and_matches_local(
     home = tmp_path / "home"
     local = subprocess.run(
         _curate(scale_corpus, config_file, tmp_path / "local", home),
-        env=_env(home), capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
+        env=_env(home),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert local.returncode == 0, local.stderr
 
     work = tmp_path / "work"
     ray_cmd = _curate(
-        scale_corpus, config_file, tmp_path / "ray", home,
-        "--executor", "ray", "--ray-address", ray_address, "--work-dir", str(work),
-    )  # fmt: skip
-    first = subprocess.Popen(ray_cmd, env=_env(home), stdout=subprocess.DEVNULL,
-                             stderr=subprocess.DEVNULL)  # fmt: skip
+        scale_corpus,
+        config_file,
+        tmp_path / "ray",
+        home,
+        "--executor",
+        "ray",
+        "--ray-address",
+        ray_address,
+        "--work-dir",
+        str(work),
+    )
+    first = subprocess.Popen(
+        ray_cmd, env=_env(home), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     try:
         _wait_for(work, "01-near_dedup/signatures", first, timeout=400)
     finally:

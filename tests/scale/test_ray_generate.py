@@ -27,9 +27,13 @@ def test_transformers_actor_pool_matches_direct_generation(
 
     # Two batches (batch_size=2), so answers from several calls are put back in order.
     on_ray = get_generator(
-        "ray", smollm2_path, inner="transformers", concurrency=1, batch_size=2,
+        "ray",
+        smollm2_path,
+        inner="transformers",
+        concurrency=1,
+        batch_size=2,
         threads=1,
-    )  # fmt: skip
+    )
     got = on_ray.generate(CHATS, GREEDY)
     assert [g.text for g in got] == expected
     assert all(g.text.strip() for g in got)

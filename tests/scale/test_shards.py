@@ -53,8 +53,11 @@ def test_file_url_round_trip_and_curate(shared_data: Path, tmp_path: Path, home:
     records = curate.read_dataset(shared_data / "alpaca_en_demo.json").records
     url = f"file://{tmp_path}/out"
     written = write_shards(records, url, rows_per_shard=400)
-    assert [Path(w).name for w in written] == ["part-00000.parquet", "part-00001.parquet",
-                                                 "part-00002.parquet"]  # fmt: skip
+    assert [Path(w).name for w in written] == [
+        "part-00000.parquet",
+        "part-00001.parquet",
+        "part-00002.parquet",
+    ]
     back = read_shards(url)
     assert back.shards[0] == f"{tmp_path}/out/part-00000.parquet"  # local: a plain path
     assert len(back.records) == len(records)

@@ -18,8 +18,9 @@ def lora_adapter(smollm2_path: str, tmp_path_factory: pytest.TempPathFactory) ->
 
     torch.manual_seed(0)
     base = AutoModelForCausalLM.from_pretrained(smollm2_path, dtype=torch.float32)
-    config = LoraConfig(r=8, lora_alpha=64, target_modules=["q_proj", "v_proj"],
-                        init_lora_weights=False)  # fmt: skip
+    config = LoraConfig(
+        r=8, lora_alpha=64, target_modules=["q_proj", "v_proj"], init_lora_weights=False
+    )
     folder = tmp_path_factory.mktemp("adapter") / "lora"
     get_peft_model(base, config).save_pretrained(folder)
     del base

@@ -55,8 +55,12 @@ class Server:
 
     def start(self, wait: bool = True) -> None:
         exe = shutil.which("transformers", path=str(Path(sys.executable).parent))
-        env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1",
-               "TRANSFORMERS_OFFLINE": "1"}  # fmt: skip
+        env = {
+            **os.environ,
+            "OMP_NUM_THREADS": "1",
+            "HF_HUB_OFFLINE": "1",
+            "TRANSFORMERS_OFFLINE": "1",
+        }
         self.proc = subprocess.Popen(
             [exe, "serve", "--host", "127.0.0.1", "--port", str(self.port), self.model],
             stdout=self.log.open("ab"),
@@ -122,16 +126,24 @@ def test_stop_string_is_left_out_and_length_reported(server, smollm2_path):
 def test_cached_rerun_needs_no_server(server, smollm2_path, store):
     gen = get_generator("openai", smollm2_path, base_url=server.url, store=store)
     first = gen.generate(chats(PROMPTS[:2]), GREEDY)
-    dead = get_generator("openai", smollm2_path, base_url="http://127.0.0.1:9/v1", store=store,
-                         max_retries=0)  # fmt: skip
+    dead = get_generator(
+        "openai", smollm2_path, base_url="http://127.0.0.1:9/v1", store=store, max_retries=0
+    )
     again = dead.generate(chats(PROMPTS[:2]), GREEDY)  # the URL is not in the key
     assert all(g.cached for g in again) and [g.text for g in again] == [g.text for g in first]
 
 
 @pytest.mark.slow
 def test_retries_across_a_server_restart(server, smollm2_path):
-    gen = get_generator("openai", smollm2_path, base_url=server.url, max_retries=60,
-                        backoff_s=0.5, max_backoff_s=4, cache=False)  # fmt: skip
+    gen = get_generator(
+        "openai",
+        smollm2_path,
+        base_url=server.url,
+        max_retries=60,
+        backoff_s=0.5,
+        max_backoff_s=4,
+        cache=False,
+    )
     assert "Paris" in gen.generate(chats(PROMPTS[:1]), GREEDY)[0].text
     server.stop()  # the server goes away; the next request finds the port closed
     server.start(wait=False)
@@ -153,9 +165,18 @@ class Scripted(BaseHTTPRequestHandler):
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         type(self).seen.append({"auth": self.headers.get("Authorization"), "body": body})
         status, headers = type(self).script.pop(0) if type(self).script else (200, {})
-        payload = {"error": {"message": "no such model"}} if status != 200 else {
-            "choices": [{"message": {"role": "assistant", "content": "ok STOP tail"},
-                         "finish_reason": "stop"}]}  # fmt: skip
+        payload = (
+            {"error": {"message": "no such model"}}
+            if status != 200
+            else {
+                "choices": [
+                    {
+                        "message": {"role": "assistant", "content": "ok STOP tail"},
+                        "finish_reason": "stop",
+                    }
+                ]
+            }
+        )
         data = json.dumps(payload).encode()
         self.send_response(status)
         for k, v in {**headers, "Content-Type": "application/json"}.items():

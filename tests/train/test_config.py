@@ -85,8 +85,9 @@ def test_callbacks_stop_a_diverging_run_and_say_so(tmp_path):
 
     events: list = []
     run_state = RunState()
-    metrics, watchdog, _ = make_callbacks(tmp_path / "m.jsonl", run_state, diverge_factor=4.0,
-                                          progress=events.append)  # fmt: skip
+    metrics, watchdog, _ = make_callbacks(
+        tmp_path / "m.jsonl", run_state, diverge_factor=4.0, progress=events.append
+    )
     state, control = TrainerState(max_steps=10), TrainerControl()
     metrics.on_train_begin(None, state, control)
     for step, loss in enumerate([2.0, 1.0, math.nan], start=1):

@@ -23,9 +23,13 @@ def dpo_slice(shared_data, tmp_path_factory) -> Path:
     records = read_dataset(shared_data / "dpo_en_demo.json").records
     size = (
         pl.col("prompt").list.eval(pl.element().struct.field("content").str.len_chars()).list.sum()
-        + pl.col("chosen").list.eval(pl.element().struct.field("content").str.len_chars()).list.sum()
-        + pl.col("rejected").list.eval(pl.element().struct.field("content").str.len_chars()).list.sum()
-    )  # fmt: skip
+        + pl.col("chosen")
+        .list.eval(pl.element().struct.field("content").str.len_chars())
+        .list.sum()
+        + pl.col("rejected")
+        .list.eval(pl.element().struct.field("content").str.len_chars())
+        .list.sum()
+    )
     short = records.with_columns(size=size).sort("size").head(4).drop("size")
     return write_records(short, tmp_path_factory.mktemp("dpo") / "slice.jsonl")
 
@@ -36,9 +40,19 @@ def _toml(path: Path, **fields) -> Path:
 
 
 def test_cli_dpo_with_lora_moves_reward_margins_up(dpo_slice, smollm2_path, tmp_path):
-    config = _toml(tmp_path / "dpo.toml", base_model=smollm2_path, method="dpo", rank=8,
-                   target_modules=["q_proj", "v_proj"], learning_rate=5e-4, batch_size=4,
-                   max_length=160, eval_fraction=0.0, max_steps=4, warmup=0.0)  # fmt: skip
+    config = _toml(
+        tmp_path / "dpo.toml",
+        base_model=smollm2_path,
+        method="dpo",
+        rank=8,
+        target_modules=["q_proj", "v_proj"],
+        learning_rate=5e-4,
+        batch_size=4,
+        max_length=160,
+        eval_fraction=0.0,
+        max_steps=4,
+        warmup=0.0,
+    )
     out = tmp_path / "dpo-out"
     result = CliRunner().invoke(
         cli,
@@ -68,8 +82,16 @@ def test_cli_dpo_with_lora_moves_reward_margins_up(dpo_slice, smollm2_path, tmp_
 
 def test_cli_sft_with_lora_end_to_end(habit_frame, smollm2_path, tmp_path):
     data = write_records(habit_frame.head(12), tmp_path / "sft.parquet")
-    config = _toml(tmp_path / "sft.toml", base_model=smollm2_path, dataset=str(data), rank=4,
-                   target_modules=["q_proj"], batch_size=2, max_length=64, eval_fraction=0.0)  # fmt: skip
+    config = _toml(
+        tmp_path / "sft.toml",
+        base_model=smollm2_path,
+        dataset=str(data),
+        rank=4,
+        target_modules=["q_proj"],
+        batch_size=2,
+        max_length=64,
+        eval_fraction=0.0,
+    )
     out = tmp_path / "sft-out"
     result = CliRunner().invoke(
         cli, ["train", "--config", str(config), "--out", str(out), "--max-steps", "2"]
@@ -81,8 +103,7 @@ def test_cli_sft_with_lora_end_to_end(habit_frame, smollm2_path, tmp_path):
     assert (out / "adapter_config.json").is_file() and (out / "tokenizer.json").is_file()
 
 
-def test_cli_check_prints_the_mask_and_fails_on_a_bad_template(habit_frame, smollm2_path,
-                                                               tmp_path):  # fmt: skip
+def test_cli_check_prints_the_mask_and_fails_on_a_bad_template(habit_frame, smollm2_path, tmp_path):
     data = write_records(habit_frame.head(6), tmp_path / "sft.jsonl")
     template = tmp_path / "bad.jinja"
     template.write_text(
@@ -91,16 +112,19 @@ def test_cli_check_prints_the_mask_and_fails_on_a_bad_template(habit_frame, smol
         "{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}"
     )
     good = _toml(tmp_path / "good.toml", base_model=smollm2_path, dataset=str(data))
-    bad = _toml(tmp_path / "bad.toml", base_model=smollm2_path, dataset=str(data),
-                chat_template=str(template))  # fmt: skip
+    bad = _toml(
+        tmp_path / "bad.toml",
+        base_model=smollm2_path,
+        dataset=str(data),
+        chat_template=str(template),
+    )
     ok = CliRunner().invoke(cli, ["train", "--config", str(good), "--check"])
     assert ok.exit_code == 0 and "pre-flight ok" in ok.output and "⟦" in ok.output
     failed = CliRunner().invoke(cli, ["train", "--config", str(bad), "--check"])
     assert failed.exit_code == 2 and "excludes the end-of-turn token" in failed.output
 
 
-def test_cli_merge_matches_the_adapter_on_its_base(habit_run, held_out_prompts, follows,
-                                                   tmp_path):  # fmt: skip
+def test_cli_merge_matches_the_adapter_on_its_base(habit_run, held_out_prompts, follows, tmp_path):
     result, _ = habit_run
     out = tmp_path / "merged"
     args = ["train", "merge", result.adapter_dir, "--out", str(out), "--json"]

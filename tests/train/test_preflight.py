@@ -31,20 +31,33 @@ def _record(row: int, prompt: list[Message], answer: str, kind: str = "sft") -> 
     completion = [Message(role="assistant", content=answer)]
     if kind == "sft":
         key = content_key("sft", prompt, completion)
-        return Record(id=record_id(key), kind="sft", prompt=prompt, completion=completion,
-                      source=Source(file="t", row=row))  # fmt: skip
+        return Record(
+            id=record_id(key),
+            kind="sft",
+            prompt=prompt,
+            completion=completion,
+            source=Source(file="t", row=row),
+        )
     rejected = [Message(role="assistant", content="no")]
     key = content_key("preference", prompt, None, completion, rejected)
-    return Record(id=record_id(key), kind="preference", prompt=prompt, chosen=completion,
-                  rejected=rejected, source=Source(file="t", row=row))  # fmt: skip
+    return Record(
+        id=record_id(key),
+        kind="preference",
+        prompt=prompt,
+        chosen=completion,
+        rejected=rejected,
+        source=Source(file="t", row=row),
+    )
 
 
 @pytest.fixture(scope="module")
 def frame():
-    return to_frame([
-        _record(i, [Message(role="user", content=f"Say hi number {i}.")], f"Hi {i}!")
-        for i in range(12)
-    ])  # fmt: skip
+    return to_frame(
+        [
+            _record(i, [Message(role="user", content=f"Say hi number {i}.")], f"Hi {i}!")
+            for i in range(12)
+        ]
+    )
 
 
 def _config(path: str, tmp_path, **kw) -> train.TrainConfig:
@@ -82,8 +95,9 @@ def test_template_that_cannot_render_an_example_is_reported(smollm2_path, tmp_pa
     records.append(_record(1, [system, Message(role="user", content="Hi")], "Hello"))
     template = tmp_path / "nosys.jinja"
     template.write_text(NO_SYSTEM_TEMPLATE)
-    report = train.preflight(to_frame(records), _config(smollm2_path, tmp_path,
-                                                          chat_template=str(template)))  # fmt: skip
+    report = train.preflight(
+        to_frame(records), _config(smollm2_path, tmp_path, chat_template=str(template))
+    )
     assert report.template_failures == 1
     assert "System role not supported" in report.errors[0] and records[1].id in report.errors[0]
 

@@ -41,8 +41,11 @@ def test_a_stopped_run_resumes_and_its_step_count_continues(habit_frame, smollm2
     second = train.run(small, config)
     assert second.status == "completed"
     assert second.resumed_from_step == 3 and second.steps == 4
-    steps = [json.loads(line)["step"] for line in Path(second.metrics_path).read_text().splitlines()
-             if "loss" in json.loads(line)]  # fmt: skip
+    steps = [
+        json.loads(line)["step"]
+        for line in Path(second.metrics_path).read_text().splitlines()
+        if "loss" in json.loads(line)
+    ]
     assert steps == [1, 2, 3, 4]  # one metrics history across the interruption
     card = json.loads(Path(second.card_path).read_text())
     assert card["resumed_from_step"] == 3

@@ -55,10 +55,15 @@ def run(request: EvalJob, ctx: JobContext) -> Outcome:
     adapter = ctx.jobs["adapter"] / "adapter" if "adapter" in ctx.jobs else None
     with Store() as store:  # the job's own store: its generation cache makes reruns cheap
         pair = evalsuite.evaluate_pair(
-            request.suite, request.model, adapter, out_dir=ctx.artifacts,
-            config=evalsuite.EvalConfig(probe=request.probe), compare=request.compare,
-            store=store, progress=progress,
-        )  # fmt: skip
+            request.suite,
+            request.model,
+            adapter,
+            out_dir=ctx.artifacts,
+            config=evalsuite.EvalConfig(probe=request.probe),
+            compare=request.compare,
+            store=store,
+            progress=progress,
+        )
     if pair.comparison is None:
         return Outcome(result={"base": pair.base.model_dump(mode="json", exclude={"cases"})})
     return Outcome(result=pair.comparison.model_dump(mode="json", exclude={"cases"}))
