@@ -21,6 +21,10 @@ from typing import NamedTuple
 NUMBER = r"-?(?:\$\s?)?\d[\d,]*(?:\.\d+)?%?"
 """A written number: optional sign and dollar sign, thousands commas, decimals, a percent sign."""
 
+_NOT_AN_OPERAND = r"(?!\d|[.,]\d)(?![ \t]*[-+*/×÷=][ \t]*\$?\d)"
+"""After a phrase's number: the whole number (no backtracking into ``10`` to take ``1``), and not
+the first operand of a sum still to be worked out ("the result is: 10 / 5 = 2" states 2, not 10)."""
+
 _MARKERS = (
     ("hashes", re.compile(r"####\s*(" + NUMBER + ")")),
     ("boxed", re.compile(r"\\boxed\{\s*(" + NUMBER + r")\s*\}")),
@@ -29,7 +33,7 @@ _MARKERS = (
         "answer_phrase",
         re.compile(
             r"(?i)\b(?:answer|result|total)[ \t]+(?:is|will be|would be):?\s*"
-            r"(?:approximately\s+|about\s+)?(" + NUMBER + ")"
+            r"(?:approximately\s+|about\s+)?(" + NUMBER + ")" + _NOT_AN_OPERAND
         ),
     ),
 )
