@@ -6,6 +6,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from curate.models.generation import SamplingParams
+
 ERROR_TYPES = (
     "factual_error",
     "format_violation",
@@ -120,3 +122,12 @@ class SynthConfig(BaseModel):
         if unknown:
             raise ValueError(f"unknown error type(s) {unknown}; known: {list(ERROR_TYPES)}")
         return value
+
+    def sampling(self) -> SamplingParams:
+        """The sampling parameters every synthesis task generates with."""
+        return SamplingParams(
+            max_tokens=self.max_tokens,
+            temperature=self.temperature,
+            top_p=self.top_p,
+            seed=self.seed,
+        )

@@ -8,7 +8,7 @@ rewrites then go through dedup against the original prompts (``curate.synth.scre
 
 from __future__ import annotations
 
-from curate.models.generation import Generator, SamplingParams
+from curate.models.generation import Generator
 from curate.records import Message, Record
 from curate.synth.common import (
     Drop,
@@ -60,12 +60,7 @@ def diversify_prompts(
         ]
         for r, style in jobs
     ]
-    params = SamplingParams(
-        max_tokens=config.max_tokens,
-        temperature=config.temperature,
-        top_p=config.top_p,
-        seed=config.seed,
-    )
+    params = config.sampling()
     rewrites = generate_in_chunks(
         generator, chats, params, chunk=config.chunk, stage="diversify", progress=progress
     )

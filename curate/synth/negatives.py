@@ -11,7 +11,7 @@ Two kinds come out:
 
 from __future__ import annotations
 
-from curate.models.generation import Generator, SamplingParams
+from curate.models.generation import Generator
 from curate.records import Message, Record, text_of
 from curate.synth.common import Drop, Progress, clean, generate_in_chunks, last_user, new_record
 from curate.synth.config import SynthConfig
@@ -62,12 +62,7 @@ def negative_pairs(
         ]
         for r, error in jobs
     ]
-    params = SamplingParams(
-        max_tokens=config.max_tokens,
-        temperature=config.temperature,
-        top_p=config.top_p,
-        seed=config.seed,
-    )
+    params = config.sampling()
     answers = generate_in_chunks(
         generator, chats, params, chunk=config.chunk, stage="negatives", progress=progress
     )
@@ -121,12 +116,7 @@ def corrections(
         ]
         for p in usable
     ]
-    params = SamplingParams(
-        max_tokens=config.max_tokens,
-        temperature=config.temperature,
-        top_p=config.top_p,
-        seed=config.seed,
-    )
+    params = config.sampling()
     notes = generate_in_chunks(
         generator, chats, params, chunk=config.chunk, stage="corrections", progress=progress
     )

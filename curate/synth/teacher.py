@@ -6,7 +6,7 @@ reviewer can compare them and nothing is overwritten silently.
 
 from __future__ import annotations
 
-from curate.models.generation import Generator, SamplingParams
+from curate.models.generation import Generator
 from curate.records import Record, text_of
 from curate.synth.common import (
     Drop,
@@ -60,12 +60,7 @@ def teacher_answers(
     chats = [
         with_last_user(r.prompt, template.render(prompt=last_user(r.prompt))) for r, _ in chosen
     ]
-    params = SamplingParams(
-        max_tokens=config.max_tokens,
-        temperature=config.temperature,
-        top_p=config.top_p,
-        seed=config.seed,
-    )
+    params = config.sampling()
     answers = generate_in_chunks(
         generator, chats, params, chunk=config.chunk, stage="teacher", progress=progress
     )
