@@ -59,8 +59,8 @@ test-fast: setup
 	$(BIN)/pytest -m "not slow"
 
 lint: setup
-	$(BIN)/ruff check curate api evalsuite train tests bench
-	$(BIN)/ruff format --check curate api evalsuite train tests bench
+	$(BIN)/ruff check curate api evalsuite train tests bench scripts setup.py
+	$(BIN)/ruff format --check curate api evalsuite train tests bench scripts setup.py
 	$(BIN)/lint-imports --no-logo
 
 typecheck: setup
