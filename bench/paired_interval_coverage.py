@@ -113,10 +113,10 @@ def main() -> None:
     se = np.sqrt(args.confidence * (1 - args.confidence) / args.sims)
     print(f"Monte Carlo standard error of one coverage at nominal: {se:.4f}")
     for k, (cov, where) in worst.items():
-        print(f"min coverage, {k}: {cov:.3f} at {where}")
+        print(f"min coverage, {k}: {cov:.4f} at {where}")
     verdict = "PASS" if worst["new"][0] >= TARGET else "FAIL"
     print(
-        f"{verdict}: min coverage of the new interval over the grid {worst['new'][0]:.3f} "
+        f"{verdict}: min coverage of the new interval over the grid {worst['new'][0]:.4f} "
         f"(target >= {TARGET} at nominal {args.confidence})  "
         f"[{time.perf_counter() - start:.1f}s]"
     )
