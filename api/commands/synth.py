@@ -66,6 +66,23 @@ def _options(fn: Callable[..., Any]) -> Callable[..., Any]:
     return fn
 
 
+def _sampling_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``--samples`` and ``--verifier``: rejection sampling (teacher and negatives)."""
+    fn = click.option(
+        "--verifier",
+        type=click.Choice(sorted(curate.VERIFIERS)),
+        default=None,
+        help="Verify sampled answers against each record's reference (no judge).",
+    )(fn)
+    return click.option(
+        "--samples",
+        type=int,
+        default=None,
+        metavar="K",
+        help="With --verifier: answers sampled per prompt (default 1).",
+    )(fn)
+
+
 def _config(path: str | None, flags: dict[str, Any]) -> curate.SynthConfig:
     data: dict[str, Any] = {}
     if path:
@@ -127,6 +144,18 @@ def _run(
     )
     for reason, n in report.dropped.items():
         click.echo(f"    dropped {reason}: {n}")
+    if report.sampling is not None:
+        s = report.sampling
+        click.echo(
+            f"  {s.verifier} verifier, k={s.samples}: pass@k {s.pass_at_k} over {s.prompts} "
+            f"prompts (pass@1 {s.pass_at_1}); outcomes {s.outcomes}"
+        )
+        if task == "negatives":
+            click.echo(
+                f"  pairs per prompt {s.pairs_per_prompt}; chosen longer in {s.chosen_longer} "
+                f"of pairs (mean chars chosen {s.mean_chosen_chars}, rejected "
+                f"{s.mean_rejected_chars}); chosen from the reference: {s.chosen_from_reference}"
+            )
     if report.verification is not None:
         v = report.verification
         click.echo(
@@ -156,6 +185,7 @@ def _flagged(path: str) -> set[str]:
 
 @synth.command("teacher")
 @_options
+@_sampling_options
 @click.option(
     "--findings",
     type=click.Path(dir_okay=False, exists=True),
@@ -163,7 +193,10 @@ def _flagged(path: str) -> set[str]:
     help="A curation run's findings.parquet: its flagged records get new answers.",
 )
 def teacher(**kwargs: Any) -> None:
-    """Teacher answers for prompts with missing or weak answers (original kept in meta.synth)."""
+    """Teacher answers for prompts with missing or weak answers (original kept in meta.synth).
+
+    With --verifier (and --samples K): the shortest verified-correct of k sampled answers.
+    """
     _run("teacher", **kwargs)
 
 
@@ -176,6 +209,11 @@ def diversify(**kwargs: Any) -> None:
 
 @synth.command("negatives")
 @_options
+@_sampling_options
 def negatives(**kwargs: Any) -> None:
-    """Verified preference pairs with named error types, and error-then-correction examples."""
+    """Verified preference pairs with named error types, and error-then-correction examples.
+
+    With --verifier (and --samples K): the model's own answers, k per prompt, checked by the
+    verifier; a verified-wrong sample is the rejected side, no judge asked.
+    """
     _run("negatives", **kwargs)

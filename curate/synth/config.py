@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from curate.models.generation import SamplingParams
+from curate.verify import VERIFIERS
 
 ERROR_TYPES = (
     "factual_error",
@@ -88,6 +89,14 @@ class SynthConfig(BaseModel):
     correction_types: tuple[str, ...] = ("factual_error", "reasoning_slip")
     """Negatives: the error types whose verified pairs become correction examples."""
 
+    verifier: str | None = None
+    """Teacher and negatives: a verifier name (``numeric``, ``exact``, ... see
+    ``curate.verify.get_verifier``) that checks sampled answers against each record's reference:
+    rejection sampling with verified pairs, no judge. None: judge-verified negatives and
+    unverified teacher answers, as before."""
+    samples: int = Field(1, ge=1)
+    """With a verifier: answers sampled per prompt (k); sample i uses seed ``seed + i``."""
+
     judge: bool = True
     """Negatives: verify each pair with the judge in both orders (position swap)."""
     judge_max_tokens: int = Field(8, ge=1)
@@ -122,6 +131,21 @@ class SynthConfig(BaseModel):
         if unknown:
             raise ValueError(f"unknown error type(s) {unknown}; known: {list(ERROR_TYPES)}")
         return value
+
+    @field_validator("verifier")
+    @classmethod
+    def _known_verifier(cls, value: str | None) -> str | None:
+        if value is not None and value not in VERIFIERS:
+            raise ValueError(f"unknown verifier {value!r}; known: {list(VERIFIERS)}")
+        return value
+
+    @model_validator(mode="after")
+    def _samples_need_a_verifier(self) -> SynthConfig:
+        if self.samples > 1 and self.verifier is None:
+            raise ValueError("samples > 1 needs a verifier to choose among the samples")
+        if self.samples > 1 and self.temperature == 0:
+            raise ValueError("samples > 1 needs temperature > 0 (greedy samples are identical)")
+        return self
 
     def sampling(self) -> SamplingParams:
         """The sampling parameters every synthesis task generates with."""

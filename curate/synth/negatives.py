@@ -7,6 +7,10 @@ Two kinds come out:
   compliance or verbosity), verified by ``curate.synth.verify`` before they are kept;
 - "error then correction" SFT examples, built from verified pairs only (so the flaw is real): the
   flawed answer, an explicit correction that names the mistake, then the correct answer.
+
+With ``SynthConfig.verifier`` the pairs come from rejection sampling instead (``verified_pairs``):
+the model's own answers, checked by a program, so the rejected side is a real mistake of the
+model being tuned and no judge is asked.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from curate.models.generation import Generator
 from curate.records import Message, Record, text_of
 from curate.synth.common import Drop, Progress, clean, generate_in_chunks, last_user, new_record
 from curate.synth.config import SynthConfig
+from curate.synth.sampling import Verified, sample_drop
 from curate.synth.templates import load_template
 
 CORRECTION_JOINER = "\n\nWait, that is not right. {correction}\n\nCorrected answer: {answer}"
@@ -147,3 +152,76 @@ def corrections(
 
 def _good(record: Record) -> list[Message]:
     return (record.completion if record.kind == "sft" else record.chosen) or []
+
+
+VERIFIED_CORRECTION = "The final answer is wrong."
+"""The correction note of a verified pair's "error then correction" example: the verifier
+showed the answer wrong, and says no more than that."""
+
+
+def verified_pairs(
+    verified: list[Verified], generator: Generator, config: SynthConfig
+) -> tuple[list[Record], list[Drop]]:
+    """Preference pairs from verified samples, no judge needed.
+
+    Chosen: the shortest verified-correct sample (``Verified.chosen``), or where none passed
+    the record's own answer, in the set's format, when it passes its verifier. Rejected: each
+    verified-wrong sample, distinct texts in sample order, up to ``pairs_per_prompt``.
+
+    Returns:
+        The pairs (``meta.synth``: task, verifier, reference, sample, chosen_sample, reason,
+        passed, pass_at_k, ...) and the drops of samples not used; each prompt's ``outcome``
+        is set (``kept``, ``no_chosen``, ``no_wrong_sample``, ``no_usable_sample``).
+    """
+    pairs: list[Record] = []
+    drops: list[Drop] = []
+    for v in verified:
+        best = v.chosen()
+        for other in v.correct:
+            if other is not best:
+                drops.append(sample_drop(v, other, "correct_not_chosen"))
+        if best is None and not v.reference_passes:
+            drops += [sample_drop(v, s, "no_chosen") for s in v.wrong]
+            v.outcome = "no_chosen"
+            continue
+        if not v.wrong:
+            if best is not None:
+                drops.append(sample_drop(v, best, "no_wrong_sample"))
+            v.outcome = "no_wrong_sample" if best is not None else "no_usable_sample"
+            continue
+        if best is not None:
+            v.fates[best.index] = "chosen"
+        chosen = [Message(role="assistant", content=best.text)] if best else _good(v.record)
+        for n, wrong in enumerate(v.wrong):
+            if n >= config.pairs_per_prompt:
+                drops.append(sample_drop(v, wrong, "beyond_pairs_per_prompt"))
+                continue
+            v.fates[wrong.index] = "rejected"
+            synth = v.synth(
+                "negatives",
+                sample=wrong.index,
+                chosen_sample=best.index if best else None,
+                reason=wrong.verification.reason,
+                detail=wrong.verification.detail,
+                backend=generator.backend,
+                model=generator.model,
+            )
+            pairs.append(new_record(v.record, chosen=chosen, rejected=wrong.text, synth=synth))
+        v.outcome = "kept"
+    return pairs, drops
+
+
+def verified_corrections(pairs: list[Record]) -> list[Record]:
+    """ "Error then correction" SFT examples from verified pairs: the real wrong sample, the
+    ``CORRECTION_JOINER`` with ``VERIFIED_CORRECTION``, then the chosen answer."""
+    out: list[Record] = []
+    for pair in pairs:
+        completion = text_of(pair.rejected) + CORRECTION_JOINER.format(
+            correction=VERIFIED_CORRECTION, answer=text_of(pair.chosen)
+        )
+        synth = {**pair.meta["synth"], "task": "correction", "pair_id": pair.id}
+        base = pair.model_copy(
+            update={"kind": "sft", "completion": pair.chosen, "chosen": None, "rejected": None}
+        )
+        out.append(new_record(base, completion=completion, synth=synth))
+    return out

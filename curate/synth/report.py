@@ -20,6 +20,7 @@ import polars as pl
 from pydantic import BaseModel, Field
 
 from curate.synth.common import Drop
+from curate.synth.sampling import SamplingFigures
 from curate.synth.verify import PairFigures
 
 FILES = {
@@ -63,6 +64,10 @@ class SynthReport(BaseModel):
     """Negatives: per error type, pairs ``generated`` and ``kept``."""
     verification: PairFigures | None = None
     """Negatives: the judge's figures, position bias and length bias."""
+    sampling: SamplingFigures | None = None
+    """With a verifier: pass@k, per-prompt rows (each sample's fate), pairs per prompt and the
+    length-bias figures of the kept pairs. ``dropped`` then counts samples by reason (and
+    prompts without a reference as ``no_reference``)."""
     cache: dict[str, int] = Field(default_factory=dict)
     """Generation cache ``hits`` and ``misses`` of this run (a rerun is all hits)."""
     seconds: float = 0.0

@@ -14,10 +14,16 @@ from curate.store.store import Store
 from curate.synth.common import Drop, Progress
 from curate.synth.config import SynthConfig, Task
 from curate.synth.diversify import diversify_prompts
-from curate.synth.negatives import corrections, negative_pairs
+from curate.synth.negatives import (
+    corrections,
+    negative_pairs,
+    verified_corrections,
+    verified_pairs,
+)
 from curate.synth.report import SynthReport, SynthResult, count_reasons, write_result
+from curate.synth.sampling import screened_fates, summarize, verified_samples
 from curate.synth.screen import records_of, screen
-from curate.synth.teacher import teacher_answers
+from curate.synth.teacher import teacher_answers, verified_teacher_answers
 from curate.synth.verify import verify_pairs
 
 TASKS: tuple[Task, ...] = ("teacher", "diversify", "negatives")
@@ -109,6 +115,8 @@ def _report(task: str, generator: Generator, **fields) -> SynthReport:
 
 
 def _teacher(records, existing, generator, judge, config, store, flagged, progress):
+    if config.verifier:
+        return _verified_teacher(records, existing, generator, config, flagged, progress)
     made, drops, selected = teacher_answers(
         records, generator, config, flagged=flagged, progress=progress
     )
@@ -146,6 +154,8 @@ def _diversify(records, existing, generator, judge, config, store, flagged, prog
 
 
 def _negatives(records, existing, generator, judge, config, store, flagged, progress):
+    if config.verifier:
+        return _verified_negatives(records, existing, generator, config, progress)
     pairs, drops, by_type = negative_pairs(records, generator, config, progress=progress)
     judge = judge or (_judge(config, store, generator) if config.judge else None)
     verified, rejected, figures = verify_pairs(pairs, judge, config, progress=progress)
@@ -183,6 +193,53 @@ def _negatives(records, existing, generator, judge, config, store, flagged, prog
             e: {"generated": n, "kept": kept_types.get(e, 0)} for e, n in by_type.items()
         },
         verification=figures,
+    )
+    return SynthResult(_frame(kept), _frame(fixes), drops, report)
+
+
+def _verified_teacher(records, existing, generator, config, flagged, progress):
+    made, drops, selected, verified, rows = verified_teacher_answers(
+        records, generator, config, flagged=flagged, progress=progress
+    )
+    kept, screened = screen(made, existing, config)
+    screened_fates(verified, made, screened)
+    report = _report(
+        "teacher",
+        generator,
+        templates={"teacher": _version(made)},
+        n_generated=len(verified) * config.samples,
+        n_kept=len(kept),
+        dropped=count_reasons(drops + screened),
+        selected=selected,
+        sampling=summarize(config, verified, rows),
+    )
+    return SynthResult(_frame(kept), empty_frame(), drops + screened, report)
+
+
+def _verified_negatives(records, existing, generator, config, progress):
+    verified, drops, rows = verified_samples(
+        records, [r.prompt for r in records], generator, config, stage="samples", progress=progress
+    )
+    pairs, more = verified_pairs(verified, generator, config)
+    kept, screened = screen(pairs, existing, config, quality_side="rejected")
+    screened_fates(verified, pairs, screened)
+    fixes: list = []
+    fix_drops: list[Drop] = []
+    if config.corrections and kept:
+        # Against each other only: a correction is built on its input row by design.
+        fixes, fix_drops = screen(verified_corrections(kept), existing.clear(), config)
+    drops += (
+        more + screened + [Drop(d.source_id, f"correction_{d.reason}", d.detail) for d in fix_drops]
+    )
+    sampling = summarize(config, verified, rows, pairs=kept)
+    report = _report(
+        "negatives",
+        generator,
+        n_generated=len(verified) * config.samples,
+        n_kept=len(kept),
+        n_corrections=len(fixes),
+        dropped=count_reasons(drops),
+        sampling=sampling,
     )
     return SynthResult(_frame(kept), _frame(fixes), drops, report)
 

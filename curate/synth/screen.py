@@ -1,7 +1,8 @@
 """The curation checks every synthetic record passes: dedup against the set, quality heuristics.
 
-Synthetic records are deduplicated together with the existing records (exact and MinHash near
-dedup from ``curate``): a synthetic record in a cluster with an existing record is dropped as
+Synthetic records are deduplicated together with the existing records (of the same kind, so a
+preference pair is never a copy of the SFT row it was built on; exact and MinHash near dedup
+from ``curate``): a synthetic record in a cluster with an existing record is dropped as
 ``duplicate_of_existing`` whichever record the cluster kept; among synthetic records only, every
 member but the cluster's representative is dropped as ``duplicate_synthetic``. Diversified
 prompts are compared on the prompt alone (``on="prompt"``): their answer is the original's by
@@ -67,6 +68,10 @@ def screen(
 def _dedup(synthetic: list[Record], existing: pl.DataFrame, on: str) -> list[Drop]:
     ours = to_frame(synthetic)
     theirs = existing.select(list(RECORD_SCHEMA)).filter(~pl.col("id").is_in(ours["id"].implode()))
+    if on == "record":
+        # A record repeats only records of its own kind: a preference pair built on an SFT row
+        # shares that row's prompt and answer by design, and is a new example, not a copy.
+        theirs = theirs.filter(pl.col("kind").is_in(ours["kind"].unique().implode()))
     frame = pl.concat([theirs, ours])
     if on == "prompt":  # compare prompts only: blank every answer column
         frame = frame.with_columns(
