@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal, Protocol
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
-from curate import final_number, parse_json
+from curate import NumericVerifier, final_number, parse_json
 from evalsuite import answers
 
 Kind = Literal["format", "substance"]
@@ -254,11 +254,9 @@ class Numeric(_Check):
             want = float(ref) if isinstance(ref, int | float) else final_number(str(ref))
             if want is None:
                 raise ValueError("the case's reference holds no number")
-        got = final_number(output)
-        if got is None:
-            return self.result(False, "no number in the answer")
-        ok = abs(got - want) <= self.tolerance
-        return self.result(ok, "" if ok else f"got {got:g}, expected {want:g}")
+        # One numeric verifier serves synthesis and evaluation (curate.verify).
+        verdict = NumericVerifier(rel_tol=0.0, abs_tol=self.tolerance).verify(output, want)
+        return self.result(verdict.passed, "" if verdict.passed else verdict.detail)
 
 
 class RougeL(_Check):
