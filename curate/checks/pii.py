@@ -12,6 +12,7 @@ kept as they were, so findings still point at the records they describe.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from typing import Any, Literal
 
@@ -41,6 +42,7 @@ MESSAGE_COLUMNS = ("prompt", "completion", "chosen", "rejected")
 # Cheap screens, run by Polars over every message, so Python only looks at texts that could
 # hold something: an @, a long digit-ish run, a long token, a colon pair, a key header.
 _SCREEN = r"@|\d[\d\s().+-]{6,}\d|\d+\.\d+\.\d+\.\d+|[A-Za-z0-9+/=_-]{20,}|:[0-9A-Fa-f]*:|PRIVATE KEY|[:=]\s*\S{8,}"
+_SCREEN_RE = re.compile(_SCREEN)
 
 
 class PIIConfig(BaseModel):
@@ -138,7 +140,14 @@ def _messages_long(records: pl.DataFrame) -> pl.DataFrame:
                 "record",
                 pl.lit(col).alias("side"),
                 pl.col("message").cast(pl.Int64),
-                pl.col("messages").struct.field("content").alias("content"),
+                pl.col("messages").struct.field("content").fill_null("")
+                # a tool call's arguments are text a secret can hide in: scanned after content
+                + pl.col("messages")
+                .struct.field("tool_calls")
+                .list.eval(pl.lit("\n") + pl.element().struct.field("arguments"))
+                .list.join("")
+                .fill_null("")
+                .alias("content"),
             )
         )
         parts.append(part)
@@ -194,6 +203,25 @@ class PIICheck:
         return StepResult(findings=findings_frame(findings), figures=figures)
 
 
+def mask_text(text: str, options: Options | None = None) -> str:
+    """The text with the middle of every PII or secret span hidden, the way evidence shows
+    spans (``sk-proj-…`` becomes ``sk****…N4``); text with nothing to hide comes back as it was.
+
+    The report applies it to every excerpt it quotes (records, clusters, contradiction pairs,
+    evidence, chart labels), so a report never prints what the findings mask. Mask before
+    cutting an excerpt short: half a key no longer looks like one.
+
+    Args:
+        text: any text.
+        options: what to detect (``PIIConfig.options()``); default: every kind.
+    """
+    if not _SCREEN_RE.search(text):  # the step's own screen: most texts hold nothing
+        return text
+    for span in reversed(find_spans(text, options)):
+        text = text[: span.start] + mask(span.text) + text[span.end :]
+    return text
+
+
 def redact_frame(
     frame: pl.DataFrame, config: PIIConfig | None = None
 ) -> tuple[pl.DataFrame, dict[str, int]]:
@@ -218,6 +246,8 @@ def redact_frame(
         for row, messages in zip(rows.to_list(), frame[col].gather(rows).to_list(), strict=True):
             changed = False
             for message in messages:
+                if message["content"] is None:  # a tool-call-only turn: no text to redact
+                    continue
                 spans: list[Span] = find_spans(message["content"], options)
                 if spans:
                     counts.update(span.kind for span in spans)

@@ -124,32 +124,100 @@ def _messages(col: str, roles: tuple[str, ...] | None = None) -> pl.Expr:
     if roles is not None:
         role = pl.element().struct.field("role")
         messages = messages.list.eval(pl.element().filter(role.is_in(list(roles))))
-    contents = messages.list.eval(pl.element().struct.field("content"))
+    contents = messages.list.eval(pl.element().struct.field("content").fill_null(""))
     return contents.list.join("\n\n").fill_null("")
 
 
 def answer_sides(records: pl.DataFrame) -> pl.DataFrame:
-    """One row per answer side: ``record``, ``id``, ``row``, ``side``, ``text``, ``prompt``.
+    """One row per answer side: ``record``, ``id``, ``row``, ``side``, ``text``, ``prompt``,
+    ``turn``.
 
-    SFT records have one side (``completion``), preference records two (``chosen``,
-    ``rejected``); a missing side is an empty text, so it is reported as empty.
+    SFT and KTO records have a ``completion`` side, preference records two (``chosen``,
+    ``rejected``); a missing side is an empty text, so it is reported as empty. A multi-turn SFT
+    conversation's earlier assistant turns are sides too (``turn 3``: the message's index in the
+    conversation), each checked like the last; ``turn`` is the index (null for single-turn
+    records and preference sides). An assistant turn that only calls tools is no prose to
+    check and is left out (the tool-call check reads it).
     """
     base = records.with_row_index("record").with_columns(
-        _messages("prompt", ("user",)).alias("prompt_text")
+        _messages("prompt", ("user",)).alias("prompt_text"),
+        pl.col("prompt").list.len().alias("n_prompt"),
     )
+    multi = base.select(
+        "record",
+        pl.col("prompt")
+        .list.eval(pl.element().struct.field("role") == "assistant")
+        .list.any()
+        .fill_null(False)
+        .alias("multi"),
+    )["multi"]
+    base = base.with_columns(multi.alias("multi"))
     parts = []
-    for side, kind in (("completion", "sft"), ("chosen", "preference"), ("rejected", "preference")):
+    for side, kinds in (
+        ("completion", ["sft", "kto"]),
+        ("chosen", ["preference"]),
+        ("rejected", ["preference"]),
+    ):
         parts.append(
-            base.filter(pl.col("kind") == kind).select(
+            base.filter(pl.col("kind").is_in(kinds)).select(
                 "record",
                 "id",
                 "row",
                 pl.lit(side).alias("side"),
                 _messages(side).alias("text"),
                 pl.col("prompt_text").alias("prompt"),
+                pl.when(pl.col("multi"))
+                .then(pl.col("n_prompt"))
+                .otherwise(None)
+                .cast(pl.Int64)
+                .alias("turn"),
             )
         )
-    return pl.concat(parts).sort("record", "side")
+    earlier = (
+        base.filter((pl.col("kind") == "sft") & pl.col("multi"))
+        .select("record", "id", "row", "prompt_text", "prompt")
+        .with_columns(pl.int_ranges(pl.col("prompt").list.len()).alias("turn"))
+        .explode("prompt", "turn")
+        .filter(pl.col("prompt").struct.field("role") == "assistant")
+        .filter(
+            pl.col("prompt").struct.field("tool_calls").is_null()
+            | pl.col("prompt").struct.field("content").fill_null("").str.strip_chars().ne("")
+        )
+        .select(
+            "record",
+            "id",
+            "row",
+            (pl.lit("turn ") + pl.col("turn").cast(pl.Utf8)).alias("side"),
+            pl.col("prompt").struct.field("content").fill_null("").alias("text"),
+            pl.col("prompt_text").alias("prompt"),
+            pl.col("turn").cast(pl.Int64),
+        )
+    )
+    sides = pl.concat([*parts, earlier])
+    only_calls = pl.col("text").str.strip_chars().eq("") & _calls_only(records, sides)
+    return sides.filter(~only_calls).sort("record", "side")
+
+
+def _calls_only(records: pl.DataFrame, sides: pl.DataFrame) -> pl.Expr:
+    """Whether a completion side is an assistant turn that only calls tools."""
+    calls = records.select(
+        pl.col("completion")
+        .list.eval(pl.element().struct.field("tool_calls").list.len().fill_null(0))
+        .list.sum()
+        .fill_null(0)
+        .alias("n")
+    )["n"].to_list()
+    flags = [
+        s == "completion" and calls[r] > 0
+        for r, s in zip(sides["record"], sides["side"], strict=True)
+    ]
+    return pl.Series(flags, dtype=pl.Boolean)
+
+
+def _turn(turns: dict[tuple[int, str], int], record: int, side: str) -> dict[str, int]:
+    """``{"turn": i}`` for a side of a multi-turn conversation (i: the message's index)."""
+    turn = turns.get((record, side))
+    return {} if turn is None else {"turn": turn}
 
 
 def _robust_z(values: np.ndarray) -> np.ndarray:
@@ -177,6 +245,12 @@ class QualityCheck:
         cfg = self.config
         sides = answer_sides(records)
         found: list[tuple[int, str, str, dict[str, Any]]] = []  # (record, reason, side, evidence)
+        turns = {
+            (r, side): t
+            for r, side, t in zip(sides["record"], sides["side"], sides["turn"], strict=True)
+            if t is not None
+        }
+        self._turns = turns
 
         prompts = records.select(
             _messages("prompt", ("user",)).alias("user"), _messages("prompt").alias("all")
@@ -293,7 +367,7 @@ class QualityCheck:
                 check=self.name,
                 severity="review",
                 reason=reason,
-                evidence={"side": side, **evidence},
+                evidence={"side": side, **_turn(self._turns, i, side), **evidence},
             )
             for i, reason, side, evidence in found
         ]

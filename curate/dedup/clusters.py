@@ -154,8 +154,25 @@ def json_object(fields: dict[str, pl.Expr], constant: str = "{}") -> pl.Expr:
     return pl.concat_str(parts)
 
 
+def kept_apart(records: pl.DataFrame, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """A mask over candidate duplicate pairs: True where the records differ in kind, in KTO
+    label or in the tools they offer, which dedup never merges whatever their similarity."""
+    kinds = records["kind"].to_list()
+    labels = records["label"].to_list()
+    tools = records["tools"].to_list()
+    return np.array(
+        [
+            kinds[i] != kinds[j] or labels[i] != labels[j] or tools[i] != tools[j]
+            for i, j in zip(left.tolist(), right.tolist(), strict=True)
+        ],
+        dtype=bool,
+    )
+
+
 def conflicting_pairs(records: pl.DataFrame, left: np.ndarray, right: np.ndarray) -> np.ndarray:
-    """A mask over candidate duplicate pairs: True where the two final answers conflict.
+    """A mask over candidate duplicate pairs: True where the two final answers conflict, or
+    where the two records differ in kind or in KTO label (an undesirable completion is never
+    merged into a desirable one).
 
     Such pairs are contradictions (for the contradiction step), not duplicates to merge.
     """
@@ -163,6 +180,7 @@ def conflicting_pairs(records: pl.DataFrame, left: np.ndarray, right: np.ndarray
 
     if not len(left):
         return np.zeros(0, dtype=bool)
+    apart = kept_apart(records, left, right)
     involved = np.unique(np.concatenate([left, right]))
     sub = records[involved.tolist()]
     prompts = [text_of(p) for p in sub["prompt"].to_list()]
@@ -172,9 +190,10 @@ def conflicting_pairs(records: pl.DataFrame, left: np.ndarray, right: np.ndarray
     ]
     at = {int(i): k for k, i in enumerate(involved)}
     li, ri = [at[int(i)] for i in left], [at[int(i)] for i in right]
-    return np.array(
+    conflicts = np.array(
         final_answers_conflict(
             [prompts[i] for i in li], [answers[i] for i in li], [answers[i] for i in ri]
         ),
         dtype=bool,
     )
+    return conflicts | apart

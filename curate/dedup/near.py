@@ -22,6 +22,7 @@ from curate.dedup.clusters import (
     components,
     conflicting_pairs,
     duplicate_findings,
+    kept_apart,
 )
 from curate.dedup.minhash import (
     estimated_jaccard,
@@ -259,7 +260,7 @@ class NearDedup:
         """Which pairs have alike answers too (equal, or exact Jaccard of their shingles at or
         over ``answer_threshold``, and final answers that do not conflict); a boolean mask over
         the pairs."""
-        keep = np.ones(len(left), dtype=bool)
+        keep = ~kept_apart(records, left, right) if len(left) else np.ones(0, dtype=bool)
         if self.config.verify == "none" or not len(left):
             return keep
         answers = records.select(

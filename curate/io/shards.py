@@ -20,7 +20,7 @@ import polars as pl
 
 from curate.errors import InputError, NotFoundError
 
-SHARD_SUFFIXES = (".parquet", ".jsonl", ".ndjson", ".json", ".csv", ".tsv")
+SHARD_SUFFIXES = (".parquet", ".jsonl", ".ndjson", ".json", ".csv", ".tsv", ".arrow")
 """File types a shard may have (each optionally ``.gz``)."""
 
 
@@ -34,6 +34,10 @@ class ShardedRead:
     """Rejected rows of every shard (``REJECT_SCHEMA``)."""
     shards: list[str]
     """The shards read, as paths or URLs."""
+    sha256s: list[str]
+    """Each shard's content hash, in order."""
+    shape: str
+    """The row shape (``mixed`` where shards differ)."""
 
 
 def is_sharded(source: str | Path) -> bool:
@@ -72,7 +76,7 @@ def read_shards(source: str | Path, shape: str | None = None) -> ShardedRead:
 
     fs, files = list_shards(source)
     local = "file" in _protocols(fs)
-    records, rejects, shown = [], [], []
+    records, rejects, shown, hashes, shapes = [], [], [], [], []
     for name in files:
         url = name if local else fs.unstrip_protocol(name)
         if local:
@@ -87,8 +91,13 @@ def read_shards(source: str | Path, shape: str | None = None) -> ShardedRead:
         records.append(read.records)
         rejects.append(read.rejects.select(list(REJECT_SCHEMA)))
         shown.append(url)
+        hashes.append(read.sha256)
+        shapes.append(read.shape)
     frame = pl.concat(records, how="vertical")
-    return ShardedRead(_unique_ids(frame), pl.concat(rejects, how="vertical"), shown)
+    shape_name = shapes[0] if len(set(shapes)) == 1 else "mixed"
+    return ShardedRead(
+        _unique_ids(frame), pl.concat(rejects, how="vertical"), shown, hashes, shape_name
+    )
 
 
 def write_shards(
@@ -140,7 +149,9 @@ def _unique_ids(frame: pl.DataFrame) -> pl.DataFrame:
     seen: Counter[str] = Counter()
     ids = []
     for rec in from_frame(frame):
-        key = content_key(rec.kind, rec.prompt, rec.completion, rec.chosen, rec.rejected)
+        key = content_key(
+            rec.kind, rec.prompt, rec.completion, rec.chosen, rec.rejected, rec.label, rec.tools
+        )
         ids.append(record_id(key, seen[key]))
         seen[key] += 1
     return frame.with_columns(pl.Series("id", ids, dtype=pl.Utf8))

@@ -27,6 +27,7 @@ from curate.audit.volatile import VolatileConfig
 from curate.checks.leakage import LeakageCheck, LeakageConfig
 from curate.checks.pii import PIICheck, PIIConfig
 from curate.checks.quality import QualityCheck, QualityConfig
+from curate.checks.tool_calls import ToolCallCheck, ToolCallConfig
 from curate.dedup.exact import ExactConfig
 from curate.dedup.near import NearConfig
 from curate.dedup.semantic import SemanticConfig
@@ -51,6 +52,8 @@ class CurateConfig(BaseModel):
     """Quality heuristics (empty, placeholder, truncated, refusal, ... one reason code each)."""
     pii: PIIConfig = Field(default_factory=PIIConfig)
     """PII and secrets (flag, or redact in the curated output)."""
+    tool_calls: ToolCallConfig = Field(default_factory=ToolCallConfig)
+    """The tool-call check: functions, argument schemas, call/result pairing."""
     leakage: LeakageConfig = Field(default_factory=LeakageConfig)
     """Train/eval leakage (runs when an eval set is given)."""
     contradictions: ContradictionsConfig = Field(default_factory=ContradictionsConfig)
@@ -84,6 +87,7 @@ class CurateConfig(BaseModel):
                 QualityCheck.name: self.quality.severity,
                 PIICheck.name: self.pii.severity,
                 LeakageCheck.name: self.leakage.severity,
+                ToolCallCheck.name: self.tool_calls.severity,
             },
         )
 

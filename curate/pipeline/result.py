@@ -1,14 +1,17 @@
 """``CurationResult``: what a curation run produced. Its JSON (``report.json``) is the contract the
 HTML report and the API consume.
 
-Counts always add up: ``n_input_rows == n_rejected + n_records`` and
+Counts always add up: ``n_input_rows == n_rejected + n_records`` (a source where one row holds
+several records, an OpenAssistant message tree, has more records than rows) and
 ``n_records == n_kept + n_dropped``; ``dropped_by_reason`` sums to ``n_dropped`` (each dropped
 record counted once, under the first ``drop`` finding that removed it).
 """
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 from curate.audit.contradictions import ContradictionsFigures
 from curate.audit.diversity import DiversityFigures
@@ -18,6 +21,7 @@ from curate.audit.volatile import VolatileFigures
 from curate.checks.leakage import LeakageFigures
 from curate.checks.pii import PIIFigures
 from curate.checks.quality import QualityFigures
+from curate.checks.tool_calls import ToolCallFigures
 from curate.dedup.exact import ExactFigures
 from curate.dedup.near import NearFigures
 from curate.dedup.semantic import SemanticFigures
@@ -57,6 +61,8 @@ class Figures(BaseModel):
     """Quality heuristics."""
     pii: OmitNone[PIIFigures] = None
     """PII and secrets."""
+    tool_calls: OmitNone[ToolCallFigures] = None
+    """Tool calls and tool results."""
     leakage: OmitNone[LeakageFigures] = None
     """Train/eval leakage (with an eval set)."""
     contradictions: OmitNone[ContradictionsFigures] = None
@@ -70,9 +76,29 @@ class Figures(BaseModel):
 
 
 class CurationResult(BaseModel):
-    """The outcome of ``curate.run``: counts, findings summarised, clusters, figures, config."""
+    """The outcome of ``curate.run``: counts, findings summarised, clusters, figures, config.
+
+    ``kept`` is the curated set as a frame of records, in memory after a run and read back from
+    ``curated.parquet`` for a result loaded from ``report.json``.
+    """
 
     model_config = ConfigDict(frozen=True)
+    _kept: Any = PrivateAttr(default=None)
+
+    def attach_kept(self, frame: Any) -> None:
+        """Hold the kept records (a frame of ``RECORD_SCHEMA``) with the result."""
+        self._kept = frame
+
+    @property
+    def kept(self) -> Any:
+        """The kept records as a Polars frame of ``RECORD_SCHEMA``."""
+        if self._kept is None:
+            from pathlib import Path
+
+            from curate.io.ingest import read_dataset
+
+            self._kept = read_dataset(Path(self.out_dir) / self.files["curated"]).records
+        return self._kept
 
     tool_version: str
     """tunesmith's version."""

@@ -36,13 +36,13 @@ from curate.audit.volatile import VolatileFacts
 from curate.checks.leakage import LeakageCheck
 from curate.checks.pii import PIICheck, redact_frame
 from curate.checks.quality import QualityCheck
+from curate.checks.tool_calls import ToolCallCheck
 from curate.dedup.exact import ExactDedup
 from curate.dedup.near import NearDedup
 from curate.dedup.semantic import SemanticDedup
-from curate.errors import InputError, NotFoundError
+from curate.errors import NotFoundError
 from curate.executors.executor import open_executor
 from curate.io.eval_items import load_eval_set
-from curate.io.shards import is_sharded
 from curate.pipeline.config import CurateConfig
 from curate.pipeline.result import CurationResult, Figures
 from curate.pipeline.step import FINDING_SCHEMA, Step, StepResult, run_steps
@@ -72,6 +72,13 @@ class Loaded:
     rejects: pl.DataFrame
     label: str
     dataset_id: str | None = None
+    n_rows: int | None = None
+    """Rows in the source, where one row can hold several records (a message tree)."""
+
+    @property
+    def rows(self) -> int:
+        """Rows in the input: the source's count, else records plus rejects."""
+        return self.n_rows if self.n_rows is not None else len(self.records) + len(self.rejects)
 
 
 def build_steps(
@@ -95,6 +102,8 @@ def build_steps(
         steps.append(QualityCheck(config.quality))
     if config.pii.enabled:
         steps.append(PIICheck(config.pii))
+    if config.tool_calls.enabled:
+        steps.append(ToolCallCheck(config.tool_calls))
     if config.leakage.enabled and eval_records is not None:
         steps.append(LeakageCheck(eval_records, config.leakage))
     steps += _audit_steps(config, store, embed_progress)
@@ -138,7 +147,7 @@ def _audit_steps(
 
 
 def run(
-    dataset_or_path: str | Path | pl.DataFrame,
+    dataset_or_path: Any,
     config: CurateConfig | None = None,
     *,
     out_dir: str | Path | None = None,
@@ -149,8 +158,10 @@ def run(
     """Curate a dataset: run the configured checks, write the outputs, record the run.
 
     Args:
-        dataset_or_path: a dataset file, the id or name of a dataset in the store, or a frame of
-            ``RECORD_SCHEMA``.
+        dataset_or_path: a dataset file, a ``save_to_disk`` folder, a folder or URL of shards,
+            the id or name of a dataset in the store, a frame of ``RECORD_SCHEMA``, or raw rows
+            in memory (a pandas or polars DataFrame, a Hugging Face ``Dataset``, a list of
+            dicts).
         config: the pipeline's configuration (defaults: exact, near and semantic dedup on).
         out_dir: where to write the outputs; default ``<store root>/runs/<run id>``.
         eval_set: an eval set (file, stored dataset or frame) for the leakage check.
@@ -175,7 +186,7 @@ def run(
 
 
 def _run(
-    source: str | Path | pl.DataFrame,
+    source: Any,
     config: CurateConfig,
     out_dir: str | Path | None,
     eval_set: str | Path | pl.DataFrame | None,
@@ -208,7 +219,7 @@ def _run(
         run_id=run_id,
         input=loaded.label,
         dataset_id=loaded.dataset_id,
-        n_input_rows=len(loaded.records) + len(loaded.rejects),
+        n_input_rows=loaded.rows,
         n_rejected=len(loaded.rejects),
         n_records=len(loaded.records),
         n_kept=len(outcome.kept),
@@ -229,6 +240,7 @@ def _run(
     _write(folder, outcome.kept, findings, loaded.rejects, result)
     timings["total"] = round(time.perf_counter() - started, 4)
     result = result.model_copy(update={"timings": timings})
+    result.attach_kept(outcome.kept)
     (folder / FILES["timings"]).write_text(json.dumps(timings, indent=2) + "\n")
     _record(store, result, findings)
     if progress:
@@ -252,35 +264,46 @@ class _Announced:
 # -- input -------------------------------------------------------------------------------------
 
 
-def load_input(source: str | Path | pl.DataFrame, store: Store) -> Loaded:
-    """Resolve a file path, a stored dataset's id or name, or a frame, to records and rejects.
+def load_input(source: Any, store: Store) -> Loaded:
+    """Resolve the input to records and rejects: a file, a ``save_to_disk`` folder, a folder or
+    URL of shards, a stored dataset's id or name, a frame of records (``RECORD_SCHEMA``), or raw
+    rows in memory (a pandas or polars DataFrame, a Hugging Face ``Dataset``, a list of dicts),
+    which go through the same row pipeline as a file.
 
     Raises:
-        InputError: a frame without the record columns, or an unreadable file.
-        NotFoundError: neither an existing file nor a dataset in the store.
+        InputError: an unreadable file, or an object that holds no rows.
+        NotFoundError: neither an existing file or folder nor a dataset in the store.
     """
-    if isinstance(source, pl.DataFrame):
-        missing = [c for c in RECORD_SCHEMA if c not in source.columns]
-        if missing:
-            raise InputError(f"the frame lacks record columns: {', '.join(missing)}")
-        return Loaded(
-            source.select(list(RECORD_SCHEMA)), pl.DataFrame(schema=REJECT_SCHEMA), "frame"
+    if isinstance(source, pl.DataFrame) and all(c in source.columns for c in _RECORD_CORE):
+        frame = source.with_columns(
+            [
+                pl.lit(None, dtype=t).alias(c)
+                for c, t in RECORD_SCHEMA.items()
+                if c not in source.columns
+            ]
         )
+        return Loaded(
+            frame.select(list(RECORD_SCHEMA)), pl.DataFrame(schema=REJECT_SCHEMA), "frame"
+        )
+    if not isinstance(source, str | Path):
+        from curate.io.ingest import read_rows
+
+        converted = read_rows(source, "frame")
+        return Loaded(converted.records, converted.rejects, "frame", n_rows=converted.n_rows)
     path = Path(source)
-    if path.is_file():
-        from curate.io.ingest import read_dataset
+    if path.exists() or "://" in str(source):
+        from curate.io.ingest import read_source
 
-        read = read_dataset(path)
-        return Loaded(read.records, read.rejects, str(source))
-    if is_sharded(source):  # a folder of shards, or an fsspec URL
-        from curate.io.shards import read_shards
-
-        shards = read_shards(source)
-        return Loaded(shards.records, shards.rejects, str(source))
+        read = read_source(source)
+        return Loaded(read.records, read.rejects, str(source), n_rows=read.n_rows)
     info = store.find_dataset(str(source))
     if info is None:
         raise NotFoundError(f"{source}: neither a file nor a dataset id or name in the store")
     return Loaded(store.records(info.id), store.rejects(info.id), str(source), info.id)
+
+
+_RECORD_CORE = ("id", "kind", "prompt", "source_file", "row", "meta")
+"""The columns that make a frame a frame of records (older frames lack the newer columns)."""
 
 
 def _run_id(loaded: Loaded, config: CurateConfig, eval_records: pl.DataFrame | None) -> str:

@@ -8,7 +8,18 @@ list (``api.migrations``). Tables whose columns mirror a Polars schema derive th
 
 from __future__ import annotations
 
-from curate.records import RECORD_SCHEMA, REJECT_SCHEMA, duckdb_columns
+from curate.records import MESSAGE, RECORD_SCHEMA, REJECT_SCHEMA, duck_type, duckdb_columns
+
+
+def _widen(column: str) -> str:
+    """SQL that widens a first-schema messages column to ``MESSAGE``'s fields."""
+    message = duck_type(MESSAGE)
+    return (
+        f"list_transform({column}, m -> struct_pack(role := m.role, content := m.content, "
+        f"tool_calls := NULL, tool_call_id := NULL, name := NULL, extra := NULL))::{message}[] "
+        f"AS {column}"
+    )
+
 
 MIGRATIONS: list[tuple[str, str]] = [
     (
@@ -28,8 +39,14 @@ MIGRATIONS: list[tuple[str, str]] = [
             owner VARCHAR,
             created_at TIMESTAMP NOT NULL
         );
-        CREATE TABLE records (dataset_id VARCHAR NOT NULL, {duckdb_columns(RECORD_SCHEMA)},
-                              PRIMARY KEY (dataset_id, id));
+        CREATE TABLE records (
+            dataset_id VARCHAR NOT NULL, id VARCHAR, kind VARCHAR,
+            prompt STRUCT(role VARCHAR, content VARCHAR)[],
+            completion STRUCT(role VARCHAR, content VARCHAR)[],
+            chosen STRUCT(role VARCHAR, content VARCHAR)[],
+            rejected STRUCT(role VARCHAR, content VARCHAR)[],
+            source_file VARCHAR, row BIGINT, line BIGINT, meta VARCHAR,
+            PRIMARY KEY (dataset_id, id));
         CREATE TABLE rejects (dataset_id VARCHAR NOT NULL, {duckdb_columns(REJECT_SCHEMA)});
         """,
     ),
@@ -76,6 +93,22 @@ MIGRATIONS: list[tuple[str, str]] = [
             evidence JSON,
             cluster_id VARCHAR
         );
+        """,
+    ),
+    (
+        "records v2: whole conversations, tool calls, KTO labels, tools",
+        # the records table as RECORD_SCHEMA has it now; today's rows move over unchanged, their
+        # messages widened with null tool fields. A later change freezes this SQL as a literal.
+        f"""
+        CREATE TABLE records_v2 (dataset_id VARCHAR NOT NULL, {duckdb_columns(RECORD_SCHEMA)},
+                                 PRIMARY KEY (dataset_id, id));
+        INSERT INTO records_v2
+        SELECT dataset_id, id, kind,
+               {_widen("prompt")}, {_widen("completion")}, {_widen("chosen")}, {_widen("rejected")},
+               NULL, NULL, source_file, row, line, meta
+        FROM records;
+        DROP TABLE records;
+        ALTER TABLE records_v2 RENAME TO records;
         """,
     ),
 ]

@@ -40,39 +40,68 @@ def normalize_text(text: str) -> str:
     return pl.select(normalize_expr(pl.lit(text, dtype=pl.Utf8))).item()
 
 
+def message_text() -> pl.Expr:
+    """Inside ``list.eval`` over messages: a message's text, its content then its tool calls as
+    ``name(arguments)`` lines (a message without tool calls: its content alone)."""
+    call = pl.element().struct.field("name") + pl.lit("(") + pl.element().struct.field("arguments")
+    calls = (
+        pl.element().struct.field("tool_calls").list.eval(call + pl.lit(")")).list.join(_SEPARATOR)
+    )
+    content = pl.element().struct.field("content").fill_null("")
+    return (
+        pl.when(calls.is_null() | (calls == ""))
+        .then(content)
+        .when(content == "")
+        .then(calls)
+        .otherwise(content + pl.lit(_SEPARATOR) + calls)
+    )
+
+
 def messages_text(column: str) -> pl.Expr:
-    """A message-list column as plain text: ``role: content`` lines (empty when null)."""
-    line = pl.element().struct.field("role") + pl.lit(": ") + pl.element().struct.field("content")
+    """A message-list column as plain text: ``role: text`` lines (empty when null)."""
+    line = pl.element().struct.field("role") + pl.lit(": ") + message_text()
     return pl.col(column).list.eval(line).list.join(_SEPARATOR).fill_null("")
 
 
 def answer_text() -> pl.Expr:
-    """The answer side of a record: the completion, or chosen then rejected for preferences."""
+    """The answer side of a record: the completion, or chosen then rejected for preferences; a
+    KTO record's label is part of it (a desirable and an undesirable copy are different)."""
+    label = (
+        pl.when(pl.col("label").is_null())
+        .then(pl.lit(""))
+        .otherwise(pl.lit("label: ") + pl.col("label").cast(pl.Utf8))
+    )
     return pl.concat_str(
-        [messages_text("completion"), messages_text("chosen"), messages_text("rejected")],
+        [messages_text("completion"), messages_text("chosen"), messages_text("rejected"), label],
         separator=_SEPARATOR,
     ).str.strip_chars()
 
 
 def record_text() -> pl.Expr:
-    """The whole record (prompt and answers) as raw text, roles included."""
-    return pl.concat_str([messages_text("prompt"), answer_text()], separator=_SEPARATOR)
+    """The whole record (prompt and answers) as raw text, roles included; a record offering
+    tools ends with their definitions (the same exchange with other tools on offer is another
+    example: it teaches choosing among them)."""
+    tools = (
+        pl.when(pl.col("tools").is_null())
+        .then(pl.lit(""))
+        .otherwise(pl.lit("tools: ") + pl.col("tools"))
+    )
+    return pl.concat_str(
+        [messages_text("prompt"), answer_text(), tools], separator=_SEPARATOR
+    ).str.strip_chars_end(_SEPARATOR)
 
 
 def content_text(
     columns: tuple[str, ...] = ("prompt", "completion", "chosen", "rejected"),
 ) -> pl.Expr:
     """The message contents of the given columns (roles dropped), joined by blank lines."""
-    parts = [
-        pl.col(c).list.eval(pl.element().struct.field("content")).list.join("\n\n").fill_null("")
-        for c in columns
-    ]
+    parts = [pl.col(c).list.eval(message_text()).list.join("\n\n").fill_null("") for c in columns]
     return pl.concat_str(parts, separator="\n\n").str.strip_chars()
 
 
 def answer_chars() -> pl.Expr:
     """Length in characters of the answer contents (roles excluded)."""
-    content = pl.element().struct.field("content").str.len_chars()
+    content = message_text().str.len_chars()
     total = pl.lit(0, dtype=pl.UInt32)
     for col in ("completion", "chosen", "rejected"):
         total = total + pl.col(col).list.eval(content).list.sum().fill_null(0)

@@ -60,14 +60,15 @@ def test_a_store_migrated_by_version_still_opens_and_migrates(tmp_path: Path) ->
         "CREATE TABLE schema_migrations "
         "(version INTEGER PRIMARY KEY, name VARCHAR, applied_at TIMESTAMP)"
     )
-    for version, (name, sql) in enumerate([*MIGRATIONS, *API_MIGRATIONS], start=1):
+    first_three = MIGRATIONS[:3]  # the library's list when the API's tables were entry 4
+    for version, (name, sql) in enumerate([*first_three, *API_MIGRATIONS], start=1):
         con.execute(sql)
         con.execute("INSERT INTO schema_migrations VALUES (?, ?, now())", [version, name])
     con.execute("INSERT INTO api_keys VALUES ('k1', 'ci', 'sha', now(), NULL)")
     con.close()
-    before = [(4, API_MIGRATIONS[0][0])]
+    before = [(4, API_MIGRATIONS[0][0]), (5, MIGRATIONS[3][0])]
 
-    s = open_store(db)  # nothing is applied twice
+    s = open_store(db)  # nothing is applied twice; the library's later entries come after
     try:
         assert _migrations(s)[3:] == before
         assert s.con.execute("SELECT id FROM api_keys").fetchall() == [("k1",)]
@@ -75,11 +76,12 @@ def test_a_store_migrated_by_version_still_opens_and_migrates(tmp_path: Path) ->
         s.close()
     # a library migration added later gets the next version, whatever version 4 was
     later = ("test: a table added later", "CREATE TABLE later (x INTEGER)")
+    n = len(MIGRATIONS)
     with Store(db) as s:
-        assert s.migrate([*MIGRATIONS, later]) == 5
-        assert _migrations(s)[3:] == [*before, (5, later[0])]
-    with Store(tmp_path / "new.duckdb") as s:  # and on a library store, the version after 3
-        assert s.migrate([*MIGRATIONS, later]) == 4
+        assert s.migrate([*MIGRATIONS, later]) == n + 2
+        assert _migrations(s)[3:] == [*before, (n + 2, later[0])]
+    with Store(tmp_path / "new.duckdb") as s:  # and on a library store, the version after n
+        assert s.migrate([*MIGRATIONS, later]) == n + 1
         assert "later" in _tables(s) and not API_TABLES & _tables(s)
 
 
