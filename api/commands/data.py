@@ -22,7 +22,7 @@ def _progress(desc: str):
 
 
 @click.command()
-@click.argument("path", type=click.Path(dir_okay=False))
+@click.argument("path", type=click.Path())
 @click.option(
     "--format",
     "shape",

@@ -20,7 +20,7 @@ import numpy as np
 import polars as pl
 from pydantic import BaseModel, ConfigDict, Field
 
-from curate.audit.format_profile import answer_text, prompt_text
+from curate.audit.format_profile import answers_text, prompt_text
 from curate.pipeline.step import OmitNone, StepResult, findings_frame
 from curate.text.stopwords import STOP_WORDS
 
@@ -415,7 +415,7 @@ class Diversity:
         cfg = self.config
         rows = list(records.select("kind", "prompt", "completion", "chosen").iter_rows(named=True))
         prompts = [prompt_text(r) for r in rows]
-        answers = [answer_text(r) for r in rows]
+        answers = [answers_text(r) for r in rows]
         figures: dict = {
             "n": len(rows),
             "prompts": {f"distinct_{n}": round(distinct_n(prompts, n), 4) for n in (1, 2, 3)},

@@ -187,14 +187,23 @@ class FormatConfig(BaseModel):
 
 
 def answer_text(row: dict) -> str:
-    """The answer of a record row: the completion, or the chosen side of a preference pair."""
-    return text_of(row["completion"] if row["kind"] == "sft" else row["chosen"])
+    """The answer of a record row: the completion (the last assistant turn of a conversation,
+    the judged answer of a KTO row), or the chosen side of a preference pair."""
+    return text_of(row["chosen"] if row["kind"] == "preference" else row["completion"])
+
+
+def answers_text(row: dict) -> str:
+    """Every assistant turn of a record row, in order: a multi-turn conversation's earlier
+    answers, then its last one (or the chosen side of a preference pair)."""
+    earlier = [m for m in row["prompt"] or [] if m["role"] == "assistant"]
+    return "\n\n".join(p for p in (text_of(earlier), answer_text(row)) if p)
 
 
 def prompt_text(row: dict) -> str:
-    """The last user turn of a record row (what the task is)."""
+    """The user turns of a record row, first to last (the first states the task; a later
+    "thanks, and shorter?" is not what the set is about)."""
     users = [m for m in row["prompt"] or [] if m["role"] == "user"]
-    return users[-1]["content"] if users else text_of(row["prompt"])
+    return text_of(users) if users else text_of(row["prompt"])
 
 
 class TaskFormats(BaseModel):

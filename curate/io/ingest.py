@@ -17,6 +17,7 @@ import polars as pl
 from curate.errors import DatasetFormatError, InputError
 from curate.io.arrow_files import folder_sha256, is_arrow_file, is_hf_disk, iter_arrow, iter_hf_disk
 from curate.io.files import FILE_TYPES, RawRow, detect_file_type, iter_rows
+from curate.io.writers import WRITTEN_COLUMNS
 from curate.io.shapes import (
     SHAPES_BY_NAME,
     Parts,
@@ -253,16 +254,19 @@ class _Batcher:
 
 def _own_columns_removed(meta: dict[str, object], rid: str, kind: str) -> dict[str, object]:
     """A file tunesmith wrote carries the record's own ``id`` and ``kind`` as columns; they
-    restate the record, so they are not kept as input columns (a user's own ``id`` is)."""
+    restate the record, so they are not kept as input columns (a user's own ``id`` is, and the
+    writer wrote it back as ``input_id``: it reads back under its own name)."""
     extra = meta.get(INPUT_META)
     if not isinstance(extra, dict):
         return meta
-    kept = {
-        k: v
-        for k, v in extra.items()
-        if not ((k == "id" and v == rid) or (k == "kind" and v == kind))
-    }
-    if len(kept) == len(extra):
+    ours = {"id": rid, "kind": kind}
+    kept = {k: v for k, v in extra.items() if not (k in ours and v == ours[k])}
+    restated = len(kept) < len(extra)
+    if restated:
+        for name in WRITTEN_COLUMNS:
+            if f"input_{name}" in kept and name not in kept:
+                kept[name] = kept.pop(f"input_{name}")
+    if kept == extra:
         return meta
     out = {k: v for k, v in meta.items() if k != INPUT_META}
     return {**out, INPUT_META: kept} if kept else out

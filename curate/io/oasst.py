@@ -61,6 +61,10 @@ def tree_records(row: dict[str, Any]) -> list[Parts]:
 
 
 def _add_path(path: list[Message], out: list[Parts], seen: set[str]) -> None:
+    """A root-to-leaf path: a conversation up to its last answer (SFT), and where the path
+    ends with a question nobody answered, the whole path as a prompt (a pool for synthesis)."""
+    if path[-1].role == "user":
+        out.append(Parts("prompt", _check_prompt(path)))
     while path and path[-1].role != "assistant":
         path = path[:-1]
     if not path:

@@ -51,7 +51,6 @@ def trl_columns(frame: pl.DataFrame) -> list[str]:
 def output_rows(frame: pl.DataFrame, *, tools_as_text: bool) -> list[dict[str, Any]]:
     """The rows a TRL file of these records holds, as plain Python values."""
     columns = trl_columns(frame)
-    taken = set(columns)
     rows = []
     for rec in frame.iter_rows(named=True):
         row: dict[str, Any] = {}
@@ -67,7 +66,7 @@ def output_rows(frame: pl.DataFrame, *, tools_as_text: bool) -> list[dict[str, A
                 inputs = meta.pop(INPUT_META, None) or {}
                 value = json.dumps(meta, ensure_ascii=False, sort_keys=True)
                 for name, v in inputs.items():
-                    row[f"input_{name}" if name in taken else name] = v
+                    row[f"input_{name}" if name in WRITTEN_COLUMNS else name] = v
             row[column] = value
         rows.append(row)
     return rows
@@ -93,7 +92,9 @@ def _without_null_keys(row: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in row.items() if v is not None or k not in _RECORD_COLUMNS}
 
 
-_RECORD_COLUMNS = frozenset({"id", "kind", *MESSAGE_COLUMNS, "label", "tools", "meta"})
+WRITTEN_COLUMNS = ("id", "kind", *MESSAGE_COLUMNS, "label", "tools", "meta")
+"""Every column the writer emits itself; an input column of the same name is ``input_<name>``."""
+_RECORD_COLUMNS = frozenset(WRITTEN_COLUMNS)
 
 
 def _write_parquet(rows: list[dict[str, Any]], path: Path) -> None:

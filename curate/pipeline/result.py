@@ -118,6 +118,11 @@ class CurationResult(BaseModel):
     """Records in ``curated.parquet``."""
     n_dropped: int
     """Records removed by a ``drop`` finding."""
+    records_by_kind: dict[str, int] = Field(default_factory=dict)
+    """Records by kind (``sft``, ``preference``, ``prompt``; KTO split into ``kto_desirable``
+    and ``kto_undesirable``)."""
+    kept_by_kind: dict[str, int] = Field(default_factory=dict)
+    """Kept records by kind, split the same way."""
     rejected_by_reason: dict[str, int] = Field(default_factory=dict)
     """Rejected rows by the reader's reason code."""
     dropped_by_reason: dict[str, int] = Field(default_factory=dict)

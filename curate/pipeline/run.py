@@ -46,7 +46,7 @@ from curate.io.eval_items import load_eval_set
 from curate.pipeline.config import CurateConfig
 from curate.pipeline.result import CurationResult, Figures
 from curate.pipeline.step import FINDING_SCHEMA, Step, StepResult, run_steps
-from curate.pipeline.summary import cluster_summaries, counts_by, dropped_by_reason
+from curate.pipeline.summary import cluster_summaries, counts_by, dropped_by_reason, kind_counts
 from curate.records import RECORD_SCHEMA, REJECT_SCHEMA
 from curate.store.store import Store
 
@@ -224,6 +224,8 @@ def _run(
         n_records=len(loaded.records),
         n_kept=len(outcome.kept),
         n_dropped=len(loaded.records) - len(outcome.kept),
+        records_by_kind=kind_counts(loaded.records),
+        kept_by_kind=kind_counts(outcome.kept),
         rejected_by_reason=counts_by(loaded.rejects, "reason"),
         dropped_by_reason=dropped_by_reason(findings),
         findings_by_check=counts_by(findings, "check"),

@@ -7,13 +7,15 @@ from typing import Any
 
 import polars as pl
 
+from curate.checks.pii import mask_text
 from curate.pipeline.result import ClusterSummary
 
 MAX_CLUSTERS_PER_KIND = 50
 """Clusters listed in the report per kind (``exact``, ``near``, ...); all are in the findings."""
 
 EXAMPLE_CHARS = 200
-"""Characters of the representative's prompt shown as a cluster's example."""
+"""Characters of the representative's prompt shown as a cluster's example (PII and secrets in
+it masked, as the findings' evidence masks them)."""
 
 
 def counts_by(frame: pl.DataFrame, column: str) -> dict[str, int]:
@@ -68,7 +70,8 @@ def cluster_summaries(findings: pl.DataFrame, records: pl.DataFrame) -> dict[str
             check=r["check"],
             size=r["size"],
             representative_id=r["rep"],
-            example=prompts.get(r["example_id"], "")[:EXAMPLE_CHARS],
+            # masked before it is cut: half a key would no longer be recognised as one
+            example=mask_text(prompts.get(r["example_id"], ""))[:EXAMPLE_CHARS],
         )
         for r in shown.sort(["size", "cluster_id"], descending=[True, False]).iter_rows(named=True)
     ]
@@ -79,3 +82,16 @@ def _prompts(records: pl.DataFrame, ids: pl.Series) -> dict[str, str]:
     last_user = pl.col("prompt").list.eval(pl.element().struct.field("content")).list.last()
     found = records.filter(pl.col("id").is_in(ids.implode())).select("id", last_user.alias("p"))
     return {i: p or "" for i, p in found.iter_rows()}
+
+
+def kind_counts(records: pl.DataFrame) -> dict[str, int]:
+    """Records by kind, KTO split by label: desirable and undesirable answers are counted apart."""
+    kind = (
+        pl.when(pl.col("kind") != "kto")
+        .then(pl.col("kind"))
+        .when(pl.col("label"))
+        .then(pl.lit("kto_desirable"))
+        .otherwise(pl.lit("kto_undesirable"))
+    )
+    counts = records.select(kind.alias("k"))["k"].value_counts()
+    return {k: int(n) for k, n in sorted(counts.iter_rows())}
