@@ -166,7 +166,9 @@ def test_reads_suites_question_files_and_datasets(tmp_path: Path, shared_data: P
     )
     frame = load_eval_set(suite)
     assert frame["id"].to_list() == ["c1", "c2"]
-    assert frame["completion"][0].to_list() == [{"role": "assistant", "content": "5"}]
+    assert [(m["role"], m["content"]) for m in frame["completion"][0].to_list()] == [
+        ("assistant", "5")
+    ]
     assert frame["prompt"][1][-1]["content"] == "Name a colour."
     yaml_suite = tmp_path / "suite.yaml"
     yaml_suite.write_text("name: s\ncases:\n  - id: y1\n    prompt: Hello there\n")

@@ -97,7 +97,7 @@ def test_json_schema_rejects_a_bad_schema() -> None:
 
 def test_registry_names_and_options() -> None:
     with pytest.raises(InputError, match="unknown verifier"):
-        get_verifier("tool_call")
+        get_verifier("no_such_verifier")
     with pytest.raises(ConfigError):
         get_verifier("numeric", tolerance=1)
     verifier = get_verifier("code_tests", config={"wall_s": 2})
