@@ -1,0 +1,342 @@
+"""A gated hyperparameter sweep: a small grid (learning rate × LoRA rank × epochs …), each point
+trained, evaluated base against tuned on the held-out suite and the capability probes, and gated
+against the base. The best point is the one with the largest gain on the target suite among
+those that pass the gate; the report shows the learn/forget trade-off of every point (gain on
+the target suite against the worst regression on the probes) as a chart.
+
+Resumable: a point whose ``point.json`` exists is not redone, and a point interrupted mid-run
+resumes from its last checkpoint (``train.run`` resumes by itself); the base model's answers
+come from the generation cache after the first point. Every point's artifacts are kept under
+``<out>/points/<point>/`` (``train/`` and ``eval/``).
+
+    result = sweep("data.jsonl", config, {"learning_rate": [1e-4, 3e-4], "rank": [8, 16]},
+                   suite="heldout.jsonl", out_dir="sweep")
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from curate import ConfigError, InputError
+from train import TrainConfig
+
+ALIASES = {"r": "rank", "lr": "learning_rate", "epoch": "epochs"}
+"""Short grid names and the config fields they stand for."""
+
+SWEEPABLE = ("learning_rate", "rank", "alpha", "epochs", "max_steps", "batch_size", "dropout")
+"""The config fields a grid may vary."""
+
+
+class SweepPoint(BaseModel):
+    """One point of the grid: its settings, its training, its gate."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    """``learning_rate=0.0001,rank=8``: the settings, as a folder-safe name."""
+    settings: dict[str, Any]
+    """The config fields this point sets."""
+    status: str
+    """The training's status (``completed``, ``diverged``, ``stopped``)."""
+    gate: str | None
+    """``pass``, ``fail`` or ``inconclusive`` (None when training did not complete)."""
+    gate_reasons: list[str] = Field(default_factory=list)
+    gain: float | None
+    """Improvement of ``pass`` on the target suite (tuned − base)."""
+    forgetting: float | None
+    """The worst regression on a probe slice (base − tuned on ``pass``; 0 when none regress),
+    or on perplexity's log scale where no probe suite ran."""
+    train_loss: float | None = None
+    """The last training loss."""
+    folder: str
+    """The point's folder (``train/``, ``eval/``, ``point.json``)."""
+
+
+class SweepResult(BaseModel):
+    """Every point and the choice."""
+
+    model_config = ConfigDict(frozen=True)
+
+    grid: dict[str, list[Any]]
+    points: list[SweepPoint]
+    best: str | None
+    """The chosen point: the largest gain among those the gate passed; None if none passed."""
+    reason: str
+
+
+def parse_grid(specs: list[str]) -> dict[str, list[Any]]:
+    """``["learning_rate=1e-4,3e-4", "r=8,16"]`` to ``{"learning_rate": [...], "rank": [...]}``.
+
+    Raises:
+        ConfigError: an unknown field, or a value that is not a number.
+    """
+    grid: dict[str, list[Any]] = {}
+    for spec in specs:
+        key, sep, values = spec.partition("=")
+        key = ALIASES.get(key.strip(), key.strip())
+        if not sep or key not in SWEEPABLE:
+            raise ConfigError(
+                f"--grid {spec!r}: expected FIELD=V1,V2,... with FIELD one of "
+                f"{', '.join(SWEEPABLE)} (or r, lr)"
+            )
+        parsed = []
+        for raw in values.split(","):
+            try:
+                number = float(raw)
+            except ValueError:
+                raise ConfigError(f"--grid {spec!r}: {raw!r} is not a number") from None
+            parsed.append(int(number) if number.is_integer() and key != "learning_rate" else number)
+        grid[key] = parsed
+    if not grid:
+        raise ConfigError("a sweep needs at least one --grid")
+    return grid
+
+
+def points_of(grid: dict[str, list[Any]]) -> list[dict[str, Any]]:
+    """The grid's points, in order (the cartesian product, first field slowest)."""
+    keys = list(grid)
+    return [dict(zip(keys, values, strict=True)) for values in itertools.product(*grid.values())]
+
+
+def _name(settings: dict[str, Any]) -> str:
+    return ",".join(
+        f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in settings.items()
+    )
+
+
+def sweep(
+    dataset: str | Path | None,
+    config: TrainConfig,
+    grid: dict[str, list[Any]],
+    *,
+    suite: str | Path,
+    out_dir: str | Path,
+    probes: tuple[str, ...] = ("ifeval", "refusal"),
+    policy: str | Path | None = None,
+    eval_config: Any = None,
+    progress: Any = None,
+) -> SweepResult:
+    """Train, evaluate and gate every point of the grid; pick the best point that passes.
+
+    Args:
+        dataset: the training data (or None for ``config.dataset``).
+        config: the base config each point starts from.
+        grid: field → values (``parse_grid``).
+        suite: the held-out suite the gate judges on.
+        out_dir: the sweep's folder.
+        probes: capability probes run beside the suite (``evalsuite.probes``).
+        policy: a gate policy file; default: the shipped default policy.
+        eval_config: an ``evalsuite.EvalConfig`` (its ``probes`` are replaced by ``probes``).
+        progress: called with (point name, index, number of points) before each point.
+
+    Raises:
+        InputError: an empty grid.
+    """
+    import evalsuite
+    import train
+
+    points = points_of(grid)
+    if not points:
+        raise InputError("the grid has no points")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    policy_obj = evalsuite.load_policy(str(policy) if policy else _default_policy())
+    eval_cfg = (eval_config or evalsuite.EvalConfig()).model_copy(update={"probes": tuple(probes)})
+    results = []
+    from curate import Store
+
+    with Store() as store:
+        for i, settings in enumerate(points):
+            name = _name(settings)
+            folder = out / "points" / name
+            done = folder / "point.json"
+            if progress:
+                progress(name, i, len(points))
+            if done.is_file():  # resumable: a finished point is not redone
+                results.append(SweepPoint.model_validate_json(done.read_text()))
+                continue
+            point_config = config.model_copy(
+                update={**settings, "output_dir": str(folder / "train")}
+            )
+            trained = train.run(dataset, point_config)
+            point = _evaluate(
+                name, settings, trained, config, suite, folder, eval_cfg, policy_obj, store
+            )
+            folder.mkdir(parents=True, exist_ok=True)
+            done.write_text(point.model_dump_json(indent=2))
+            results.append(point)
+    best, reason = choose(results)
+    result = SweepResult(grid=grid, points=results, best=best, reason=reason)
+    write_sweep(result, out)
+    return result
+
+
+def _default_policy() -> str:
+    from importlib import resources
+
+    return str(resources.files("tunesmith_data") / "policies" / "default.toml")
+
+
+def _evaluate(
+    name: str,
+    settings: dict[str, Any],
+    trained: Any,
+    config: TrainConfig,
+    suite: str | Path,
+    folder: Path,
+    eval_cfg: Any,
+    policy: Any,
+    store: Any,
+) -> SweepPoint:
+    import evalsuite
+
+    loss = trained.metrics.get("last_loss", trained.metrics.get("loss"))
+    if trained.status != "completed" or trained.adapter_dir is None:
+        return SweepPoint(
+            name=name,
+            settings=settings,
+            status=trained.status,
+            gate=None,
+            gain=None,
+            forgetting=None,
+            train_loss=loss,
+            folder=str(folder),
+        )
+    pair = evalsuite.evaluate_pair(
+        suite,
+        config.base_model,
+        trained.adapter_dir,
+        out_dir=folder / "eval",
+        config=eval_cfg,
+        store=store,
+    )
+    assert pair.comparison is not None
+    decision = evalsuite.gate(pair.comparison, policy)
+    gain, forgetting = trade_off(pair.comparison)
+    return SweepPoint(
+        name=name,
+        settings=settings,
+        status=trained.status,
+        gate=decision.verdict,
+        gate_reasons=decision.reasons,
+        gain=gain,
+        forgetting=forgetting,
+        train_loss=loss,
+        folder=str(folder),
+    )
+
+
+def trade_off(comparison: Any) -> tuple[float | None, float | None]:
+    """(gain on the target suite, worst regression on a probe slice) from a comparison."""
+    gain = None
+    worst = 0.0
+    probe_seen = False
+    for d in comparison.deltas:
+        if d.metric == "pass" and d.slice == "all":
+            gain = d.improvement
+        elif d.metric == "pass" and d.slice.startswith("probe:") and d.slice.count(":") == 1:
+            probe_seen = True
+            worst = max(worst, -d.improvement)
+    if not probe_seen:
+        nll = next((d for d in comparison.deltas if d.metric == "probe_nll"), None)
+        return gain, None if nll is None else max(0.0, -nll.improvement)
+    return gain, worst
+
+
+def choose(points: list[SweepPoint]) -> tuple[str | None, str]:
+    """The best point the gate passed: the largest gain, then the least forgetting."""
+    passed = [p for p in points if p.gate == "pass" and p.gain is not None]
+    if not passed:
+        verdicts = ", ".join(f"{p.name}: {p.gate or p.status}" for p in points)
+        return None, f"no point passed the gate ({verdicts})"
+    best = max(passed, key=lambda p: (p.gain or 0.0, -(p.forgetting or 0.0)))
+    return best.name, (
+        f"{best.name} passed the gate with the largest gain on the suite "
+        f"({best.gain:+.3f}; worst probe regression {best.forgetting or 0.0:.3f}); "
+        f"{len(passed)} of {len(points)} points passed"
+    )
+
+
+def write_sweep(result: SweepResult, out: Path) -> None:
+    """``sweep.json``, ``sweep.md`` and ``sweep.html`` (with the learn/forget chart)."""
+    (out / "sweep.json").write_text(result.model_dump_json(indent=2) + "\n")
+    lines = [
+        "# Hyperparameter sweep",
+        "",
+        f"**Best: {result.best or 'none'}** — {result.reason}",
+        "",
+        "| point | status | gate | gain on suite | worst probe regression | last loss |",
+        "|---|---|---|---|---|---|",
+    ]
+    for p in result.points:
+        lines.append(
+            f"| {p.name} | {p.status} | {p.gate or ''} | {_fmt(p.gain)} | {_fmt(p.forgetting)} "
+            f"| {_fmt(p.train_loss)} |"
+        )
+    (out / "sweep.md").write_text("\n".join(lines) + "\n")
+    (out / "sweep.html").write_text(_html(result))
+
+
+def _fmt(x: float | None) -> str:
+    return "" if x is None else f"{x:+.3f}"
+
+
+def _html(result: SweepResult) -> str:
+    from html import escape
+
+    pts = [p for p in result.points if p.gain is not None]
+    w, h, pad = 480, 320, 48
+    xs = [p.forgetting or 0.0 for p in pts] or [0.0]
+    ys = [p.gain or 0.0 for p in pts] or [0.0]
+    x_hi = max(max(xs), 0.05)
+    y_lo, y_hi = min(min(ys), 0.0), max(max(ys), 0.05)
+
+    def sx(x: float) -> float:
+        return pad + (w - 2 * pad) * x / x_hi
+
+    def sy(y: float) -> float:
+        return h - pad - (h - 2 * pad) * (y - y_lo) / (y_hi - y_lo or 1.0)
+
+    dots = "".join(
+        f"<circle cx='{sx(p.forgetting or 0.0):.1f}' cy='{sy(p.gain or 0.0):.1f}' r='6' "
+        f"fill='{'#2a7' if p.gate == 'pass' else '#c44'}'><title>{escape(p.name)}: "
+        f"gate {escape(p.gate or '')}</title></circle>"
+        f"<text x='{sx(p.forgetting or 0.0) + 8:.1f}' y='{sy(p.gain or 0.0) - 8:.1f}' "
+        f"font-size='11'>{escape(p.name)}</text>"
+        for p in pts
+    )
+    axes = (
+        f"<line x1='{pad}' y1='{h - pad}' x2='{w - pad}' y2='{h - pad}' stroke='#333'/>"
+        f"<line x1='{pad}' y1='{pad}' x2='{pad}' y2='{h - pad}' stroke='#333'/>"
+        f"<text x='{w / 2:.0f}' y='{h - 10}' text-anchor='middle' font-size='12'>worst "
+        "regression on the probes (forgetting) →</text>"
+        f"<text x='14' y='{h / 2:.0f}' transform='rotate(-90 14 {h / 2:.0f})' "
+        "text-anchor='middle' font-size='12'>gain on the suite (learning) →</text>"
+    )
+    rows = "".join(
+        f"<tr><td>{escape(p.name)}</td><td>{escape(p.status)}</td><td>{escape(p.gate or '')}</td>"
+        f"<td>{_fmt(p.gain)}</td><td>{_fmt(p.forgetting)}</td></tr>"
+        for p in result.points
+    )
+    return (
+        "<!doctype html><html><head><meta charset='utf-8'><title>Sweep</title><style>"
+        "body{font-family:sans-serif;margin:2em}td,th{border:1px solid #ccc;padding:4px 8px}"
+        "table{border-collapse:collapse}</style></head><body><h1>Hyperparameter sweep</h1>"
+        f"<p><b>Best: {escape(result.best or 'none')}</b> — {escape(result.reason)}</p>"
+        f"<svg width='{w}' height='{h}' role='img' aria-label='learn/forget trade-off'>{axes}"
+        f"{dots}</svg><table><tr><th>point</th><th>status</th><th>gate</th><th>gain</th>"
+        f"<th>forgetting</th></tr>{rows}</table></body></html>"
+    )
+
+
+def load_sweep(path: str | Path) -> SweepResult:
+    """A sweep's ``sweep.json`` (or its folder)."""
+    p = Path(path)
+    return SweepResult.model_validate(
+        json.loads((p / "sweep.json" if p.is_dir() else p).read_text())
+    )
