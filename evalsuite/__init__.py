@@ -30,12 +30,15 @@ from evalsuite.metrics import MetricInfo
 from evalsuite.mine import MineResult, mine
 from evalsuite.pair import PairResult, evaluate_pair
 from evalsuite.perplexity import PerplexityResult, load_probe, perplexity
+from evalsuite.probes import PROBES, with_probes
+from evalsuite.ranking import RankResult, rank
 from evalsuite.reports import junit, markdown, write_comparison_reports, write_gate_reports
 from evalsuite.run import CaseResult, EvalConfig, RunResult, load_run, run, save_run
 from evalsuite.suite import Case, Suite, load_suite, save_suite
 
 __all__ = [
     "CHECK_TYPES",
+    "PROBES",
     "BlindResult",
     "Case",
     "CasePair",
@@ -57,6 +60,7 @@ __all__ = [
     "MineResult",
     "PairResult",
     "PerplexityResult",
+    "RankResult",
     "Rule",
     "RunResult",
     "Suite",
@@ -76,9 +80,11 @@ __all__ = [
     "markdown",
     "mine",
     "perplexity",
+    "rank",
     "run",
     "save_run",
     "save_suite",
+    "with_probes",
     "write_comparison_reports",
     "write_gate_reports",
 ]

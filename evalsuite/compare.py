@@ -19,6 +19,7 @@ from evalsuite import metrics as m
 from evalsuite.checks import CheckResult
 from evalsuite.judge import EvalJudgeConfig, JudgeSummary, PairItem, judge_pairs
 from evalsuite.manifest import Manifest, ManifestDiff, diff_manifests
+from evalsuite.probes import is_probe
 from evalsuite.run import RunResult
 from evalsuite.stats import PairedTest, holm, paired_test
 
@@ -187,7 +188,9 @@ def compare(
             vals = [
                 (b.metrics[name], t.metrics[name])
                 for b, t in pairs
-                if (sl == ALL or sl in b.tags) and name in b.metrics and name in t.metrics
+                if (sl in b.tags or (sl == ALL and not is_probe(b.tags)))
+                and name in b.metrics
+                and name in t.metrics
             ]
             if not vals:
                 continue

@@ -60,6 +60,12 @@ def _store(no_cache: bool) -> Any:
 @click.option("--max-tokens", default=256, show_default=True, help="New tokens per answer.")
 @click.option("--probe", help="Perplexity probe texts (.txt or .jsonl; default: shipped set).")
 @click.option("--no-probe", is_flag=True, help="Skip perplexity.")
+@click.option(
+    "--probes",
+    default="",
+    help="Capability probes to run beside the suite, comma-separated: ifeval, refusal "
+    "(slices probe:<name>; the gate's default policy guards them).",
+)
 @click.option("--judge-model", help="Judge model for judge checks.")
 @click.option("--judge-backend", default="transformers", show_default=True)
 @click.option("--batch-size", type=int, help="Generation batch size (local backends).")
@@ -74,6 +80,7 @@ def run_cmd(
     max_tokens: int,
     probe: str | None,
     no_probe: bool,
+    probes: str,
     judge_model: str | None,
     judge_backend: str,
     batch_size: int | None,
@@ -81,6 +88,7 @@ def run_cmd(
 ) -> None:
     """Answer and score every case of a suite with one model (greedy)."""
     config = evalsuite.EvalConfig(
+        probes=tuple(p.strip() for p in probes.split(",") if p.strip()),
         backend=backend,
         base_url=base_url,
         backend_options={"batch_size": batch_size} if batch_size else {},
@@ -210,6 +218,65 @@ def gate_cmd(
     if decision.verdict == "inconclusive" and fail_on_inconclusive:
         return EXIT["fail"]
     return EXIT[decision.verdict]
+
+
+@eval_group.command("rank")
+@click.option(
+    "--suite",
+    "suite_path",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="Suite file (JSONL, YAML or JSON): the user's own edge cases.",
+)
+@click.option(
+    "--model",
+    "models",
+    multiple=True,
+    required=True,
+    help="A candidate: MODEL or MODEL@ADAPTER (repeat, at least two).",
+)
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False))
+@click.option(
+    "--probes",
+    default="ifeval,refusal",
+    show_default=True,
+    help="Capability probes run beside the suite (comma-separated; empty for none).",
+)
+@click.option("--margin", default=0.05, show_default=True, help="Non-inferiority margin.")
+@click.option("--max-tokens", default=256, show_default=True, help="New tokens per answer.")
+@click.option("--backend", default="transformers", show_default=True)
+@click.option("--base-url", help="Server URL for the openai backend.")
+def rank_cmd(
+    suite_path: str,
+    models: tuple[str, ...],
+    out_dir: str,
+    probes: str,
+    margin: float,
+    max_tokens: int,
+    backend: str,
+    base_url: str | None,
+) -> None:
+    """Rank candidate bases on a suite and the capability probes: scores, paired comparisons,
+    cost on this hardware, and a recommendation (writes rank.json, rank.md, rank.html)."""
+    config = evalsuite.EvalConfig(
+        backend=backend,
+        base_url=base_url,
+        params=SamplingParams(temperature=0.0, max_tokens=max_tokens),
+        probes=tuple(p.strip() for p in probes.split(",") if p.strip()),
+    )
+    result = evalsuite.rank(suite_path, list(models), out_dir=out_dir, config=config, margin=margin)
+    for s in result.standings:
+        score = s.scores.get(result.metric, 0.0)
+        tps = "?" if s.cost.tokens_per_s is None else f"{s.cost.tokens_per_s:.1f}"
+        params = "?" if s.cost.parameters is None else f"{s.cost.parameters / 1e6:.0f}M"
+        click.echo(
+            f"  {s.candidate.name:<28} {result.metric} {score:.3f}  {params} params  "
+            f"{tps} tok/s  {s.cost.peak_rss_mb:.0f} MiB"
+        )
+    click.echo(f"recommended: {result.recommendation}")
+    for reason in result.reasons:
+        click.echo(f"  - {reason}")
+    click.echo(f"report: {Path(out_dir) / 'rank.html'}")
 
 
 @eval_group.command("mine")

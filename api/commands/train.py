@@ -156,3 +156,77 @@ def merge_cmd(adapter_dir: str, out: str, prompts: tuple[str, ...], as_json: boo
         )
     if not result.parity_ok:
         sys.exit(1)
+
+
+@train_cmd.command("sweep")
+@click.option(
+    "--config",
+    "config_path",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="TrainConfig file (TOML or JSON): what every point starts from.",
+)
+@click.option(
+    "--grid",
+    "grids",
+    multiple=True,
+    required=True,
+    help="FIELD=V1,V2,... (learning_rate or lr, rank or r, epochs, alpha, max_steps, ...).",
+)
+@click.option(
+    "--suite",
+    "suite_path",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="The held-out suite each point is gated on.",
+)
+@click.option("--dataset", help="Dataset file to train on (overrides the config's).")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False))
+@click.option(
+    "--probes",
+    default="ifeval,refusal",
+    show_default=True,
+    help="Capability probes for the forgetting guard (comma-separated; empty for none).",
+)
+@click.option("--policy", type=click.Path(dir_okay=False), help="Gate policy (default: shipped).")
+@click.option("--max-tokens", default=256, show_default=True, help="New tokens per answer.")
+def sweep_cmd(
+    config_path: str,
+    grids: tuple[str, ...],
+    suite_path: str,
+    dataset: str | None,
+    out_dir: str,
+    probes: str,
+    policy: str | None,
+    max_tokens: int,
+) -> None:
+    """Train every point of a small grid, gate each against the base on the suite and the
+    probes, and pick the best point that passes (resumable; writes sweep.json/.md/.html)."""
+    import evalsuite
+    from api.sweep import parse_grid, sweep
+    from curate import SamplingParams
+
+    config = train_lib.load_config(config_path)
+    eval_config = evalsuite.EvalConfig(
+        params=SamplingParams(temperature=0.0, max_tokens=max_tokens)
+    )
+
+    def announce(name: str, index: int, total: int) -> None:
+        click.echo(f"point {index + 1}/{total}: {name}", err=True)
+
+    result = sweep(
+        dataset,
+        config,
+        parse_grid(list(grids)),
+        suite=suite_path,
+        out_dir=out_dir,
+        probes=tuple(p.strip() for p in probes.split(",") if p.strip()),
+        policy=policy,
+        eval_config=eval_config,
+        progress=announce,
+    )
+    for p in result.points:
+        gain = "" if p.gain is None else f"gain {p.gain:+.3f}"
+        forget = "" if p.forgetting is None else f"forgetting {p.forgetting:.3f}"
+        click.echo(f"  {p.name:<40} {p.status:<10} gate {p.gate or '-':<13} {gain}  {forget}")
+    click.echo(f"best: {result.best or 'none'} — {result.reason}")
