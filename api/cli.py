@@ -17,7 +17,14 @@ from api.commands import data, demo, keys, remote, serve, synth
 from api.commands import eval as eval_commands
 from api.commands import report as report_commands
 from api.commands import train as train_commands
-from curate import InputError, MissingExtra, NotFoundError, TunesmithError, set_offline_defaults
+from curate import (
+    ConflictError,
+    InputError,
+    MissingExtra,
+    NotFoundError,
+    TunesmithError,
+    set_offline_defaults,
+)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -52,7 +59,8 @@ def main(argv: list[str] | None = None) -> None:
     except click.ClickException as e:  # usage errors: exit 2
         e.show()
         sys.exit(e.exit_code)
-    except (InputError, NotFoundError, MissingExtra) as e:
+    except (InputError, NotFoundError, MissingExtra, ConflictError) as e:
+        # the user's input, or the state they asked about (a busy store, a job in progress)
         click.echo(f"error: {e}", err=True)
         sys.exit(2)
     except TunesmithError as e:

@@ -26,5 +26,14 @@ class ConflictError(TunesmithError):
     """The request conflicts with the current state (a mismatched manifest, a job in progress)."""
 
 
+class StoreBusy(ConflictError):
+    """Another process held the store's database file for longer than the store waits; the
+    message names it (``PID 4870``)."""
+
+
 class MissingExtra(TunesmithError):
     """An optional dependency is not installed; the message says what to install."""
+
+
+class DecompressionLimit(DatasetFormatError):
+    """A compressed file expands past the size or ratio limit (a likely decompression bomb)."""

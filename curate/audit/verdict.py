@@ -49,14 +49,15 @@ class VerdictConfig(BaseModel):
     """Share of records in a conflict cluster (same question, conflicting answers) above which
     the set teaches inconsistency."""
     max_quality_share: float = Field(0.02, ge=0, le=1)
-    """Quality findings (empty, placeholder, truncated, refusal, ...) per record above which
-    the data needs fixing: a habit is learned from a few thousand examples, so 2% defects (100
-    in a 5,000 set) is enough to teach the defect too."""
+    """Share of records with a quality finding (empty, placeholder, truncated, refusal, ...)
+    above which the data needs fixing: a habit is learned from a few thousand examples, so 2%
+    defects (100 in a 5,000 set) is enough to teach the defect too."""
     max_format_deviant_share: float = Field(0.05, ge=0, le=1)
     """Share of answers off their task's dominant format above which the model would learn to
     pick a format at random."""
     max_pii_share: float = Field(0.01, ge=0, le=1)
-    """PII or secret findings per record above which the set must be cleaned or redacted."""
+    """Share of records holding PII or a secret above which the set must be cleaned or
+    redacted."""
     max_leakage: int = Field(0, ge=0)
     """Eval-set items leaked into training above which scores on that eval mean nothing."""
     max_template_share: float = Field(0.30, ge=0, le=1)
@@ -105,6 +106,11 @@ class ReadinessVerdict(BaseModel):
     """Every rule, passed or not, with its figure and threshold."""
 
 
+def _share(flagged: int, records: int) -> float:
+    """Records flagged over records checked (a share: at most 1)."""
+    return flagged / max(1, records)
+
+
 def _measure(result: CurationResult) -> dict[str, float | None]:
     n = max(1, result.n_records)
     by_check = result.findings_by_check
@@ -118,9 +124,12 @@ def _measure(result: CurationResult) -> dict[str, float | None]:
         "max_contradiction_share": (
             None if f.contradictions is None else f.contradictions.records_in_conflict / n
         ),
-        "max_quality_share": None if f.quality is None else by_check.get("quality", 0) / n,
+        # records, not findings: one record can hold several (an email and a phone, two sides)
+        "max_quality_share": (
+            None if f.quality is None else _share(f.quality.records_flagged, f.quality.records)
+        ),
         "max_format_deviant_share": None if f.format is None else f.format.deviants / n,
-        "max_pii_share": None if f.pii is None else by_check.get("pii", 0) / n,
+        "max_pii_share": None if f.pii is None else _share(f.pii.records_flagged, f.pii.records),
         "max_leakage": None if f.leakage is None else float(by_check.get("leakage", 0)),
         "max_template_share": None if diversity is None else diversity.templates.top_share,
         "min_cluster_entropy": (

@@ -2,7 +2,9 @@
 
 A cached generator wraps any backend. The key is the sha256 of (backend, model, adapter,
 messages, sampling params — the seed among them), so a rerun or a resumed job asks the model only
-for what it has not answered yet, and a changed parameter never returns a stale answer.
+for what it has not answered yet, and a changed parameter never returns a stale answer. A chat
+that offers tools adds them to its key, with the text that writes tools into a system prompt
+(``curate.models.tools.TOOLS_PROMPT``), so rewording that text never returns a stale answer.
 """
 
 from __future__ import annotations
@@ -10,8 +12,10 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import UTC, datetime
+from typing import Any
 
-from curate.models.generation import Generation, Generator, SamplingParams
+from curate.models.generation import ChatTools, Generation, Generator, SamplingParams
+from curate.models.tools import TOOLS_PROMPT
 from curate.records import Message
 from curate.store.store import Store
 
@@ -22,10 +26,11 @@ def generation_key(
     adapter: str | None,
     messages: list[Message],
     params: SamplingParams,
+    tools: list[dict[str, Any]] | None = None,
 ) -> str:
     """The cache key of one request: sha256 of its canonical JSON."""
     return hashlib.sha256(
-        _request_json(backend, model, adapter, messages, params).encode()
+        _request_json(backend, model, adapter, messages, params, tools).encode()
     ).hexdigest()
 
 
@@ -35,14 +40,18 @@ def _request_json(
     adapter: str | None,
     messages: list[Message],
     params: SamplingParams,
+    tools: list[dict[str, Any]] | None = None,
 ) -> str:
-    request = {
+    request: dict[str, Any] = {
         "backend": backend,
         "model": model,
         "adapter": adapter,
         "messages": [m.model_dump() for m in messages],
         "params": params.model_dump(mode="json"),
     }
+    if tools:  # only then, so the keys of chats without tools stay what they were
+        request["tools"] = tools
+        request["tools_prompt"] = TOOLS_PROMPT
     return json.dumps(request, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
 
@@ -67,10 +76,14 @@ class CachedGenerator:
         chats: list[list[Message]],
         params: SamplingParams,
         adapter: str | None = None,
+        *,
+        tools: ChatTools = None,
     ) -> list[Generation]:
         """Answer each chat, from the cache where possible; one Generation per chat, in order."""
+        per_chat = tools or [None] * len(chats)
         requests = [
-            _request_json(self.backend, self.model, adapter, chat, params) for chat in chats
+            _request_json(self.backend, self.model, adapter, chat, params, chat_tools)
+            for chat, chat_tools in zip(chats, per_chat, strict=True)
         ]
         keys = [hashlib.sha256(r.encode()).hexdigest() for r in requests]
         found = self._lookup(sorted(set(keys)))
@@ -80,7 +93,13 @@ class CachedGenerator:
         for i in missing:
             todo.setdefault(keys[i], i)
         if todo:
-            fresh = self.inner.generate([chats[i] for i in todo.values()], params, adapter)
+            asked = [chats[i] for i in todo.values()]
+            if tools is None:  # an inner backend without the keyword still serves plain chats
+                fresh = self.inner.generate(asked, params, adapter)
+            else:
+                fresh = self.inner.generate(
+                    asked, params, adapter, tools=[per_chat[i] for i in todo.values()]
+                )
             self._save(
                 [(k, requests[i], g) for (k, i), g in zip(todo.items(), fresh, strict=True)],
                 adapter,
@@ -93,11 +112,12 @@ class CachedGenerator:
     def _lookup(self, keys: list[str]) -> dict[str, Generation]:
         if not keys:
             return {}
-        rows = self.store.con.execute(
-            "SELECT key, text, finish_reason FROM generations WHERE key IN "
-            "(SELECT unnest(?::VARCHAR[]))",
-            [keys],
-        ).fetchall()
+        with self.store.session() as con:  # not store.con: it stays open while we generate
+            rows = con.execute(
+                "SELECT key, text, finish_reason FROM generations WHERE key IN "
+                "(SELECT unnest(?::VARCHAR[]))",
+                [keys],
+            ).fetchall()
         return {
             key: Generation(text=text, finish_reason=reason, cached=True)
             for key, text, reason in rows

@@ -43,11 +43,13 @@ from curate.dedup.semantic import SemanticDedup
 from curate.errors import NotFoundError
 from curate.executors.executor import open_executor
 from curate.io.eval_items import load_eval_set
+from curate.models.embed import Embedder
 from curate.pipeline.config import CurateConfig
 from curate.pipeline.result import CurationResult, Figures
 from curate.pipeline.step import FINDING_SCHEMA, Step, StepResult, run_steps
 from curate.pipeline.summary import cluster_summaries, counts_by, dropped_by_reason, kind_counts
 from curate.records import RECORD_SCHEMA, REJECT_SCHEMA
+from curate.report.masking import mask_findings, mask_report
 from curate.store.store import Store
 
 Progress = Callable[[str, int, int], None]
@@ -91,13 +93,22 @@ def build_steps(
     """The pipeline the config selects, in order: cheap exact checks first, so later (costlier)
     steps see fewer records."""
     embed_progress = (lambda done, total: progress("embedding", done, total)) if progress else None
+    # One embedder for the run: every step that embeds shares its memory and the store's cache,
+    # so each distinct text is embedded once (and the Ray executor can move it to actors).
+    embed = Embedder(
+        config.semantic.model,
+        store,
+        batch_size=config.semantic.batch_size,
+        max_tokens=config.semantic.max_tokens,
+        progress=embed_progress,
+    )
     steps: list[Step] = []
     if config.exact.enabled:
         steps.append(ExactDedup(config.exact))
     if config.near.enabled:
         steps.append(NearDedup(config.near))
     if config.semantic.enabled:
-        steps.append(SemanticDedup(config.semantic, store=store, progress=embed_progress))
+        steps.append(SemanticDedup(config.semantic, embed=embed))
     if config.quality.enabled:
         steps.append(QualityCheck(config.quality))
     if config.pii.enabled:
@@ -106,28 +117,16 @@ def build_steps(
         steps.append(ToolCallCheck(config.tool_calls))
     if config.leakage.enabled and eval_records is not None:
         steps.append(LeakageCheck(eval_records, config.leakage))
-    steps += _audit_steps(config, store, embed_progress)
+    steps += _audit_steps(config, store, embed)
     # -- the other checks append their steps here (quality, pii, leakage with eval_records,
     # -- contradictions, format, diversity), one `if config.<section>.enabled:` each. ---------
     return steps
 
 
-def _audit_steps(
-    config: CurateConfig, store: Store | None, progress: Callable[[int, int], None] | None
-) -> list[Step]:
+def _audit_steps(config: CurateConfig, store: Store | None, embed: Embedder) -> list[Step]:
     """Contradictions, format, volatile facts and diversity: they annotate, never drop (unless
-    configured), so they run last, on the records the dedup and quality steps kept."""
-    from curate.models.embed import embed_texts
-
-    def embed(texts: list[str]):
-        return embed_texts(
-            texts,
-            config.semantic.model,
-            store,
-            max_tokens=config.semantic.max_tokens,
-            progress=progress,
-        )
-
+    configured), so they run last, on the records the dedup and quality steps kept. ``embed`` is
+    the run's shared embedder (``semantic.model``): the steps that embed call it."""
     steps: list[Step] = []
     if config.contradictions.enabled:
         judge = config.contradictions.judge
@@ -138,7 +137,7 @@ def _audit_steps(
             generator = get_generator(judge.backend, judge.model, store=store)
         steps.append(Contradictions(config.contradictions, embed=embed, generator=generator))
     if config.format.enabled:
-        steps.append(FormatProfile(config.format))
+        steps.append(FormatProfile(config.format, embed=embed))
     if config.volatile.enabled:
         steps.append(VolatileFacts(config.volatile))
     if config.diversity.enabled:
@@ -239,6 +238,9 @@ def _run(
         out_dir=str(folder),
     )
     result = result.model_copy(update={"verdict": decide(result, config.verdict)})
+    # what a run returns and records quotes no secret in clear, as its report does not
+    result = mask_report(result)
+    findings = mask_findings(findings, config.pii.options())
     _write(folder, outcome.kept, findings, loaded.rejects, result)
     timings["total"] = round(time.perf_counter() - started, 4)
     result = result.model_copy(update={"timings": timings})

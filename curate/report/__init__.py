@@ -2,6 +2,8 @@
 
 Both are rendered from the run folder's ``report.json`` (parsed into ``CurationResult``, its
 contract) and ``findings.parquet``; ``write_report`` re-renders them at any time (``tunesmith report DIR``).
+No file of the report quotes PII or a secret in clear: excerpts are masked the way the PII
+step's evidence is (``curate.report.masking``).
 """
 
 from __future__ import annotations
@@ -15,8 +17,9 @@ from curate.errors import InputError
 from curate.pipeline.result import CurationResult
 from curate.report.html import render_html
 from curate.report.markdown import render_markdown
+from curate.report.masking import mask_findings, mask_report, report_options
 
-__all__ = ["render_html", "render_markdown", "write_report"]
+__all__ = ["mask_findings", "mask_report", "render_html", "render_markdown", "write_report"]
 
 HTML_NAME = "report.html"
 MD_NAME = "report.md"
@@ -24,6 +27,10 @@ MD_NAME = "report.md"
 
 def write_report(folder: str | Path) -> dict[str, Path]:
     """Render ``report.html`` and ``report.md`` in a run folder from its ``report.json``.
+
+    ``report.json`` and ``findings.parquet`` are first rewritten with their excerpts masked
+    when a step left PII or a secret in clear in one (a contradiction pair, a quality span), so
+    the folder as a whole never quotes one; a clean folder is not touched.
 
     Raises:
         InputError: the folder has no ``report.json``, or it is not a curation report.
@@ -36,8 +43,17 @@ def write_report(folder: str | Path) -> dict[str, Path]:
         report = CurationResult.model_validate_json(source.read_text(encoding="utf-8"))
     except ValidationError as e:
         raise InputError(f"{source}: not a curation report: {e}") from e
+    masked = mask_report(report)
+    if masked is not report:
+        report = masked
+        source.write_text(report.report_json(), encoding="utf-8")
     findings_path = folder / "findings.parquet"
-    findings = pl.read_parquet(findings_path) if findings_path.is_file() else None
+    findings = None
+    if findings_path.is_file():
+        found = pl.read_parquet(findings_path)
+        findings = mask_findings(found, report_options(report))
+        if findings is not found:
+            findings.write_parquet(findings_path, statistics=False)  # as the run writes it
     curated_path = folder / "curated.parquet"
     records = None
     if curated_path.is_file():
@@ -46,5 +62,5 @@ def write_report(folder: str | Path) -> dict[str, Path]:
         records = pl.read_parquet(curated_path, columns=wanted)
     html, md = folder / HTML_NAME, folder / MD_NAME
     html.write_text(render_html(report, findings, records), encoding="utf-8")
-    md.write_text(render_markdown(report), encoding="utf-8")
+    md.write_text(render_markdown(report, findings), encoding="utf-8")
     return {"html": html, "markdown": md}

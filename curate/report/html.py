@@ -1,7 +1,9 @@
 """The audit report as one self-contained HTML page: inline CSS and SVG, no script, no network.
 
 Built from a ``CurationResult`` (the ``report.json`` contract, parsed) and, for examples, the
-findings frame. Sections: summary and verdict; counts and the waterfall of what was dropped;
+findings frame. Every excerpt it quotes (records, evidence, pairs, chart labels) has its PII and
+secrets masked first (``curate.report.masking``). Sections: summary and verdict; every row behind
+each failed verdict rule, in fix order; counts and the waterfall of what was dropped;
 duplicate clusters; contradiction pairs side by side; format profile; quality defects by type;
 PII and leakage; diversity with its charts; the verdict's thresholds explained.
 """
@@ -14,8 +16,12 @@ from typing import Any
 
 import polars as pl
 
+from curate.checks.pii import mask_text
+from curate.checks.pii_spans import Options
 from curate.pipeline.result import CurationResult
 from curate.report import charts
+from curate.report.fixlist import rows_to_fix
+from curate.report.masking import mask_evidence, mask_report, report_options
 
 CSS = """
 body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;color:#1d232a;
@@ -196,7 +202,7 @@ def _format(r: CurationResult) -> str:
         [t.task, t.size, t.dominant or "none", t.dominant_share, json.dumps(t.formats)]
         for t in f.tasks
     ]
-    out += "<h3>Per task (leading word of the instruction)</h3>"
+    out += f"<h3>Per task (clusters of instructions, by {escape(f.task_clustering)})</h3>"
     out += _table(rows, ["task", "answers", "dominant format", "share", "formats"])
     if f.no_dominant_format:
         out += "<h3>Tasks with no dominant format</h3>"
@@ -207,18 +213,29 @@ def _format(r: CurationResult) -> str:
     return out + "</section>"
 
 
-def _texts(records: pl.DataFrame | None) -> dict[str, str]:
-    """Record id -> "prompt → answer" excerpt, for the examples of findings."""
-    if records is None or "id" not in records.columns:
+def _texts(
+    records: pl.DataFrame | None, findings: pl.DataFrame | None
+) -> dict[str, tuple[str, str]]:
+    """Record id -> (prompt, answer) of the curated records some finding points at."""
+    if records is None or findings is None or "id" not in records.columns:
         return {}
     from curate.records import text_of
 
+    quoted = records.filter(pl.col("id").is_in(findings["record_id"].unique().implode()))
     out = {}
-    for row in records.iter_rows(named=True):
+    for row in quoted.iter_rows(named=True):
         prompt = text_of(row.get("prompt"))
         answer = text_of(row.get("completion") or row.get("chosen"))
-        out[row["id"]] = f"{prompt[:160]} → {answer[:200]}"
+        out[row["id"]] = (prompt, answer)
     return out
+
+
+def _excerpt(texts: tuple[str, str] | None, options: Options) -> str:
+    """A record's "prompt → answer" excerpt, masked before it is cut short."""
+    if texts is None:
+        return "(not in the curated set)"
+    prompt, answer = (mask_text(t, options) for t in texts)
+    return f"{prompt[:160]} → {answer[:200]}"
 
 
 def _by_check(
@@ -226,7 +243,8 @@ def _by_check(
     checks: tuple[str, ...],
     title: str,
     anchor: str,
-    texts: dict[str, str] | None = None,
+    texts: dict[str, tuple[str, str]],
+    options: Options,
 ) -> str:
     out = f'<section id="{anchor}"><h2>{escape(title)}</h2>'
     if findings is None or findings.is_empty():
@@ -240,12 +258,44 @@ def _by_check(
             [
                 row["row"],
                 row["severity"],
-                row["evidence"][:300],
-                (texts or {}).get(row["record_id"], "(not in the curated set)"),
+                mask_evidence(row["evidence"], options)[:300],
+                _excerpt(texts.get(row["record_id"]), options),
             ]
             for row in group.head(8).iter_rows(named=True)
         ]
         out += _table(examples, ["row", "severity", "evidence", "record"]) + "</details>"
+    return out + "</section>"
+
+
+def _fix_rows(
+    r: CurationResult,
+    findings: pl.DataFrame | None,
+    texts: dict[str, tuple[str, str]],
+    options: Options,
+) -> str:
+    """Every row behind each failed verdict rule, in the order to fix them."""
+    groups = rows_to_fix(r, findings)
+    if not groups:
+        return ""
+    out = '<section id="fix"><h2>Rows to fix, by verdict reason</h2>'
+    out += (
+        '<p class="muted">Every finding behind each failed rule, most serious rule first; '
+        "within a rule the surest defects first, then rows holding the most findings.</p>"
+    )
+    for rule, part in groups:
+        label = rule.removeprefix("max_").replace("_", " ")
+        rows = [
+            [
+                row["row"],
+                row["reason"],
+                row["severity"],
+                mask_evidence(row["evidence"], options)[:300],
+                _excerpt(texts.get(row["record_id"]), options),
+            ]
+            for row in part.iter_rows(named=True)
+        ]
+        out += f"<h3>{escape(label)} · {part.height} findings</h3>"
+        out += _table(rows, ["row", "reason", "severity", "evidence", "record"])
     return out + "</section>"
 
 
@@ -379,22 +429,25 @@ def render_html(
     findings: pl.DataFrame | None = None,
     records: pl.DataFrame | None = None,
 ) -> str:
-    """The whole report page for a curation result.
+    """The whole report page for a curation result, PII and secrets masked in every excerpt.
 
     Args:
         report: the result (``report.json`` parsed into ``CurationResult``).
         findings: the run's findings (examples per reason); None leaves the examples out.
         records: the curated records (``id``, ``prompt``, ``completion``), to quote examples.
     """
-    texts = _texts(records)
+    report = mask_report(report)
+    options = report_options(report)
+    texts = _texts(records, findings)
     parts = [
         _summary(report),
+        _fix_rows(report, findings, texts, options),
         _counts(report),
         _duplicates(report),
         _contradictions(report),
         _format(report),
-        _by_check(findings, ("quality",), "Quality defects by type", "quality", texts),
-        _by_check(findings, ("pii", "leakage"), "PII, secrets and leakage", "pii", texts),
+        _by_check(findings, ("quality",), "Quality defects by type", "quality", texts, options),
+        _by_check(findings, ("pii", "leakage"), "PII, secrets and leakage", "pii", texts, options),
         _diversity(report),
         _volatile(report),
         _thresholds(report),

@@ -4,20 +4,33 @@ from __future__ import annotations
 
 from typing import Any
 
+import polars as pl
+
 from curate.pipeline.result import CurationResult
+from curate.report.fixlist import rows_to_fix
+from curate.report.masking import mask_report
 
 
 def _row(*cells: Any) -> str:
     return "| " + " | ".join(f"{c:,}" if isinstance(c, int) else str(c) for c in cells) + " |"
 
 
-def render_markdown(report: CurationResult) -> str:
-    """Verdict and reasons, counts, top findings, contradictions, format and diversity figures."""
+def render_markdown(report: CurationResult, findings: pl.DataFrame | None = None) -> str:
+    """Verdict and reasons, the rows behind each failed reason (fix order), counts, top
+    findings, contradictions, format and diversity figures (any excerpt in them with its PII
+    and secrets masked; the row list quotes no text)."""
+    report = mask_report(report)
     v = report.verdict
     figures = report.figures
     lines = [f"## tunesmith audit: `{report.input}`", ""]
     lines += [f"**Verdict: {v.verdict if v else 'not computed'}**", ""]
     lines += [f"- {reason}" for reason in (v.reasons if v else [])] or ["- No rule failed."]
+    for rule, part in rows_to_fix(report, findings):
+        label = rule.removeprefix("max_").replace("_", " ")
+        lines += ["", f"**Rows to fix: {label}** ({part.height} findings, in fix order)", ""]
+        for (reason,), group in part.group_by(["reason"], maintain_order=True):
+            rows = ", ".join(str(r) for r in group["row"].to_list())
+            lines.append(f"- `{reason}` ({group.height}): rows {rows}")
     lines += ["", "| count | value |", "|---|---:|"]
     for label, n in (
         ("input rows", report.n_input_rows),

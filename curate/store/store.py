@@ -2,12 +2,23 @@
 
 Large artifacts (curated Parquet, adapters, HTML reports) live in run folders beside the database
 and are referenced from it. ``TUNESMITH_HOME`` moves the whole store (default ``./.tunesmith``).
+
+DuckDB lets one process open the file read-write, and no other process open it at all
+meanwhile (not even read-only). So the store opens its connection per operation and closes it
+after: a long curation holds the file only while it reads its input or records its run, and
+``tunesmith datasets`` works while it computes. An open that finds the file held waits (saying
+once who holds it) and retries for up to ``TUNESMITH_STORE_WAIT`` seconds (default 60), then
+raises ``StoreBusy`` naming the holding process. A caller that wants one connection for many
+statements (the API server) takes ``store.con``, which stays open until ``release()``.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
+import re
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -18,9 +29,18 @@ import duckdb
 import polars as pl
 from pydantic import BaseModel, ConfigDict
 
-from curate.errors import NotFoundError
+from curate.errors import NotFoundError, StoreBusy
 from curate.records import RECORD_SCHEMA, REJECT_SCHEMA
 from curate.store.migrations import MIGRATIONS
+
+log = logging.getLogger("tunesmith.store")
+
+DEFAULT_WAIT = 60.0
+"""Seconds an open waits for another process to let go of the file (``TUNESMITH_STORE_WAIT``)."""
+
+# DuckDB's message: 'Could not set lock on file "…": Conflicting lock is held in /usr/bin/python3
+# (PID 4870). See also …'
+_LOCK_HELD = re.compile(r"Conflicting lock is held in (?P<program>.*?) \(PID (?P<pid>\d+)\)")
 
 
 def home() -> Path:
@@ -60,25 +80,110 @@ class DatasetInfo(BaseModel):
 
 
 class Store:
-    """A connection to the DuckDB store, with the library's migrations applied on open."""
+    """The DuckDB store, with the library's migrations applied on open. Each operation opens
+    the file and closes it after (``session()``), unless ``con`` holds a connection open."""
 
-    def __init__(self, path: Path | str | None = None, *, read_only: bool = False) -> None:
+    def __init__(
+        self,
+        path: Path | str | None = None,
+        *,
+        read_only: bool = False,
+        wait: float | None = None,
+    ) -> None:
+        """Open (and migrate) the store at ``path``; default ``home()/tunesmith.duckdb``.
+
+        Args:
+            path: the database file.
+            read_only: open it read-only (no migrations).
+            wait: seconds an open waits for another process holding the file; default
+                ``$TUNESMITH_STORE_WAIT`` or ``DEFAULT_WAIT``.
+
+        Raises:
+            StoreBusy: another process held the file for longer than ``wait``.
+        """
         self.path = Path(path) if path else home() / "tunesmith.duckdb"
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.con = duckdb.connect(str(self.path), read_only=read_only)
-        if not read_only:
+        self.read_only = read_only
+        self.wait = _default_wait() if wait is None else wait
+        self._con: duckdb.DuckDBPyConnection | None = None
+        self._held = False  # opened through ``con``: kept open until release()
+        self._depth = 0  # sessions in progress on the open connection
+        self._waited_for: str | None = None  # the holder last reported, to say so only once
+        if read_only:
+            with self.session():  # fail here, as before, if the file cannot be opened
+                pass
+        else:
             self.migrate()
 
     # -- lifecycle ---------------------------------------------------------------------------
 
+    @property
+    def con(self) -> duckdb.DuckDBPyConnection:
+        """A connection held open (and the file locked) until ``release()`` or ``close()``, for
+        callers that run many statements on one connection; prefer ``session()``."""
+        if self._con is None:
+            self._con = self._connect()
+        self._held = True
+        return self._con
+
+    @contextmanager
+    def session(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A connection for one operation: the open one if there is one, else one opened now
+        and closed when the operation ends, so the file is not held between operations."""
+        if self._con is None:
+            self._con = self._connect()
+        self._depth += 1
+        try:
+            yield self._con
+        finally:
+            self._depth -= 1
+            if self._depth == 0 and not self._held:
+                self._disconnect()
+
+    def release(self) -> None:
+        """Close the connection ``con`` held (between operations there is none to close)."""
+        self._held = False
+        if self._depth == 0:
+            self._disconnect()
+
     def close(self) -> None:
-        self.con.close()
+        """Close the connection, if one is open; the store opens a new one if used again."""
+        self.release()
 
     def __enter__(self) -> Store:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    def _disconnect(self) -> None:
+        con, self._con = self._con, None
+        if con is not None:
+            con.close()
+
+    def _connect(self) -> duckdb.DuckDBPyConnection:
+        """Open the file, waiting (with backoff, up to ``self.wait`` s) while another process
+        holds it."""
+        deadline = time.monotonic() + self.wait
+        delay = 0.02
+        while True:
+            try:
+                return duckdb.connect(str(self.path), read_only=self.read_only)
+            except duckdb.IOException as e:
+                if "Could not set lock" not in str(e):
+                    raise
+                holder = _holder(str(e))
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise StoreBusy(
+                        f"the store {self.path} is in use by {holder}; gave up after waiting "
+                        f"{self.wait:g} s (TUNESMITH_STORE_WAIT sets how long to wait)"
+                    ) from e
+                if holder != self._waited_for:
+                    log.warning("waiting for the store %s held by %s", self.path, holder)
+                    self._waited_for = holder
+                time.sleep(min(delay, left))
+                delay = min(delay * 2, 0.5)
 
     @property
     def root(self) -> Path:
@@ -98,33 +203,36 @@ class Store:
         Returns:
             The schema version: how many migrations this store has applied.
         """
-        self.con.execute(
-            "CREATE TABLE IF NOT EXISTS schema_migrations "
-            "(version INTEGER PRIMARY KEY, name VARCHAR, applied_at TIMESTAMP)"
-        )
-        done = {n for (n,) in self.con.execute("SELECT name FROM schema_migrations").fetchall()}
-        for name, sql in migrations:
-            if name in done:
-                continue
-            with self.transaction():
-                self.con.execute(sql)
-                self.con.execute(
-                    "INSERT INTO schema_migrations "
-                    "SELECT coalesce(max(version), 0) + 1, ?, ? FROM schema_migrations",
-                    [name, _now()],
-                )
-            done.add(name)
+        with self.session() as con:
+            con.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations "
+                "(version INTEGER PRIMARY KEY, name VARCHAR, applied_at TIMESTAMP)"
+            )
+            done = {n for (n,) in con.execute("SELECT name FROM schema_migrations").fetchall()}
+            for name, sql in migrations:
+                if name in done:
+                    continue
+                with self.transaction():
+                    con.execute(sql)
+                    con.execute(
+                        "INSERT INTO schema_migrations "
+                        "SELECT coalesce(max(version), 0) + 1, ?, ? FROM schema_migrations",
+                        [name, _now()],
+                    )
+                done.add(name)
         return len(done)
 
     @contextmanager
     def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        self.con.execute("BEGIN TRANSACTION")
-        try:
-            yield self.con
-        except BaseException:
-            self.con.execute("ROLLBACK")
-            raise
-        self.con.execute("COMMIT")
+        """One transaction in one session: committed at the end, rolled back on an error."""
+        with self.session() as con:
+            con.execute("BEGIN TRANSACTION")
+            try:
+                yield con
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+            con.execute("COMMIT")
 
     # -- datasets ----------------------------------------------------------------------------
 
@@ -132,12 +240,13 @@ class Store:
         self, info: DatasetInfo, records: pl.DataFrame, rejects: pl.DataFrame
     ) -> DatasetInfo:
         """Record a dataset with its records and rejects; a no-op if its id is already there."""
-        existing = self.find_dataset(info.id)
-        if existing is not None:
-            return existing
         recs = records.select(list(RECORD_SCHEMA)).to_arrow()
         rejs = rejects.select(list(REJECT_SCHEMA)).to_arrow()
         with self.transaction() as con:
+            # looked up inside the transaction: a concurrent ingest of the same file is a no-op
+            existing = self.find_dataset(info.id)
+            if existing is not None:
+                return existing
             con.execute(
                 "INSERT INTO datasets VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
@@ -193,17 +302,19 @@ class Store:
     def records(self, dataset_id: str) -> pl.DataFrame:
         """The dataset's records in file order, as a frame of ``RECORD_SCHEMA``."""
         cols = ", ".join(RECORD_SCHEMA)
-        table = self.con.execute(
-            f"SELECT {cols} FROM records WHERE dataset_id = ? ORDER BY row", [dataset_id]
-        ).to_arrow_table()
+        with self.session() as con:
+            table = con.execute(
+                f"SELECT {cols} FROM records WHERE dataset_id = ? ORDER BY row", [dataset_id]
+            ).to_arrow_table()
         return pl.DataFrame(pl.from_arrow(table)).cast(RECORD_SCHEMA)  # type: ignore[arg-type]
 
     def rejects(self, dataset_id: str) -> pl.DataFrame:
         """The dataset's rejected rows in file order, as a frame of ``REJECT_SCHEMA``."""
         cols = ", ".join(REJECT_SCHEMA)
-        table = self.con.execute(
-            f"SELECT {cols} FROM rejects WHERE dataset_id = ? ORDER BY row", [dataset_id]
-        ).to_arrow_table()
+        with self.session() as con:
+            table = con.execute(
+                f"SELECT {cols} FROM rejects WHERE dataset_id = ? ORDER BY row", [dataset_id]
+            ).to_arrow_table()
         return pl.DataFrame(pl.from_arrow(table)).cast(REJECT_SCHEMA)  # type: ignore[arg-type]
 
     def delete_dataset(self, dataset_id: str) -> None:
@@ -216,15 +327,30 @@ class Store:
     # -- helpers -----------------------------------------------------------------------------
 
     def _fetch_dicts(self, sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
-        cur = self.con.execute(sql, params or [])
-        names = [d[0] for d in cur.description]
-        return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+        with self.session() as con:
+            cur = con.execute(sql, params or [])
+            names = [d[0] for d in cur.description]
+            return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 
 
 def _dataset(row: dict[str, Any]) -> DatasetInfo:
     row = dict(row)
     row["reject_reasons"] = json.loads(row["reject_reasons"])
     return DatasetInfo(**row)
+
+
+def _default_wait() -> float:
+    value = os.environ.get("TUNESMITH_STORE_WAIT", "")
+    try:
+        return max(0.0, float(value)) if value else DEFAULT_WAIT
+    except ValueError:
+        return DEFAULT_WAIT
+
+
+def _holder(message: str) -> str:
+    """Who holds the file, from DuckDB's lock error: ``PID 4870 (/usr/bin/python3)``."""
+    m = _LOCK_HELD.search(message)
+    return f"PID {m['pid']} ({m['program']})" if m else "another process"
 
 
 def _now() -> datetime:

@@ -8,6 +8,8 @@ from pydantic import BaseModel
 
 from curate.audit.verdict import VerdictConfig, decide
 from curate.audit.volatile import VolatileConfig, VolatileFacts, facts, is_fact_heavy
+from curate.checks.pii import PIICheck
+from curate.checks.quality import QualityCheck
 from curate.pipeline.result import CurationResult
 
 
@@ -29,8 +31,8 @@ def report(**over):
         "dropped_by_reason": {"exact_duplicate": 50},
         "findings_by_check": {"quality": 30, "pii": 3},
         "figures": {
-            "quality": {},
-            "pii": {},
+            "quality": {"records": 2990, "records_flagged": 30},
+            "pii": {"records": 2990, "records_flagged": 3},
             "contradictions": {"records_in_conflict": 6},
             "format": {"deviants": 90},
             "diversity": {
@@ -96,3 +98,39 @@ def test_volatile_facts_are_found_and_dominate_fact_answers(sft_frame):
     frame = sft_frame([("Price?", text), ("Style?", "Be brief and kind."), ("Tone?", "Warm.")])
     figures = VolatileFacts().run(frame).figures
     assert figures.fact_heavy == 1 and figures.fact_heavy_share == round(1 / 3, 4)
+
+
+def _check(verdict, rule):
+    return next(c for c in verdict.checks if c.rule == rule)
+
+
+def test_pii_and_quality_shares_count_records_not_findings(sft_frame):
+    # one record holds an email, a phone number and a card on both sides: six findings
+    crowded = "Write to maria.gonzalez@fastmail.com, call (415) 867-5309, card 4539 1488 0343 6467."
+    frame = sft_frame(
+        [
+            (crowded, "Noted: " + crowded),
+            ("Explain photosynthesis.", "Plants turn light into sugar."),
+            ("Explain tides.", "The moon pulls the oceans."),
+        ]
+    )
+    pii = PIICheck().run(frame)
+    assert pii.findings.height >= 6 and pii.figures.records_flagged == 1
+    quality = QualityCheck().run(frame)
+    result = partial(
+        CurationResult,
+        {
+            "n_records": 3,
+            "n_kept": 3,
+            "findings_by_check": {"pii": pii.findings.height, "quality": 7},
+            "figures": {"pii": pii.figures, "quality": quality.figures},
+        },
+    )
+    v = decide(result)
+    share = _check(v, "max_pii_share")
+    assert share.value == round(1 / 3, 4)  # one record of three, whatever its findings
+    assert not share.passed and v.verdict == "fix data first"
+    assert "pii share is 33.3%" in " ".join(v.reasons)
+    quality_share = _check(v, "max_quality_share").value
+    assert quality_share is not None and quality_share <= 1
+    assert all(c.value <= 1 for c in v.checks if c.rule.endswith("_share") and c.value)
