@@ -12,13 +12,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from curate import ConfigError, InputError
 from train.presets import get_preset
 
-Method = Literal["sft", "dpo"]
+Method = Literal["sft", "dpo", "kto"]
 Adapter = Literal["lora", "qlora", "full"]
 Precision = Literal["auto", "fp32", "bf16", "fp16"]
 
 # Used when neither the user nor a preset sets a learning rate. LoRA's optimum sits about an order
 # of magnitude above full fine-tuning's (QLoRA paper, 2e-4; TRL "LoRA Without Regret" docs);
-# DPO wants a smaller step than SFT (TRL DPOConfig default 1e-6 for full, ×10 for LoRA).
+# DPO wants a smaller step than SFT (TRL DPOConfig default 1e-6 for full, ×10 for LoRA); so does
+# KTO (TRL KTOConfig default 1e-6 for full, ×10 for LoRA).
 FALLBACK_LR: dict[tuple[str, str], float] = {
     ("sft", "lora"): 2e-4,
     ("sft", "qlora"): 2e-4,
@@ -26,6 +27,9 @@ FALLBACK_LR: dict[tuple[str, str], float] = {
     ("dpo", "lora"): 5e-6 * 10,
     ("dpo", "qlora"): 5e-6 * 10,
     ("dpo", "full"): 5e-6,
+    ("kto", "lora"): 1e-6 * 10,
+    ("kto", "qlora"): 1e-6 * 10,
+    ("kto", "full"): 1e-6,
 }
 
 
@@ -40,7 +44,10 @@ class TrainConfig(BaseModel):
     """A dataset file to train on when ``run`` is given none (any file ``curate.read_dataset``
     reads, including curated TRL Parquet/JSONL)."""
     method: Method = "sft"
-    """``sft`` (prompt + completion records) or ``dpo`` (prompt + chosen + rejected records)."""
+    """``sft`` (prompt + completion records; every assistant turn of a multi-turn conversation is
+    trained), ``dpo`` (prompt + chosen + rejected records) or ``kto`` (prompt + completion + label
+    records; TRL's KTOTrainer, desirable and undesirable losses weighted so both labels count
+    alike whatever their numbers)."""
     adapter: Adapter = "lora"
     """``lora`` (a LoRA adapter), ``qlora`` (LoRA over a 4-bit base; needs CUDA) or ``full``."""
     preset: str | None = None
@@ -56,7 +63,7 @@ class TrainConfig(BaseModel):
     """Module names the adapter wraps; ``all-linear`` wraps every linear layer but the output head."""
     learning_rate: float | None = Field(None, gt=0)
     """Peak learning rate; ``None`` takes the preset's value for the adapter kind, else a fallback
-    (2e-4 LoRA SFT, 2e-5 full SFT, 5e-5 LoRA DPO, 5e-6 full DPO)."""
+    (2e-4 LoRA SFT, 2e-5 full SFT, 5e-5 LoRA DPO, 5e-6 full DPO, 1e-5 LoRA KTO, 1e-6 full KTO)."""
     epochs: float = Field(1.0, gt=0)
     """Passes over the training split (ignored when ``max_steps`` is set)."""
     max_steps: int | None = Field(None, ge=1)
@@ -80,7 +87,7 @@ class TrainConfig(BaseModel):
     eval_every: float = Field(0.25, gt=0)
     """Held-out loss cadence: a fraction of the steps if below 1, else a number of steps."""
     dpo_beta: float = Field(0.1, gt=0)
-    """DPO's KL strength ``beta``: higher keeps the policy nearer the reference."""
+    """DPO's (and KTO's) KL strength ``beta``: higher keeps the policy nearer the reference."""
     output_dir: str = "tunesmith-train"
     """Where the adapter (or model), tokenizer, metrics, card and checkpoints are written."""
     save_every: int = Field(50, ge=1)
@@ -97,7 +104,8 @@ class TrainConfig(BaseModel):
     """Recompute activations to save memory; ``None``: on with CUDA, off on the CPU (slower there
     for no gain at small sizes)."""
     chat_template: str | None = None
-    """A Jinja file that replaces the tokenizer's chat template."""
+    """A Jinja file that replaces the tokenizer's chat template, or the name of a shipped one
+    (``smollm2-tools``: SmolLM2's template plus tool definitions and ``<tool_call>`` blocks)."""
     end_of_turn: str | None = None
     """The token that ends an assistant turn (checked in the loss mask); ``None``: the preset's,
     else the tokenizer's EOS token."""

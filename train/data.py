@@ -1,8 +1,14 @@
-"""Records in, TRL's conversational columns out: the only data conversion the trainer needs."""
+"""Records in, trainer rows out: the only data conversion the trainer needs.
+
+SFT rows are whole conversations (``messages`` + ``tools``) that ``train.chat`` tokenizes with a
+mask over every assistant turn; DPO and KTO rows keep TRL's conversational prompt/answer columns
+(plus ``label`` for KTO), which TRL renders itself.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import json
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -10,18 +16,27 @@ from typing import Any
 
 import polars as pl
 
-from curate import RECORD_SCHEMA, DatasetFormatError, InputError
+from curate import RECORD_SCHEMA, DatasetFormatError, InputError, Message
+from train.chat import template_messages, tokenize_conversation
 
-KIND_FOR_METHOD = {"sft": "sft", "dpo": "preference"}
-ANSWERS_FOR_METHOD = {"sft": ("completion",), "dpo": ("chosen", "rejected")}
+KIND_FOR_METHOD = {"sft": "sft", "dpo": "preference", "kto": "kto"}
+ANSWERS_FOR_METHOD = {"sft": ("completion",), "dpo": ("chosen", "rejected"), "kto": ("completion",)}
+NEEDS = {
+    "sft": "prompt + completion",
+    "dpo": "prompt + chosen + rejected",
+    "kto": "prompt + completion + label",
+}
 
 
 @dataclass
 class TrainingData:
-    """The records a run trains on, as plain rows in TRL's conversational format."""
+    """The records a run trains on, as plain rows in template shape."""
 
     rows: list[dict[str, Any]]
-    """``{"id", "prompt", "completion"}`` (SFT) or ``{"id", "prompt", "chosen", "rejected"}`` rows."""
+    """SFT: ``{"id", "messages", "tools"}`` (the whole conversation); DPO: ``{"id", "prompt",
+    "chosen", "rejected", "tools"}``; KTO: ``{"id", "prompt", "completion", "label", "tools"}``.
+    Messages are chat-template dicts (``train.chat.template_message``); ``tools`` is the parsed
+    definitions or ``None``."""
     n_input: int
     """Records offered (after reading; unreadable rows are counted in ``excluded``)."""
     excluded: dict[str, int] = field(default_factory=dict)
@@ -63,26 +78,56 @@ def load_records(dataset: str | Path | pl.DataFrame) -> tuple[pl.DataFrame, dict
     )
 
 
-def _messages(value: list[dict[str, str]] | None) -> list[dict[str, str]]:
-    return [{"role": m["role"], "content": m["content"]} for m in (value or [])]
+def messages_of(value: list[dict[str, Any]] | None) -> list[Message]:
+    """Rows of the record frame's message column as messages."""
+    return [Message.from_row(m) for m in value or []]
+
+
+def _says_something(message: Message) -> bool:
+    return bool(message.text.strip() or message.tool_calls)
 
 
 def _problem(method: str, row: dict[str, Any]) -> str | None:
     """The reason a record cannot be trained with ``method``, or ``None``."""
     if row["kind"] != KIND_FOR_METHOD[method]:
         return f"wrong_kind_{row['kind']}"
-    prompt = row["prompt"] or []
-    if not prompt or prompt[-1]["role"] not in ("user", "tool"):
+    prompt = messages_of(row["prompt"])
+    if not prompt or prompt[-1].role not in ("user", "tool"):
         return "prompt_not_ending_with_user"
+    if any(m.content is None and not m.tool_calls for m in prompt):
+        return "empty_prompt_message"
     for column in ANSWERS_FOR_METHOD[method]:
-        answer = row[column] or []
+        answer = messages_of(row[column])
         if not answer:
             return f"empty_{column}"
-        if any(m["role"] != "assistant" for m in answer):
+        if any(m.role != "assistant" for m in answer):
             return f"non_assistant_{column}"
-        if not any(m["content"].strip() for m in answer):
+        if not any(_says_something(m) for m in answer):
             return f"blank_{column}"
+    if method == "kto" and row.get("label") is None:
+        return "missing_label"
     return None
+
+
+def _tools(row: dict[str, Any]) -> list[dict[str, Any]] | None:
+    return json.loads(row["tools"]) if row.get("tools") else None
+
+
+def _row(method: str, row: dict[str, Any]) -> dict[str, Any]:
+    """A frame row as a trainer row (see ``TrainingData.rows``)."""
+    prompt = template_messages(messages_of(row["prompt"]))
+    out: dict[str, Any] = {"id": row["id"]}
+    if method == "sft":
+        # The whole conversation: earlier assistant turns are trained too, not only the last.
+        out["messages"] = prompt + template_messages(messages_of(row["completion"]))
+    else:
+        out["prompt"] = prompt
+        for column in ANSWERS_FOR_METHOD[method]:
+            out[column] = template_messages(messages_of(row[column]))
+    if method == "kto":
+        out["label"] = bool(row["label"])
+    out["tools"] = _tools(row)
+    return out
 
 
 def prepare(dataset: str | Path | pl.DataFrame, method: str) -> TrainingData:
@@ -103,16 +148,13 @@ def prepare(dataset: str | Path | pl.DataFrame, method: str) -> TrainingData:
             if len(excluded_ids[reason]) < 5:
                 excluded_ids[reason].append(row["id"])
             continue
-        out = {"id": row["id"], "prompt": _messages(row["prompt"])}
-        for column in ANSWERS_FOR_METHOD[method]:
-            out[column] = _messages(row[column])
-        rows.append(out)
+        rows.append(_row(method, row))
     if not rows:
         kinds = dict(Counter(frame["kind"].to_list())) if len(frame) else {}
-        want = "prompt + completion" if method == "sft" else "prompt + chosen + rejected"
         raise DatasetFormatError(
-            f"{source}: no record can be trained with method={method!r} (it needs {want} records); "
-            f"the data holds {kinds or 'no records'}, left out: {dict(excluded)}"
+            f"{source}: no record can be trained with method={method!r} (it needs "
+            f"{NEEDS[method]} records); the data holds {kinds or 'no records'}, "
+            f"left out: {dict(excluded)}"
         )
     return TrainingData(
         rows=rows,
@@ -135,8 +177,34 @@ def split(data: TrainingData, eval_fraction: float, seed: int) -> tuple[list[dic
     return keyed[n_eval:], keyed[:n_eval]
 
 
-def to_hf(rows: list[dict[str, Any]]):
-    """Rows to a ``datasets.Dataset`` (the ``id`` column is dropped: TRL needs only messages)."""
-    from datasets import Dataset
+def to_hf(rows: list[dict[str, Any]], method: str, tokenizer=None):
+    """Rows to a ``datasets.Dataset`` for TRL (the ``id`` column is dropped).
 
-    return Dataset.from_list([{k: v for k, v in r.items() if k != "id"} for r in rows])
+    SFT: pre-tokenized ``input_ids`` + ``assistant_masks`` (every assistant turn trained; TRL
+    builds the labels from the mask, truncates and drops fully masked rows). DPO/KTO: the message
+    columns as ``Json`` features, so tool calls of differing shapes reach the template as given
+    (Arrow would otherwise merge every row's argument keys into one struct); ``tools`` as JSON text,
+    which TRL parses.
+    """
+    from datasets import Dataset, Features, Json, Value
+
+    if method == "sft":
+        if tokenizer is None:
+            raise ValueError("SFT rows are tokenized here: pass the tokenizer")
+        encoded = [tokenize_conversation(tokenizer, r["messages"], r["tools"]) for r in rows]
+        return Dataset.from_list(
+            [{"input_ids": t.input_ids, "assistant_masks": t.assistant_masks} for t in encoded]
+        )
+    columns = ["prompt", *ANSWERS_FOR_METHOD[method]]
+    features: dict[str, Any] = {c: Json() for c in columns}
+    if method == "kto":
+        features["label"] = Value("bool")
+    out = []
+    for r in rows:
+        item = {c: r[c] for c in features}
+        out.append(item)
+    if any(r["tools"] for r in rows):
+        features["tools"] = Value("string")
+        for item, r in zip(out, rows, strict=True):
+            item["tools"] = json.dumps(r["tools"]) if r["tools"] else None
+    return Dataset.from_list(out, features=Features(features))

