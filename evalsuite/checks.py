@@ -12,9 +12,9 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal, Protocol
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
-from curate import NumericVerifier, final_number, parse_json
+from curate import InputError, NumericVerifier, final_number, get_verifier, parse_json
 from evalsuite import answers
 
 Kind = Literal["format", "substance"]
@@ -62,6 +62,8 @@ class CheckContext(BaseModel):
     """The case's last user message."""
     judge: Any = None
     """A ``RubricJudge`` for ``judge`` checks, or None."""
+    tools: list[dict[str, Any]] | None = None
+    """The function definitions the case offered the model (for ``tool_call`` checks)."""
 
 
 class _Check(BaseModel):
@@ -259,6 +261,53 @@ class Numeric(_Check):
         return self.result(verdict.passed, "" if verdict.passed else verdict.detail)
 
 
+class ToolCallFormat(_Check):
+    """The answer holds at least one parseable tool call (a JSON call, a ``<tool_call>`` block,
+    a JSON list of calls or Python-call syntax; ``curate.verify.tool_parse``), right or not."""
+
+    type: Literal["tool_call_format"] = "tool_call_format"
+    kind: Kind = "format"
+    """format or substance."""
+
+    def score(self, output: str, ctx: CheckContext) -> CheckResult:
+        # The same parser as the substance check: one verifier serves both (curate.verify).
+        verdict = get_verifier("tool_call", format_only=True).verify(output, None)
+        return self.result(verdict.passed, "" if verdict.passed else verdict.detail)
+
+
+class ToolCall(_Check):
+    """The answer's tool calls are the reference's: the right functions, every argument among
+    its acceptable values (BFCL's rules) and valid against the function's JSON Schema, from the
+    case's ``tools``. The detail starts with the verifier's reason code."""
+
+    type: Literal["tool_call"] = "tool_call"
+    kind: Kind = "substance"
+    """format or substance."""
+    reference: Any = None
+    """The expected call(s) (``curate.verify.tool_call``: ``{"name", "acceptable"}``,
+    ``{"name", "arguments"}`` or a BFCL ground_truth entry, or a list of them); defaults to the
+    case's reference."""
+
+    def verification_reference(self, ctx: CheckContext) -> dict[str, Any]:
+        """What the verifier compares with: the expected calls and the case's tools."""
+        want = _expected(self.reference, ctx, "tool_call")
+        if isinstance(want, dict) and "calls" in want:
+            return {"tools": ctx.tools, **want}
+        return {"calls": want, "tools": ctx.tools}
+
+    def check_reference(self, ctx: CheckContext) -> None:
+        """Raise ``ValueError`` if the reference or a tool's schema is unusable."""
+        try:
+            get_verifier("tool_call").verify("", self.verification_reference(ctx))
+        except InputError as e:
+            raise ValueError(str(e)) from e
+
+    def score(self, output: str, ctx: CheckContext) -> CheckResult:
+        verdict = get_verifier("tool_call").verify(output, self.verification_reference(ctx))
+        detail = "" if verdict.passed else f"{verdict.reason}: {verdict.detail}"
+        return self.result(verdict.passed, detail)
+
+
 class RougeL(_Check):
     """ROUGE-L F-measure against the reference (``rouge-score``) at or above a threshold."""
 
@@ -318,6 +367,33 @@ class Refusal(_Check):
         return self.result(ok, "refused" if refused else "answered")
 
 
+class Instruction(_Check):
+    """A verifiable instruction in the style of IFEval (``evalsuite.instructions``): a word or
+    sentence count, required or forbidden words, letter case, a list / JSON / section format, an
+    opening or closing phrase."""
+
+    type: Literal["instruction"] = "instruction"
+    kind: Kind = "format"
+    """format or substance."""
+    rule: str
+    """The rule (``word_count``, ``include_words``, ``letter_case``, ``bullets``, ...)."""
+    params: dict[str, Any] = Field(default_factory=dict)
+    """The rule's parameters (``{"max": 30}``, ``{"words": ["ocean"]}``, ``{"n": 3}``, ...)."""
+
+    @model_validator(mode="after")
+    def _known_rule(self) -> Instruction:
+        from evalsuite.instructions import check_params
+
+        check_params(self.rule, self.params)
+        return self
+
+    def score(self, output: str, ctx: CheckContext) -> CheckResult:
+        from evalsuite.instructions import RULES
+
+        passed, detail = RULES[self.rule](output, self.params)
+        return self.result(passed, detail)
+
+
 class Judge(_Check):
     """An LLM judge grades the answer against a rubric (1–5); pass at or above a threshold."""
 
@@ -349,9 +425,12 @@ Check = Annotated[
     | JsonSchema
     | JsonFields
     | Numeric
+    | ToolCallFormat
+    | ToolCall
     | RougeL
     | Length
     | Refusal
+    | Instruction
     | Judge,
     Field(discriminator="type"),
 ]
@@ -366,9 +445,12 @@ CHECK_TYPES = (
     "json_schema",
     "json_fields",
     "numeric",
+    "tool_call_format",
+    "tool_call",
     "rouge_l",
     "length",
     "refusal",
+    "instruction",
     "judge",
 )
 """The check types a suite may name."""

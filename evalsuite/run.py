@@ -7,6 +7,7 @@ the model is local, and carries a manifest of what exactly was evaluated.
 
 from __future__ import annotations
 
+import inspect
 import json
 from collections import Counter
 from pathlib import Path
@@ -14,7 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from curate import Generator, Message, NotFoundError, SamplingParams
+from curate import Generator, InputError, Message, NotFoundError, SamplingParams
 from evalsuite import metrics as m
 from evalsuite.checks import CheckContext, CheckResult
 from evalsuite.health import Health, health
@@ -28,6 +29,7 @@ from evalsuite.manifest import (
     sha256_json,
 )
 from evalsuite.perplexity import PerplexityResult, load_probe, perplexity
+from evalsuite.probes import with_probes
 from evalsuite.suite import Suite, load_suite
 
 GATING_PARAMS = SamplingParams(temperature=0.0, max_tokens=256)
@@ -51,6 +53,9 @@ class EvalConfig(BaseModel):
     """Perplexity probe texts: True for the shipped set, a file (.txt or .jsonl), False to skip."""
     judge: EvalJudgeConfig | None = None
     """The rubric judge for ``judge`` checks (without one they are skipped and counted)."""
+    probes: tuple[str, ...] = ()
+    """Capability probes to run beside the suite (``ifeval``, ``refusal``; see
+    ``evalsuite.probes``): their cases join the run as slices ``probe:<name>``."""
 
 
 class CaseResult(BaseModel):
@@ -146,7 +151,9 @@ def declared_metrics(suite: Suite, with_perplexity: bool) -> dict[str, m.MetricI
 
 def score_case(case: Any, output: str, finish_reason: str | None, judge: Any) -> CaseResult:
     """Score one answer against its case's checks."""
-    ctx = CheckContext(reference=case.reference, prompt=case.prompt_text, judge=judge)
+    ctx = CheckContext(
+        reference=case.reference, prompt=case.prompt_text, judge=judge, tools=case.tools
+    )
     checks = [c.score(output, ctx) for c in case.checks]
     flags = health(output, finish_reason)
     return CaseResult(
@@ -192,6 +199,7 @@ def run(
     config = config or EvalConfig()
     backend, params, judge, probe = config.backend, config.params, config.judge, config.probe
     suite = suite if isinstance(suite, Suite) else load_suite(suite)
+    suite = with_probes(suite, config.probes)
     if adapter is not None and not Path(adapter).is_dir() and backend != "openai":
         raise NotFoundError(f"adapter folder {adapter} does not exist")
     gen = generator or get_generator(
@@ -205,7 +213,7 @@ def run(
     elif has_judge_checks and judge is not None:
         jgen = get_generator(judge.backend, judge.model, base_url=judge.base_url, store=store)
         rubric = LLMRubricJudge(jgen, judge)
-    generations = gen.generate([c.messages for c in suite.cases], params, adapter)
+    generations = _generate(gen, suite, params, adapter)
     results = []
     for case, g in zip(suite.cases, generations, strict=True):
         result = score_case(case, g.text, g.finish_reason, rubric)
@@ -223,7 +231,7 @@ def run(
         suite_name=suite.name,
         suite_sha256=suite.sha256(),
         n_cases=len(suite.cases),
-        prompts_sha256=sha256_json([[x.model_dump() for x in c.messages] for c in suite.cases]),
+        prompts_sha256=prompts_sha256(suite),
         chat_template_sha256=chat_template_sha256(adapter, folder),
         model=model,
         model_sha256=folder_sha256(folder) if folder else None,
@@ -242,6 +250,28 @@ def run(
         perplexity=ppl,
         skipped=dict(skipped),
         cached=sum(g.cached for g in generations),
+    )
+
+
+def _generate(gen: Generator, suite: Suite, params: SamplingParams, adapter: str | None) -> Any:
+    chats = [c.messages for c in suite.cases]
+    if not any(c.tools for c in suite.cases):
+        return gen.generate(chats, params, adapter)
+    if "tools" not in inspect.signature(gen.generate).parameters:
+        raise InputError(f"the {gen.backend} backend cannot offer tools to the model")
+    return gen.generate(chats, params, adapter, tools=[c.tools for c in suite.cases])
+
+
+def prompts_sha256(suite: Suite) -> str:
+    """A hash of what the model is asked: each case's messages, with its tools where it has any
+    (so suites without tools keep the hash they always had)."""
+    return sha256_json(
+        [
+            {"messages": [x.model_dump() for x in c.messages], "tools": c.tools}
+            if c.tools
+            else [x.model_dump() for x in c.messages]
+            for c in suite.cases
+        ]
     )
 
 

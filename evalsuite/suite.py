@@ -7,6 +7,9 @@ A suite file is JSONL (one case per line) or YAML/JSON (a mapping with ``name``,
      "tags": ["arithmetic", "canary"], "checks": [{"type": "numeric"}]}
 
 ``prompt`` may be a string (one user turn) or a list of messages; ``messages`` is the same.
+``tools`` (optional) lists the function definitions the model is offered, OpenAI-style
+(``{"type": "function", "function": {"name", "description", "parameters"}}``); the generator
+passes them to the chat template, and ``tool_call`` checks validate calls against them.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from curate import ConfigError, Message, NotFoundError
-from evalsuite.checks import Check
+from evalsuite.checks import Check, CheckContext
 
 CANARY_TAG = "canary"
 """Cases with this tag are canaries: the default gate policy lets none of them regress."""
@@ -43,6 +46,8 @@ class Case(BaseModel):
     """What the answer must satisfy (names unique within the case)."""
     meta: dict[str, Any] = Field(default_factory=dict)
     """Open annotations (where the case came from, why it was mined)."""
+    tools: list[dict[str, Any]] | None = None
+    """The function definitions offered to the model (JSON Schema parameters), or None."""
 
     @model_validator(mode="before")
     @classmethod
@@ -69,12 +74,14 @@ class Case(BaseModel):
         for check in self.checks:
             if _needs_reference(check) and self.reference is None:
                 raise ValueError(f"check {check.name or check.type!r} needs a reference")
+            if check.type == "tool_call":  # a bad reference or schema fails here, not mid-run
+                check.check_reference(CheckContext(reference=self.reference, tools=self.tools))
         return self
 
     @property
     def prompt_text(self) -> str:
         """The last user message."""
-        return self.messages[-1].content
+        return self.messages[-1].text
 
     @property
     def canary(self) -> bool:
@@ -88,6 +95,7 @@ _REFERENCE_FIELD = {
     "numeric": "value",
     "rouge_l": "reference",
     "json_fields": "reference",
+    "tool_call": "reference",
 }
 
 

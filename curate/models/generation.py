@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from curate.records import Message
+
+ChatTools = list[list[dict[str, Any]] | None] | None
+"""Per chat, the tool definitions it offers (None: none); None for the whole call: no tools."""
 
 
 class SamplingParams(BaseModel):
@@ -52,6 +55,15 @@ class Generator(Protocol):
         chats: list[list[Message]],
         params: SamplingParams,
         adapter: str | None = None,
+        *,
+        tools: ChatTools = None,
     ) -> list[Generation]:
-        """Answer each chat (ending with a user turn); one Generation per chat, in order."""
+        """Answer each chat (ending with a user turn); one Generation per chat, in order.
+
+        ``tools``, where given, holds one entry per chat: the function definitions that chat
+        offers (OpenAI's ``{"type": "function", "function": {...}}``), or None for none. A
+        backend passes them to the chat template or the server (``curate.models.tools``).
+        Callers pass ``tools`` only when some chat has tools, so a generator without the
+        keyword still serves every other chat.
+        """
         ...

@@ -11,6 +11,8 @@ from curate.verify.json_schema import JsonSchemaVerifier
 from curate.verify.numeric import NumericVerifier
 from curate.verify.registry import VERIFIERS, get_verifier
 from curate.verify.text import ExactVerifier, RegexVerifier
+from curate.verify.tool_call import ReferenceCall, ToolCallVerifier, reference_calls
+from curate.verify.tool_parse import ParsedCall, parse_tool_calls
 from curate.verify.verification import Verification, Verifier
 
 __all__ = [
@@ -20,8 +22,13 @@ __all__ = [
     "ExactVerifier",
     "JsonSchemaVerifier",
     "NumericVerifier",
+    "ParsedCall",
+    "ReferenceCall",
     "RegexVerifier",
+    "ToolCallVerifier",
     "Verification",
     "Verifier",
     "get_verifier",
+    "parse_tool_calls",
+    "reference_calls",
 ]

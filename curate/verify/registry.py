@@ -1,7 +1,7 @@
 """Verifiers by name, because a record's meta or a suite case names the one it wants.
 
-``numeric``, ``exact``, ``regex``, ``json_schema`` and ``code_tests``; ``tool_call`` (the
-answer's tool call matches the reference call) is planned with the tool-use work.
+``numeric``, ``exact``, ``regex``, ``json_schema``, ``code_tests`` and ``tool_call`` (the
+answer's tool calls match the reference calls, BFCL-style).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from curate.verify.code_tests import CodeTestsVerifier
 from curate.verify.json_schema import JsonSchemaVerifier
 from curate.verify.numeric import NumericVerifier
 from curate.verify.text import ExactVerifier, RegexVerifier
+from curate.verify.tool_call import ToolCallVerifier
 from curate.verify.verification import Verifier
 
 VERIFIERS: dict[str, type[BaseModel]] = {
@@ -23,6 +24,7 @@ VERIFIERS: dict[str, type[BaseModel]] = {
     "regex": RegexVerifier,
     "json_schema": JsonSchemaVerifier,
     "code_tests": CodeTestsVerifier,
+    "tool_call": ToolCallVerifier,
 }
 """Verifier name → class; its fields are the options ``get_verifier`` accepts."""
 
@@ -31,8 +33,8 @@ def get_verifier(name: str, **options: Any) -> Verifier:
     """A verifier by name.
 
     Args:
-        name: ``numeric``, ``exact``, ``regex``, ``json_schema`` or ``code_tests``
-            (``tool_call`` is planned with the tool-use work).
+        name: ``numeric``, ``exact``, ``regex``, ``json_schema``, ``code_tests`` or
+            ``tool_call``.
         **options: the verifier's fields: ``rel_tol``, ``abs_tol`` for numeric;
             ``ignore_case`` for exact; ``full``, ``ignore_case`` for regex; ``config``
             (a ``CodeTestConfig`` or its dict of limits) for code_tests.

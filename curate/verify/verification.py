@@ -16,7 +16,9 @@ class Verification(BaseModel):
     """The answer is right."""
     reason: str
     """A short code: ``correct``, ``wrong_answer``, ``no_answer``, ``invalid_json``,
-    ``schema_violation``, ``tests_failed``, ``timeout``, ``memory_limit`` or ``error``."""
+    ``schema_violation``, ``tests_failed``, ``timeout``, ``memory_limit`` or ``error``; for tool
+    calls also ``no_call``, ``wrong_count``, ``wrong_function``, ``positional_argument``,
+    ``missing_argument``, ``unexpected_argument`` and ``wrong_value``."""
     detail: str = ""
     """What the verifier saw, for a person: the number found, the failing assert, the
     exception's last line."""

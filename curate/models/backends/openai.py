@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
 
 from curate.errors import InputError, TunesmithError
-from curate.models.generation import Generation, SamplingParams
+from curate.models.generation import ChatTools, Generation, SamplingParams
+from curate.models.logprobs import TOP_K, combine
+from curate.models.tools import openai_tools, tool_calls_text, tools_in_system
 from curate.records import Message
 
 KEY_VARS = ("TUNESMITH_API_KEY", "OPENAI_API_KEY")
@@ -41,6 +44,7 @@ class OpenAIGenerator:
         max_retries: int = 5,
         backoff_s: float = 0.5,
         max_backoff_s: float = 30.0,
+        tools_in_prompt: bool = False,
     ) -> None:
         """Args:
         model: the model name the server serves.
@@ -53,6 +57,10 @@ class OpenAIGenerator:
         max_retries: retries of one request after a retryable failure.
         backoff_s: the first retry's wait; doubled each retry.
         max_backoff_s: the longest wait between retries.
+        tools_in_prompt: write a chat's tools into its system prompt
+            (``curate.models.tools.tools_in_system``) instead of sending them as ``tools``, for
+            servers whose chat template ignores ``tools`` (SmolLM2 behind ``transformers
+            serve``, say).
         """
         self.model = model
         self.base_url = (
@@ -62,6 +70,7 @@ class OpenAIGenerator:
         self.max_retries = max_retries
         self.backoff_s = backoff_s
         self.max_backoff_s = max_backoff_s
+        self.tools_in_prompt = tools_in_prompt
         self.retries = 0
         """Retries made so far (for reports and tests)."""
         headers = {"Content-Type": "application/json"}
@@ -84,21 +93,37 @@ class OpenAIGenerator:
         chats: list[list[Message]],
         params: SamplingParams,
         adapter: str | None = None,
+        *,
+        tools: ChatTools = None,
     ) -> list[Generation]:
         """Answer each chat, ``max_concurrency`` requests at a time; in order.
 
         ``adapter`` is sent as the model name (how ``vllm serve --lora-modules`` names them).
+        A chat's ``tools`` are sent as the request's ``tools`` (names with a ``.``, which
+        OpenAI's API refuses, get ``_`` instead, as BFCL does); calls the server returns as
+        structured ``tool_calls`` come back in the text as ``<tool_call>{...}</tool_call>``
+        lines (``curate.models.tools.tool_calls_text``).
         """
         model = adapter or self.model
+        jobs = list(zip(chats, tools or [None] * len(chats), strict=True))
         if len(chats) <= 1 or self.max_concurrency == 1:
-            return [self._complete(chat, params, model) for chat in chats]
+            return [self._complete(chat, params, model, t) for chat, t in jobs]
         with ThreadPoolExecutor(self.max_concurrency) as pool:
-            return list(pool.map(lambda chat: self._complete(chat, params, model), chats))
+            return list(pool.map(lambda job: self._complete(job[0], params, model, job[1]), jobs))
 
-    def _complete(self, chat: list[Message], params: SamplingParams, model: str) -> Generation:
+    def _complete(
+        self,
+        chat: list[Message],
+        params: SamplingParams,
+        model: str,
+        tools: list[dict[str, Any]] | None = None,
+    ) -> Generation:
+        messages = [m.model_dump() for m in chat]
+        if tools and self.tools_in_prompt:
+            messages, tools = tools_in_system(messages, tools), None
         body: dict[str, Any] = {
             "model": model,
-            "messages": [m.model_dump() for m in chat],
+            "messages": messages,
             "max_tokens": params.max_tokens,
             "temperature": params.temperature,
             "seed": params.seed,
@@ -107,8 +132,12 @@ class OpenAIGenerator:
             body["top_p"] = params.top_p
         if params.stop:
             body["stop"] = list(params.stop)
+        if tools:
+            body["tools"] = _api_tools(tools)
         choice = self._post("/chat/completions", body)["choices"][0]
-        text = choice["message"].get("content") or ""
+        text = tool_calls_text(
+            choice["message"].get("content") or "", choice["message"].get("tool_calls")
+        )
         # Some servers keep the stop string in the text; the contract says it is left out.
         cuts = [text.find(s) for s in params.stop if s in text]
         reason = choice.get("finish_reason")
@@ -116,6 +145,41 @@ class OpenAIGenerator:
             text=text[: min(cuts)] if cuts else text,
             finish_reason=reason if reason in ("stop", "length") else None,
         )
+
+    def choice_logprobs(
+        self, chats: list[list[Message]], options: Sequence[str], adapter: str | None = None
+    ) -> list[dict[str, float]]:
+        """Per chat, each option's log-probability as the answer's first token: one token with
+        ``logprobs=True, top_logprobs=TOP_K`` (``curate.models.logprobs``).
+
+        Raises:
+            InputError: the server returned no log-probabilities.
+        """
+        model = adapter or self.model
+
+        def one(chat: list[Message]) -> dict[str, float]:
+            body = {
+                "model": model,
+                "messages": [m.model_dump() for m in chat],
+                "max_tokens": 1,
+                "temperature": 0.0,
+                "logprobs": True,
+                "top_logprobs": TOP_K,
+            }
+            choice = self._post("/chat/completions", body)["choices"][0]
+            content = (choice.get("logprobs") or {}).get("content") or []
+            if not content:
+                raise InputError(
+                    f"{self.base_url} returned no log-probabilities: use the generative judge"
+                )
+            first = content[0]
+            listed = [(t["token"], t["logprob"]) for t in first.get("top_logprobs") or []]
+            return combine(options, listed or [(first["token"], first["logprob"])])
+
+        if len(chats) <= 1 or self.max_concurrency == 1:
+            return [one(chat) for chat in chats]
+        with ThreadPoolExecutor(self.max_concurrency) as pool:
+            return list(pool.map(one, chats))
 
     def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         for attempt in range(self.max_retries + 1):
@@ -138,6 +202,15 @@ class OpenAIGenerator:
         raise TunesmithError(
             f"{self.base_url}{path} failed after {self.max_retries + 1} attempts: {failure}"
         )
+
+
+def _api_tools(tools: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    out = []
+    for tool in openai_tools(tools):
+        fn = dict(tool["function"])
+        fn["name"] = str(fn.get("name", "")).replace(".", "_")
+        out.append({**tool, "function": fn})
+    return out
 
 
 def _api_key(env_var: str | None) -> str | None:

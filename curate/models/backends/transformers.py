@@ -12,14 +12,15 @@ Other code that needs the model itself (per-token log-probs for perplexity, say)
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from curate.errors import NotFoundError
-from curate.models.generation import Generation, SamplingParams
-from curate.models.resolve import resolve_model
+from curate.errors import InputError, NotFoundError
+from curate.models.generation import ChatTools, Generation, SamplingParams
+from curate.models.resolve import require, resolve_model
+from curate.models.tools import render_chat
 from curate.records import Message
 
 _LOADED: dict[tuple[str, str, str], LoadedLM] = {}
@@ -91,7 +92,7 @@ def load_causal_lm(model: str, *, device: str | None = None, dtype: str = "auto"
     Returns:
         The shared ``LoadedLM``; use ``active(adapter)`` to run it with or without an adapter.
     """
-    import torch
+    torch = require("torch")
 
     folder = resolve_model(model)
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
@@ -144,8 +145,14 @@ class TransformersGenerator:
         chats: list[list[Message]],
         params: SamplingParams,
         adapter: str | None = None,
+        *,
+        tools: ChatTools = None,
     ) -> list[Generation]:
-        """Answer each chat; one Generation per chat, in order."""
+        """Answer each chat; one Generation per chat, in order.
+
+        A chat's ``tools`` go to the chat template, or into the system prompt where the template
+        ignores them (``curate.models.tools.render_chat``).
+        """
         if not chats:
             return []
         import torch
@@ -153,11 +160,10 @@ class TransformersGenerator:
         if self.threads:
             torch.set_num_threads(self.threads)
         lm = load_causal_lm(self.model, device=self.device, dtype=self.dtype)
+        per_chat = tools or [None] * len(chats)
         texts = [
-            lm.tokenizer.apply_chat_template(
-                [m.model_dump() for m in chat], tokenize=False, add_generation_prompt=True
-            )
-            for chat in chats
+            render_chat(lm.tokenizer, [m.model_dump() for m in chat], chat_tools)
+            for chat, chat_tools in zip(chats, per_chat, strict=True)
         ]
         # Batch chats of similar length together: less padding, the same answers.
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
@@ -166,6 +172,36 @@ class TransformersGenerator:
             idx = order[start : start + self.batch_size]
             batch = self._generate_batch(lm, [texts[i] for i in idx], params, adapter)
             out.update(zip(idx, batch, strict=True))
+        return [out[i] for i in range(len(chats))]
+
+    def choice_logprobs(
+        self, chats: list[list[Message]], options: Sequence[str], adapter: str | None = None
+    ) -> list[dict[str, float]]:
+        """Per chat, each option's log-probability as the first token of the answer, from the
+        logits after the chat template's assistant header (``curate.models.logprobs``)."""
+        if not chats:
+            return []
+        import torch
+
+        if self.threads:
+            torch.set_num_threads(self.threads)
+        lm = load_causal_lm(self.model, device=self.device, dtype=self.dtype)
+        tok = lm.tokenizer
+        ids = {o: option_token_ids(tok, o) for o in options}
+        texts = [render_chat(tok, [m.model_dump() for m in chat], None) for chat in chats]
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        out: dict[int, dict[str, float]] = {}
+        for start in range(0, len(order), self.batch_size):
+            idx = order[start : start + self.batch_size]
+            enc = tok(
+                [texts[i] for i in idx], return_tensors="pt", padding=True, add_special_tokens=False
+            ).to(lm.device)
+            with lm.active(adapter) as model, torch.inference_mode():
+                # Left padding: the last position is every row's next-token position.
+                logits = model(**enc).logits[:, -1, :].float()
+            logp = torch.log_softmax(logits, dim=-1)
+            for row, i in enumerate(idx):
+                out[i] = {o: float(torch.logsumexp(logp[row, ids[o]], dim=0)) for o in options}
         return [out[i] for i in range(len(chats))]
 
     def _generate_batch(
@@ -191,6 +227,19 @@ class TransformersGenerator:
         new_tokens = output[:, enc["input_ids"].shape[1] :]
         eos = _eos_ids(model, tok)
         return [_finish(row.tolist(), tok, eos, params) for row in new_tokens]
+
+
+def option_token_ids(tok: Any, option: str) -> list[int]:
+    """The vocabulary ids that spell ``option`` as one token, with and without a leading space
+    (an answer may start either way)."""
+    found = []
+    for text in (option, " " + option):
+        encoded = tok.encode(text, add_special_tokens=False)
+        if len(encoded) == 1 and encoded[0] not in found:
+            found.append(encoded[0])
+    if not found:
+        raise InputError(f"the option {option!r} is not a single token of this tokenizer")
+    return found
 
 
 def _eos_ids(model: Any, tok: Any) -> set[int]:

@@ -8,12 +8,16 @@ subprocess, so a script that builds this generator must do so under
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from curate.errors import InputError, MissingExtra, NotFoundError
-from curate.models.generation import Generation, SamplingParams
+from curate.models.generation import ChatTools, Generation, SamplingParams
+from curate.models.logprobs import TOP_K, combine
 from curate.models.resolve import resolve_model
+from curate.models.tools import openai_tools, template_uses_tools, tools_in_system
 from curate.records import Message
 
 
@@ -97,8 +101,16 @@ class VLLMGenerator:
         chats: list[list[Message]],
         params: SamplingParams,
         adapter: str | None = None,
+        *,
+        tools: ChatTools = None,
     ) -> list[Generation]:
-        """Answer each chat in one engine call; one Generation per chat, in order."""
+        """Answer each chat in one engine call; one Generation per chat, in order.
+
+        ``llm.chat`` takes one ``tools`` list for all its conversations, so chats are grouped
+        by the tools they offer (one call per group; one call in all when there are none). A
+        group's tools go to ``llm.chat(..., tools=...)``, or into the system prompt where the
+        model's chat template ignores them (``curate.models.tools``).
+        """
         if not chats:
             return []
         llm = self._engine()
@@ -111,13 +123,45 @@ class VLLMGenerator:
             stop=list(params.stop) or None,
             seed=params.seed,
         )
-        outputs = llm.chat(
-            [[m.model_dump() for m in chat] for chat in chats],
-            sampling,
-            use_tqdm=False,
-            lora_request=self._lora(adapter) if adapter else None,
-        )
-        return [_generation(out.outputs[0]) for out in outputs]
+        lora = self._lora(adapter) if adapter else None
+        per_chat = tools or [None] * len(chats)
+        groups: dict[str, list[int]] = {}
+        for i, chat_tools in enumerate(per_chat):
+            groups.setdefault(json.dumps(chat_tools, sort_keys=True), []).append(i)
+        out: dict[int, Generation] = {}
+        for idx in groups.values():
+            convs = [[m.model_dump() for m in chats[i]] for i in idx]
+            kwargs: dict[str, Any] = {}
+            if per_chat[idx[0]]:
+                defs = openai_tools(per_chat[idx[0]] or [])
+                if template_uses_tools(llm.get_tokenizer(), convs[0], defs):
+                    kwargs["tools"] = defs
+                else:
+                    convs = [tools_in_system(c, defs) for c in convs]
+            outputs = llm.chat(convs, sampling, use_tqdm=False, lora_request=lora, **kwargs)
+            out.update((i, _generation(o.outputs[0])) for i, o in zip(idx, outputs, strict=True))
+        return [out[i] for i in range(len(chats))]
+
+    def choice_logprobs(
+        self, chats: list[list[Message]], options: Sequence[str], adapter: str | None = None
+    ) -> list[dict[str, float]]:
+        """Per chat, each option's log-probability as the answer's first token: one greedy token
+        with its top ``TOP_K`` log-probabilities (``curate.models.logprobs``)."""
+        if not chats:
+            return []
+        llm = self._engine()
+        from vllm import SamplingParams as VLLMSamplingParams
+
+        sampling = VLLMSamplingParams(temperature=0.0, max_tokens=1, logprobs=TOP_K)
+        lora = self._lora(adapter) if adapter else None
+        convs = [[m.model_dump() for m in chat] for chat in chats]
+        outputs = llm.chat(convs, sampling, use_tqdm=False, lora_request=lora)
+        return [_first_token_logprobs(o.outputs[0], options) for o in outputs]
+
+
+def _first_token_logprobs(completion: Any, options: Sequence[str]) -> dict[str, float]:
+    listed = completion.logprobs[0] if completion.logprobs else {}
+    return combine(options, [(lp.decoded_token or "", lp.logprob) for lp in listed.values()])
 
 
 def _generation(completion: Any) -> Generation:
