@@ -47,9 +47,11 @@ from curate.verify import (
     JsonSchemaVerifier,
     NumericVerifier,
     RegexVerifier,
+    ToolCallVerifier,
     Verification,
     Verifier,
     get_verifier,
+    parse_tool_calls,
 )
 
 __all__ = [
@@ -98,6 +100,7 @@ __all__ = [
     "SynthConfig",
     "SynthReport",
     "SynthResult",
+    "ToolCallVerifier",
     "TunesmithError",
     "VerdictConfig",
     "Verification",
@@ -119,6 +122,7 @@ __all__ = [
     "load_eval_set",
     "marked_number",
     "parse_json",
+    "parse_tool_calls",
     "read_dataset",
     "read_shards",
     "redact_frame",

@@ -161,8 +161,9 @@ class TransformersGenerator:
             torch.set_num_threads(self.threads)
         lm = load_causal_lm(self.model, device=self.device, dtype=self.dtype)
         per_chat = tools or [None] * len(chats)
+        tokenizer = _with_adapter_template(lm.tokenizer, adapter)
         texts = [
-            render_chat(lm.tokenizer, [m.model_dump() for m in chat], chat_tools)
+            render_chat(tokenizer, [m.to_chat() for m in chat], chat_tools)
             for chat, chat_tools in zip(chats, per_chat, strict=True)
         ]
         # Batch chats of similar length together: less padding, the same answers.
@@ -188,7 +189,10 @@ class TransformersGenerator:
         lm = load_causal_lm(self.model, device=self.device, dtype=self.dtype)
         tok = lm.tokenizer
         ids = {o: option_token_ids(tok, o) for o in options}
-        texts = [render_chat(tok, [m.model_dump() for m in chat], None) for chat in chats]
+        texts = [
+            render_chat(_with_adapter_template(tok, adapter), [m.to_chat() for m in chat], None)
+            for chat in chats
+        ]
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         out: dict[int, dict[str, float]] = {}
         for start in range(0, len(order), self.batch_size):
@@ -260,3 +264,33 @@ def _finish(tokens: list[int], tok: Any, eos: set[int], params: SamplingParams) 
     if ended is not None or len(tokens) < params.max_tokens:
         return Generation(text=text, finish_reason="stop")
     return Generation(text=text, finish_reason="length")
+
+
+def adapter_chat_template(adapter: str | None) -> str | None:
+    """The chat template a tuned adapter was trained with, where its folder has one (``train``
+    saves the tokenizer beside the adapter): a tuned model is prompted the way it was tuned."""
+    if adapter is None:
+        return None
+    folder = Path(adapter).expanduser()
+    jinja = folder / "chat_template.jinja"
+    if jinja.is_file():
+        return jinja.read_text(encoding="utf-8")
+    config = folder / "tokenizer_config.json"
+    if config.is_file():
+        import json
+
+        template = json.loads(config.read_text(encoding="utf-8")).get("chat_template")
+        return template if isinstance(template, str) else None
+    return None
+
+
+def _with_adapter_template(tokenizer: Any, adapter: str | None) -> Any:
+    """The tokenizer, rendering with the adapter's own chat template where it differs."""
+    template = adapter_chat_template(adapter)
+    if template is None or template == tokenizer.chat_template:
+        return tokenizer
+    import copy
+
+    own = copy.copy(tokenizer)
+    own.chat_template = template
+    return own
