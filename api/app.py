@@ -10,16 +10,19 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from litestar import Litestar
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
+from litestar.routes import HTTPRoute
 
+from api import admin
 from api.auth import BearerAuth
 from api.config import ServerConfig
+from api.controllers.admin import AdminController
 from api.controllers.artifacts import ArtifactController
 from api.controllers.datasets import DatasetController
 from api.controllers.gate import GateController, GateRequest
@@ -27,12 +30,15 @@ from api.controllers.health import HealthController, _version
 from api.controllers.jobs import JobController
 from api.db import Db
 from api.errors import problem_response
+from api.headers import SecurityHeaders
+from api.ingest import Readers
 from api.jobs.supervisor import Supervisor
-from api.openapi import fix_schema
+from api.masking import Masker
+from api.openapi import DocsPage, Document
 from curate import home
 
-PUBLIC = ["^/health", "^/schema"]
-"""Routes that need no API key."""
+PUBLIC = ["^/health", "^/schema", "^/admin/"]
+"""Routes that need no API key (``/admin`` checks the server's admin secret itself)."""
 
 
 def create_app(config: ServerConfig | None = None) -> Litestar:
@@ -44,22 +50,34 @@ def create_app(config: ServerConfig | None = None) -> Litestar:
         root = Path(config.home) if config.home else home()
         os.environ["TUNESMITH_HOME"] = str(root)  # library calls in this process agree
         db = Db(root / "tunesmith.duckdb")
-        _clean_after_crash(db)
-        supervisor = Supervisor(db, config)
+        clean_after_crash(db, config)
+        masker = Masker.for_server(db.root, config.models, config.templates)
+        supervisor = Supervisor(db, config, masker)
         app.state.db, app.state.supervisor, app.state.config = db, supervisor, config
+        app.state.masker = masker
+        app.state.admin_secret = admin.publish(db.root, config)
+        app.state.readers = readers = Readers(db.root, config.ingest_memory_bytes)
+        readers.start()
         await supervisor.start()
         try:
             yield
         finally:
+            admin.withdraw(db.root)
+            await readers.stop()
             await supervisor.stop()
             db.close()
 
     openapi = OpenAPIConfig(
         title="tunesmith",
         version=_version(),
-        description="Curation, synthesis, training, evaluation and gating as durable jobs.",
+        description=(
+            "Curation, synthesis, training, evaluation and gating as durable jobs. JSON bodies "
+            "are nested at most 64 deep and typed strictly; model and template fields take the "
+            "names this server offers; an Idempotency-Key is remembered for "
+            f"{config.idempotency_ttl_s:g} s."
+        ),
         path="/schema",
-        render_plugins=[SwaggerRenderPlugin(path="/"), JsonRenderPlugin(path="/openapi.json")],
+        render_plugins=[Document(config, [GateRequest]), DocsPage()],
         components=Components(
             security_schemes={
                 "bearer": SecurityScheme(
@@ -70,6 +88,7 @@ def create_app(config: ServerConfig | None = None) -> Litestar:
             }
         ),
     )
+    allow: dict[str, str] = {}
     app = Litestar(
         route_handlers=[
             HealthController,
@@ -77,21 +96,39 @@ def create_app(config: ServerConfig | None = None) -> Litestar:
             JobController,
             ArtifactController,
             GateController,
+            AdminController,
         ],
         lifespan=[lifespan],
-        middleware=[DefineMiddleware(BearerAuth, exclude=PUBLIC)],
+        middleware=[
+            DefineMiddleware(SecurityHeaders, allow=allow),
+            DefineMiddleware(BearerAuth, exclude=PUBLIC),
+        ],
         exception_handlers={Exception: problem_response},
         openapi_config=openapi,
         request_max_body_size=config.max_body_bytes,
         debug=False,
     )
-    fix_schema(app, [GateRequest])
+    for route in app.routes:
+        if isinstance(route, HTTPRoute):
+            allow[route.path_format] = ", ".join(sorted(route.methods))
     return app
 
 
-def _clean_after_crash(db: Db) -> None:
-    """Forget what requests in flight left when the last server died: partial uploads, and
-    Idempotency-Keys still marked in progress (their requests never answered; a retry may run)."""
-    for part in (db.root / "uploads" / ".incoming").glob("*.part"):
-        part.unlink(missing_ok=True)
-    db.main.con.execute("DELETE FROM idempotency_keys WHERE status_code IS NULL")
+def clean_after_crash(db: Db, config: ServerConfig) -> None:
+    """Forget what requests in flight left when the last server died: partial uploads and the
+    readers' stores, uploaded files no dataset was read from (a crash mid-read), expired
+    Idempotency-Keys, and keys still marked in progress (their requests never answered)."""
+    uploads = db.root / "uploads"
+    for leftover in (uploads / ".incoming").glob("*"):
+        if leftover.is_file():
+            leftover.unlink(missing_ok=True)
+    used = {
+        Path(p).resolve() for (p,) in db.main.con.execute("SELECT path FROM datasets").fetchall()
+    }
+    for file in uploads.glob("*"):
+        if file.is_file() and file.resolve() not in used:
+            file.unlink(missing_ok=True)
+    cutoff = datetime.now(UTC).replace(tzinfo=None) - timedelta(seconds=config.idempotency_ttl_s)
+    db.main.con.execute(
+        "DELETE FROM idempotency_keys WHERE status_code IS NULL OR created_at < ?", [cutoff]
+    )

@@ -34,6 +34,20 @@ class ServerConfig(BaseModel):
     """Seconds a cancelled worker gets after SIGTERM before SIGKILL."""
     worker_threads: int = Field(default=1, ge=1)
     """Torch/OMP threads per worker process (two cores: keep the server responsive)."""
+    models: dict[str, str] = Field(default_factory=dict)
+    """Models a tenant may name, beyond the built-in aliases: name → a folder on the server (or
+    a hub id). Over the API a model field takes one of these names, never a path."""
+    templates: dict[str, Path] = Field(default_factory=dict)
+    """Chat templates a tenant may name (``train`` jobs' ``chat_template``): name → a Jinja file
+    on the server."""
+    idempotency_ttl_s: float = Field(default=24 * 3600.0, gt=0)
+    """How long an ``Idempotency-Key`` is remembered; after that the same key is a new request."""
+    ingest_memory_bytes: int = Field(default=4 << 30, ge=64 << 20)
+    """Address-space limit (``RLIMIT_AS``) of the child process that reads an upload; a file
+    that needs more is refused with 413 and the server itself never holds it."""
+    url: str | None = None
+    """Where this server answers on this machine (``serve`` sets it); written, with the admin
+    secret, to ``<home>/server.json`` so ``tunesmith keys`` can work while the server runs."""
 
     def limit(self, job_type: str) -> int:
         """How many jobs of ``job_type`` may run at once."""

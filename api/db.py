@@ -8,7 +8,8 @@ open that file: the supervisor hands a worker its input as files in the job's fo
 store of its own (``jobs/<id>/home/tunesmith.duckdb``, seeded with the embedding and generation
 caches, so resuming and later jobs reuse them), receives its progress over a pipe, and merges
 its caches and run records back into the main store when it ends (``api.jobs.caches``).
-Commands that open the store themselves (``tunesmith keys``) need the server stopped.
+``tunesmith keys`` goes through the running server (``/admin/keys``, see ``api.admin``) and
+opens the file itself only when no server holds it.
 """
 
 from __future__ import annotations

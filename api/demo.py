@@ -45,7 +45,11 @@ class DemoConfig(HabitTaskConfig):
     max_suite_cases: int = Field(32, ge=1)
     """Mined cases kept in the static suite."""
     synth_records: int = Field(6, ge=0)
-    """Records given to the teacher and to the negatives task (0 skips synthesis)."""
+    """Curated questions the base model rejection-samples answers for (0 skips synthesis)."""
+    synth_samples: int = Field(2, ge=1)
+    """Answers sampled per question (k), each checked by the numeric verifier."""
+    synth_max_tokens: int = Field(128, ge=8)
+    """Tokens per sampled answer (a truncated answer is dropped, never verified)."""
     curate_config: str | None = None
     """The curation config (default: the shipped ``demo/curate.toml``)."""
     train_config: str | None = None
@@ -103,6 +107,100 @@ def _config_file(path: Path | None, *shipped: str) -> Iterator[Path]:
         yield file
 
 
+def synthesize_verified(
+    curated: Path,
+    config: DemoConfig,
+    store: Any,
+    generator: Any,
+    out: Path,
+    reports: list[str] | None = None,
+) -> tuple[dict[str, Any], list[Any]]:
+    """The demo's synthesis stage: rejection sampling with the numeric verifier, no judge.
+
+    The base model answers each of the first ``synth_records`` curated questions
+    ``synth_samples`` times; the verifier checks each answer's final number against the ground
+    truth. Negatives keeps (correct, wrong) pairs; the teacher keeps each question's shortest
+    correct answer, served from the same cached samples (``habit_examples`` puts them in the
+    house format, ready to train on).
+
+    Returns:
+        The verified counts (``questions``, ``pairs``, ``pairs_from_reference``, ``teacher``,
+        ``pass_at_k``) and the teacher examples as prompt/completion rows.
+    """
+    import curate
+
+    cfg = curate.SynthConfig(
+        model=config.model,
+        limit=config.synth_records,
+        max_tokens=config.synth_max_tokens,
+        teacher_select="all",
+        samples=config.synth_samples,
+        verifier="numeric",
+        chunk=32,
+        options={"batch_size": 16},
+    )
+    results = {}
+    for task in ("negatives", "teacher"):
+        results[task] = curate.synthesize(task, curated, cfg, store=store, generator=generator)
+        files = curate.write_result(results[task], out / task)
+        if reports is not None:
+            reports.append(str(files["report"]))
+    pairs, teacher = results["negatives"].report, results["teacher"]
+    sampling = pairs.sampling
+    counts = {
+        "questions": sampling.prompts if sampling else 0,
+        "pairs": pairs.n_kept,
+        "pairs_from_reference": sampling.chosen_from_reference if sampling else 0,
+        "teacher": teacher.report.n_kept,
+        "pass_at_k": sampling.pass_at_k if sampling else None,
+    }
+    return counts, habit_examples(curate.from_frame(teacher.records))
+
+
+def habit_examples(teacher: list[Any]) -> list[dict[str, Any]]:
+    """Verified teacher answers in the house format, as conversational prompt/completion rows.
+
+    Each answer passed the numeric verifier against its question's ground truth
+    (``meta.synth.reference``), so its number is known to be right; what a 135M model does not
+    write is the habit's last line. The reasoning stays as the model wrote it and the line
+    ``{"answer": N}`` with the verified number is appended: the rewrite ``house_format`` gives
+    GSM8K's own solutions. An answer whose reference is not a number is left out.
+    """
+    import json
+
+    out = []
+    for record in teacher:
+        reference = record.meta.get("synth", {}).get("reference")
+        if not isinstance(reference, int | float):
+            continue
+        number = int(reference) if float(reference).is_integer() else reference
+        reasoning = "\n".join(m.content or "" for m in record.completion).strip()
+        out.append(
+            {
+                "prompt": [m.model_dump(exclude_none=True) for m in record.prompt],
+                "completion": [
+                    {
+                        "role": "assistant",
+                        "content": f"{reasoning}\n{json.dumps({'answer': number})}",
+                    }
+                ],
+            }
+        )
+    return out
+
+
+def training_set(curated: Path, teacher: list[dict[str, Any]], out: Path) -> Path:
+    """One JSONL file to train on: the curated records, then the verified teacher examples."""
+    import json
+
+    import curate
+
+    curate.write_records(curate.read_dataset(curated).records, out)
+    with out.open("a", encoding="utf-8") as f:
+        f.writelines(json.dumps(row, ensure_ascii=False) + "\n" for row in teacher)
+    return out
+
+
 # ---------------------------------------------------------------------------------------------
 # the lifecycle
 # ---------------------------------------------------------------------------------------------
@@ -153,30 +251,21 @@ def run_demo(
         )
         timings["curate"] = time.perf_counter() - t
 
-        t = stage(3, "synthesize teacher answers and verified negative pairs with the base model")
+        t = stage(3, "rejection-sample verified teacher answers and pairs from the base model")
         generator = curate.get_generator("transformers", config.model, store=store)
-        synth_reports = []
+        synth_reports: list[str] = []
+        curated = out / "curate" / "curated.parquet"
+        teacher_examples: list[Any] = []
         if config.synth_records:
-            curated = out / "curate" / "curated.parquet"
-            synth_cfg = curate.SynthConfig(
-                model=config.model,
-                limit=config.synth_records,
-                max_tokens=config.max_new_tokens,
-                teacher_select="all",
+            counts, teacher_examples = synthesize_verified(
+                curated, config, store, generator, out / "synth", synth_reports
             )
-            for task in ("teacher", "negatives"):
-                synth = curate.synthesize(
-                    task,
-                    curated,
-                    synth_cfg,
-                    store=store,  # type: ignore[arg-type]
-                    generator=generator,
-                    judge=generator,
-                )
-                files = curate.write_result(synth, out / "synth" / task)
-                synth_reports.append(str(files["report"]))
-                r = synth.report
-                say(f"  {task}: {r.n_generated} generated, {r.n_kept} kept, dropped {r.dropped}")
+            say(
+                f"  {counts['questions']} questions x {config.synth_samples} samples: "
+                f"{counts['pairs']} verified pairs ({counts['pairs_from_reference']} with the "
+                f"ground truth as chosen), {counts['teacher']} verified teacher answers; "
+                f"pass@k {counts['pass_at_k']}"
+            )
         timings["synthesize"] = time.perf_counter() - t
 
         t = stage(4, "mine a static suite of edge cases the base model fails")
@@ -199,13 +288,19 @@ def run_demo(
         )
         timings["mine"] = time.perf_counter() - t
 
-        t = stage(5, "tune a LoRA adapter on the curated set")
+        t = stage(5, "tune a LoRA adapter on the curated set and the verified teacher answers")
         with _config_file(_optional(config.train_config), "demo", "train.toml") as file:
             train_cfg = train.load_config(file)
         train_cfg = train_cfg.model_copy(
             update={"base_model": config.model, "output_dir": str(out / "adapter")}
         )
-        trained = train.run(out / "curate" / "curated.parquet", train_cfg, progress=train_progress)
+        data = training_set(curated, teacher_examples, out / "data" / "train_verified.jsonl")
+        trained = train.run(data, train_cfg, progress=train_progress)
+        say(
+            f"  trained on {trained.preflight.n_train} records: the curated set + "
+            f"{len(teacher_examples)} verified teacher examples (the verified pairs stay in "
+            "synth/negatives: stacking DPO on this adapter needs train to continue one)"
+        )
         say(f"  {trained.status}: {trained.metrics}")
         timings["train"] = time.perf_counter() - t
 

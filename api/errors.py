@@ -110,6 +110,10 @@ def problem_response(request: Request, exc: Exception) -> Response[dict[str, Any
         detail = str(exc)
     if status == 401:
         headers["WWW-Authenticate"] = 'Bearer realm="tunesmith"'
+    masker = getattr(request.app.state, "masker", None)
+    if masker is not None:  # a reader's message may name the upload's file: never its path
+        detail = masker.text(detail) if isinstance(detail, str) else detail
+        extra = masker.obj(extra)
     body = problem(status, detail, request.url.path, **extra)
     return Response(
         content=body.model_dump(exclude_none=True),

@@ -2,7 +2,9 @@
 with a different body is 422; a key whose first request is still being handled is 409.
 
 Keys are per API key and stored in the store (``idempotency_keys``), so a replay survives a
-restart. A request that fails with an error does not keep its key: the client may retry it.
+restart. A request that fails with an error does not keep its key: the client may retry it. A
+key expires ``ServerConfig.idempotency_ttl_s`` after its first request (24 h by default,
+``tunesmith serve --idempotency-ttl``): after that the same key is a new request.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from litestar import Request, Response
 from pydantic import BaseModel
@@ -46,7 +48,13 @@ async def idempotent(request: Request, body_sha256: str, produce: Produce) -> Re
     owner = request.user.id
     route = f"{request.method} {request.url.path}"
     store = request.app.state.db.main
+    now = datetime.now(UTC).replace(tzinfo=None)
     if key is not None:
+        ttl = timedelta(seconds=request.app.state.config.idempotency_ttl_s)
+        store.con.execute(  # an expired key is forgotten: this request is a new one
+            "DELETE FROM idempotency_keys WHERE owner = ? AND key = ? AND created_at < ?",
+            [owner, key, now - ttl],
+        )
         row = store.con.execute(
             "SELECT route, body_sha256, status_code, headers, body FROM idempotency_keys "
             "WHERE owner = ? AND key = ?",
@@ -71,7 +79,7 @@ async def idempotent(request: Request, body_sha256: str, produce: Produce) -> Re
             )
         store.con.execute(
             "INSERT INTO idempotency_keys VALUES (?, ?, ?, ?, NULL, NULL, NULL, ?)",
-            [owner, key, route, body_sha256, datetime.now(UTC).replace(tzinfo=None)],
+            [owner, key, route, body_sha256, now],
         )
     try:
         status, model, headers = await produce()

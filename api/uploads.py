@@ -1,16 +1,17 @@
 """Dataset uploads, streamed to disk with their sha256 computed on the way.
 
-A multipart upload (field ``file``, optional ``name`` and ``format``) or a JSON body of records
-lands in ``uploads/.incoming/<random>.part`` while it streams; past the size limit the partial
-file is removed and the request gets 413. A complete upload is renamed to
-``uploads/<sha256>[.<type>]``: the client's file name never becomes a path, only its extension
-(from a fixed list) is kept so the readers can tell the file type.
+A multipart upload (field ``file``, optional ``name`` and ``format``; at most ``MAX_PARTS``
+parts) or a JSON body of records lands in ``uploads/.incoming/<random>.part`` while it streams;
+past the size limit the partial file is removed and the request gets 413. The server parses
+nothing of the file itself (not even a JSON body of records): ``api.ingest`` reads it in a
+child process. A complete file upload is renamed to ``uploads/<sha256>[.<type>]``: the client's
+file name never becomes a path, only its extension (from a fixed list) is kept so the readers
+can tell the file type.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import secrets
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -19,15 +20,16 @@ from typing import IO
 
 from litestar import Request
 from litestar.exceptions import ClientException, HTTPException
-from multipart import MultipartSegment, ParserError, PushMultipartParser
-from pydantic import ValidationError
+from multipart import MultipartError, MultipartSegment, ParserLimitReached, PushMultipartParser
 
-from api.schemas import RecordsUpload
+from api.bodies import UnsupportedMediaType
 from curate import InputError
 
 SUFFIXES = (".jsonl", ".ndjson", ".json", ".parquet", ".csv", ".tsv")
 MAX_FIELD_BYTES = 4096
 """Largest plain form field (``name``, ``format``)."""
+MAX_PARTS = 16
+"""Most parts in a multipart upload; more get 413."""
 
 
 class TooLarge(HTTPException):
@@ -45,6 +47,8 @@ class Upload:
     size: int
     filename: str | None = None
     fields: dict[str, str] = field(default_factory=dict)
+    kind: str = "file"
+    """``file`` (a multipart file part) or ``records`` (a JSON body, read by the child)."""
 
 
 def file_suffix(filename: str | None) -> str:
@@ -106,7 +110,7 @@ async def _multipart(request: Request, boundary: bytes, sink: _Sink, limit: int)
     value = bytearray()
     files = 0
     try:
-        with PushMultipartParser(boundary, max_segment_count=16) as parser:
+        with PushMultipartParser(boundary, max_segment_count=MAX_PARTS) as parser:
             async for chunk in _limited(request, limit):
                 for part in parser.parse(chunk):
                     if isinstance(part, MultipartSegment):
@@ -127,7 +131,11 @@ async def _multipart(request: Request, boundary: bytes, sink: _Sink, limit: int)
                         segment = None
             if not parser.closed:  # the stream's final empty chunk closes a complete body
                 raise InputError("the multipart body ended early")
-    except ParserError as e:
+    except ParserLimitReached as e:
+        raise TooLarge(
+            detail=f"multipart body over a limit: {e} (at most {MAX_PARTS} parts)"
+        ) from None
+    except MultipartError as e:
         raise InputError(f"malformed multipart body: {e}") from None
     if files != 1:
         raise InputError("a multipart upload needs exactly one part named 'file'")
@@ -135,21 +143,9 @@ async def _multipart(request: Request, boundary: bytes, sink: _Sink, limit: int)
 
 
 async def _records(request: Request, sink: _Sink, limit: int) -> Upload:
-    body = bytearray()
     async for chunk in _limited(request, limit):
-        body.extend(chunk)
-    try:
-        upload = RecordsUpload.model_validate_json(bytes(body))
-    except ValidationError as e:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or '(body)'}: {err['msg']}"
-            for err in e.errors()[:10]
-        )
-        raise InputError(f"invalid records body: {problems}") from None
-    for row in upload.records:
-        sink.write((json.dumps(row, ensure_ascii=False) + "\n").encode())
-    fields = {"name": upload.name} | ({"format": upload.format} if upload.format else {})
-    return Upload(sink.path, sink.digest.hexdigest(), sink.size, "records.jsonl", fields)
+        sink.write(chunk)
+    return Upload(sink.path, sink.digest.hexdigest(), sink.size, "records.jsonl", kind="records")
 
 
 async def receive(request: Request, folder: Path, limit: int) -> Upload:
@@ -157,7 +153,8 @@ async def receive(request: Request, folder: Path, limit: int) -> Upload:
 
     Raises:
         TooLarge: the body exceeds ``limit`` bytes (nothing is left on disk).
-        InputError: not multipart or JSON, or a malformed body (nothing is left on disk).
+        UnsupportedMediaType: neither multipart nor JSON (nothing is left on disk).
+        InputError: a malformed multipart body (nothing is left on disk).
     """
     content_type, params = request.content_type
     sink = _Sink(folder / ".incoming", limit)
@@ -167,8 +164,8 @@ async def receive(request: Request, folder: Path, limit: int) -> Upload:
         elif content_type == "application/json":
             upload = await _records(request, sink, limit)
         else:
-            raise InputError(
-                "send the dataset as multipart/form-data (a part named 'file') or "
+            raise UnsupportedMediaType(
+                detail="send the dataset as multipart/form-data (a part named 'file') or "
                 "as application/json ({name, records})"
             )
         sink.finish()
@@ -180,7 +177,7 @@ async def receive(request: Request, folder: Path, limit: int) -> Upload:
         raise
     if upload.size == 0:
         sink.discard()
-        raise InputError("the uploaded file is empty")
+        raise InputError("the uploaded file is empty" if upload.kind == "file" else "empty body")
     return upload
 
 

@@ -6,6 +6,12 @@ inconsistent pair is a tie, so a judge that always prefers one position produces
 verdict is strict JSON validated against a schema (the whole reply, one code fence allowed); an
 invalid reply is re-asked a bounded number of times (``curate.ask_json``), then counted as
 invalid (never guessed).
+
+``EvalJudgeConfig.kind`` picks the pairwise judge: ``generative`` (the JSON verdicts above) or
+``likelihood`` (``curate.synth.likelihood``: the judge model's next-token probability of "A"
+against "B", in both orders, averaged, so a position bias cancels; its verdict is the averaged
+one, and each order's own verdict still feeds the position-consistency figure). None takes the
+backend's default: likelihood for local models (transformers, vLLM), generative for servers.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from curate import Generator, Message, ask_json
+from curate.synth.likelihood import JudgeKind, LikelihoodJudge, resolve_kind
 
 Side = Literal["base", "tuned", "tie", "invalid"]
 
@@ -47,6 +54,9 @@ class EvalJudgeConfig(BaseModel):
     """Re-asks after an invalid verdict before it counts as invalid."""
     max_tokens: int = Field(96, ge=8)
     """The most tokens a verdict may take."""
+    kind: JudgeKind | None = None
+    """The pairwise judge: ``likelihood`` or ``generative``; None: likelihood for local
+    backends (transformers, vLLM), generative for OpenAI-compatible servers."""
 
 
 class PairVerdict(BaseModel):
@@ -152,6 +162,8 @@ def judge_pairs(
         items: The cases with both answers.
         config: Retries and token budget (and the judge's identity, for the record).
     """
+    if resolve_kind(config.kind if config else None, generator) == "likelihood":
+        return _likelihood_pairs(generator, items, config)
     max_retries = config.max_retries if config else 2
     max_tokens = config.max_tokens if config else 96
     chats = []
@@ -180,6 +192,36 @@ def judge_pairs(
             )
         )
     return summarise(judgments, retries=retries, config=config)
+
+
+def _likelihood_pairs(
+    generator: Generator, items: Sequence[PairItem], config: EvalJudgeConfig | None
+) -> JudgeSummary:
+    """The likelihood judge on every item: base as ``a``, tuned as ``b``, both orders."""
+    scores = LikelihoodJudge(generator).compare(
+        [
+            (
+                f"{it.prompt}\n\nReference answer:\n{it.reference}" if it.reference else it.prompt,
+                it.base,
+                it.tuned,
+            )
+            for it in items
+        ]
+    )
+    judgments = []
+    for it, s in zip(items, scores, strict=True):
+        verdict: Side = "base" if s.prefers == "a" else "tuned" if s.prefers == "b" else "tie"
+        judgments.append(
+            PairJudgment(
+                case_id=it.case_id,
+                base_first="base" if s.a_shown_first > 0 else "tuned",
+                tuned_first="base" if s.a_shown_second > 0 else "tuned",
+                verdict=verdict,
+                base_words=len(it.base.split()),
+                tuned_words=len(it.tuned.split()),
+            )
+        )
+    return summarise(judgments, config=config)
 
 
 def summarise(

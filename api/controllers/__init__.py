@@ -13,13 +13,16 @@ if TYPE_CHECKING:
     from api.config import ServerConfig
     from api.db import Db
     from api.jobs.supervisor import Supervisor
+    from api.masking import Masker
 
 _WHY = {
     400: "Bad input: a parameter or body that does not validate",
     401: "No API key, or an unknown or revoked one",
     404: "No such resource for this API key",
     409: "Conflicts with the current state (or an Idempotency-Key still in progress)",
-    413: "The upload is larger than the limit",
+    413: "The body is larger than the limit (or has too many multipart parts, or the dataset "
+    "needs more memory to read than the server allows)",
+    415: "The body is not in a media type this route reads",
     422: "Well-formed but unusable (a dataset the readers cannot read; a reused "
     "Idempotency-Key with a different body)",
 }
@@ -56,3 +59,8 @@ def supervisor(request: Request) -> Supervisor:
 def config(request: Request) -> ServerConfig:
     """The server's settings."""
     return request.app.state.config  # type: ignore[no-any-return]
+
+
+def masker(request: Request) -> Masker:
+    """What replaces server folders in what a tenant reads."""
+    return request.app.state.masker  # type: ignore[no-any-return]

@@ -3,7 +3,6 @@ rejects, delete. Every dataset belongs to the API key that uploaded it."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 from datetime import UTC
 from pathlib import Path
@@ -14,14 +13,33 @@ from litestar import Controller, Request, Response, delete, get, post
 from litestar.params import Parameter
 
 from api import uploads
-from api.controllers import config, db, owner, problems
-from api.db import Db
+from api.controllers import config, db, masker, owner, problems
 from api.idempotency import fingerprint, idempotent
+from api.ingest import ingest_upload
 from api.schemas import MAX_PAGE, DatasetPage, RecordPage, Reject, RejectPage
-from curate import RECORD_SCHEMA, REJECT_SCHEMA, DatasetInfo, InputError, from_frame, ingest
+from curate import (
+    RECORD_SCHEMA,
+    REJECT_SCHEMA,
+    SHAPES_BY_NAME,
+    DatasetInfo,
+    InputError,
+    NotFoundError,
+    from_frame,
+)
 
 Limit = Annotated[int, Parameter(ge=1, le=MAX_PAGE, description="Items per page")]
-After = Annotated[str | None, Parameter(max_length=64, description="Cursor: a page's last_id")]
+After = Annotated[
+    str | None,
+    Parameter(
+        max_length=64,
+        description="Cursor: the `last_id` of the previous page. One that names nothing of "
+        "this key's is 404.",
+    ),
+]
+RowAfter = Annotated[
+    int | None,
+    Parameter(ge=0, description="Cursor: the `last_id` of the previous page (a row number)."),
+]
 
 
 def _public(info: DatasetInfo, root: Path) -> DatasetInfo:
@@ -32,21 +50,6 @@ def _public(info: DatasetInfo, root: Path) -> DatasetInfo:
     return info.model_copy(
         update={"path": shown, "created_at": info.created_at.replace(tzinfo=UTC)}
     )
-
-
-def _ingest(db: Db, path: Path, name: str, shape: str | None, key: str) -> DatasetInfo:
-    """Read an upload into the store (in a worker thread, on that thread's connection)."""
-    store = db.store()
-    try:
-        return ingest(path, shape=shape, name=name, store=store, owner=key)
-    except Exception:
-        # keep the file only if another dataset was read from the same bytes
-        used = store.con.execute(
-            "SELECT count(*) FROM datasets WHERE path = ?", [str(path.resolve())]
-        ).fetchone()
-        if not used or not used[0]:
-            path.unlink(missing_ok=True)
-        raise
 
 
 class DatasetController(Controller):
@@ -62,32 +65,43 @@ class DatasetController(Controller):
         request_max_body_size=None,  # this route enforces the configurable upload limit itself
         summary="Upload a dataset",
         description=(
-            "multipart/form-data with a part named `file` (optional fields `name`, `format`), "
-            "or application/json `{name, records, format?}`. Read by the same readers as the "
-            "CLI; unreadable rows become rejects. Idempotency-Key supported."
+            "multipart/form-data with a part named `file` (optional fields `name`, `format`; "
+            f"at most {uploads.MAX_PARTS} parts), or application/json `{{name, records, "
+            "format?}}` (nested at most 64 deep). Read by the same readers as the CLI, in a "
+            "child process with a memory limit (a file that needs more is 413); unreadable "
+            "rows become rejects, an unreadable file is 422. Idempotency-Key supported."
         ),
-        responses=problems(400, 409, 413, 422),
+        responses=problems(400, 409, 413, 415, 422),
     )
     async def upload(self, request: Request) -> Response[DatasetInfo]:
-        """Stream the upload to disk (sha256 on the way), then read it into the store."""
+        """Stream the upload to disk (sha256 on the way), then read it in a child process."""
         folder = db(request).root / "uploads"
         received = await uploads.receive(request, folder, config(request).max_upload_bytes)
         name = (received.fields.get("name") or Path(received.filename or "").stem or "upload")[:200]
         shape = received.fields.get("format") or None
+        if shape is not None and shape not in SHAPES_BY_NAME:
+            received.path.unlink(missing_ok=True)
+            raise InputError(f"format: expected one of {', '.join(SHAPES_BY_NAME)}")
         key = owner(request)
 
         async def produce() -> tuple[int, DatasetInfo, dict[str, str]]:
-            final = uploads.keep(received, folder)
-            info = await asyncio.to_thread(_ingest, db(request), final, name, shape, key)
+            info = await ingest_upload(
+                db(request),
+                request.app.state.readers,
+                received,
+                name=None if received.kind == "records" else name,
+                shape=shape,
+                owner=key,
+            )
             return 201, _public(info, db(request).root), {"Location": f"/v1/datasets/{info.id}"}
 
         try:
-            fp = fingerprint(received.sha256, name, shape or "")
+            fp = fingerprint(received.kind, received.sha256, name, shape or "")
             return await idempotent(request, fp, produce)  # type: ignore[return-value]
         finally:
             received.path.unlink(missing_ok=True)  # a replay or a failure leaves no temp file
 
-    @get("/", summary="List datasets", responses=problems(400))
+    @get("/", summary="List datasets", responses=problems(400, 404))
     async def list_datasets(
         self, request: Request, after: After = None, limit: Limit = 20
     ) -> DatasetPage:
@@ -101,7 +115,7 @@ class DatasetController(Controller):
                 [after, owner(request)],
             ).fetchone()
             if cursor is None:
-                raise InputError(f"unknown cursor after={after!r}")
+                raise NotFoundError(f"after={after!r}: no dataset of this key has that id")
             sql += " AND (created_at < ? OR (created_at = ? AND id < ?))"
             params += [cursor[0], cursor[0], cursor[1]]
         cur = store.con.execute(
@@ -142,7 +156,7 @@ class DatasetController(Controller):
                 "SELECT row FROM records WHERE dataset_id = ? AND id = ?", [info.id, after]
             ).fetchone()
             if row is None:
-                raise InputError(f"unknown cursor after={after!r}: no such record in this dataset")
+                raise NotFoundError(f"after={after!r}: no such record in this dataset")
             start = row[0]
         cols = ", ".join(RECORD_SCHEMA)
         table = store.con.execute(
@@ -150,6 +164,8 @@ class DatasetController(Controller):
             [info.id, start, limit + 1],
         ).to_arrow_table()
         frame = pl.DataFrame(pl.from_arrow(table)).cast(RECORD_SCHEMA)  # type: ignore[arg-type]
+        shown = masker(request).text
+        frame = frame.with_columns(pl.col("source_file").map_elements(shown, pl.String))
         recs = from_frame(frame.head(limit))
         return RecordPage(
             data=recs, has_more=frame.height > limit, last_id=recs[-1].id if recs else None
@@ -161,22 +177,23 @@ class DatasetController(Controller):
         responses=problems(400, 404),
     )
     async def rejects(
-        self, request: Request, dataset_id: str, after: After = None, limit: Limit = 100
+        self, request: Request, dataset_id: str, after: RowAfter = None, limit: Limit = 100
     ) -> RejectPage:
         """Rows the readers could not read, in file order; ``after`` is a row number."""
         store = db(request).main
         info = store.get_dataset(dataset_id, owner=owner(request))
-        try:
-            start = int(after) if after is not None else -1
-        except ValueError:
-            raise InputError(f"after={after!r}: the rejects cursor is a row number") from None
+        start = after if after is not None else -1
         cols = ", ".join(REJECT_SCHEMA)
         cur = store.con.execute(
             f"SELECT {cols} FROM rejects WHERE dataset_id = ? AND row > ? ORDER BY row LIMIT ?",
             [info.id, start, limit + 1],
         )
         names = [d[0] for d in cur.description]
-        rows = [Reject(**dict(zip(names, r, strict=True))) for r in cur.fetchall()]
+        shown = masker(request).text
+        rows = [
+            Reject(**{**dict(zip(names, r, strict=True)), "source_file": shown(r[0])})
+            for r in cur.fetchall()
+        ]
         page = rows[:limit]
         return RejectPage(
             data=page, has_more=len(rows) > limit, last_id=str(page[-1].row) if page else None

@@ -7,10 +7,11 @@ over an eval job's comparison and keep the reports as artifacts.
 
 from __future__ import annotations
 
-from litestar import Controller, post
+from litestar import Controller, Request, post
 from pydantic import BaseModel, ConfigDict, Field
 
 import evalsuite
+from api import bodies
 from api.controllers import problems
 from evalsuite import Comparison, GateDecision, GatePolicy
 
@@ -33,8 +34,9 @@ class GateController(Controller):
     tags = ("eval",)
     security = ({"bearer": []},)
 
-    @post("/", status_code=200, summary="Gate a comparison", responses=problems(400))
-    async def decide(self, data: GateRequest) -> GateDecision:
+    @post("/", status_code=200, summary="Gate a comparison", responses=problems(400, 413, 415))
+    async def decide(self, request: Request) -> GateDecision:
         """pass, fail or inconclusive, with reasons. The HTTP status is 200 whatever the
         verdict: the request succeeded; the verdict is in the body."""
+        data = await bodies.read(request, GateRequest)
         return evalsuite.gate(data.comparison, data.policy)

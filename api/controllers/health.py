@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cache
 from importlib.metadata import PackageNotFoundError, version
 
 from litestar import Controller, Request, get
@@ -10,6 +11,7 @@ from api.controllers import supervisor
 from api.schemas import Health
 
 
+@cache  # reading the installed metadata takes milliseconds: once per process
 def _version() -> str:
     try:
         return version("tunesmith")

@@ -12,6 +12,7 @@ from litestar import Controller, Request, Response, get, post
 from litestar.params import Parameter
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 
+from api import bodies, names
 from api.controllers import config, db, owner, problems, supervisor
 from api.idempotency import fingerprint, idempotent
 from api.jobs import queue
@@ -45,10 +46,20 @@ class JobController(Controller):
     tags = ("jobs",)
     security = ({"bearer": []},)
 
-    @post("/", status_code=202, summary="Submit a job", responses=problems(400, 404, 409, 422))
-    async def submit(self, request: Request, data: JobSubmission) -> Response[Job]:
-        """Queue a curate / synthesize / train / eval / gate job with the CLI's config model."""
-        body = data.root
+    @post(
+        "/",
+        status_code=202,
+        summary="Submit a job",
+        responses=problems(400, 404, 409, 413, 415, 422),
+    )
+    async def submit(self, request: Request) -> Response[Job]:
+        """Queue a curate / synthesize / train / eval / gate job with the CLI's config model.
+
+        Model and chat-template fields take names the server offers (listed in this schema),
+        never paths; JSON nested deeper than 64 is refused; types are strict (no booleans as
+        numbers)."""
+        body = (await bodies.read(request, JobSubmission)).root
+        names.check(body, body.type, config(request))
         canonical = body.model_dump_json()
 
         async def produce() -> tuple[int, Job, dict[str, str]]:

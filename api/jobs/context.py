@@ -12,14 +12,6 @@ from typing import IO, Any
 from pydantic import BaseModel, ConfigDict
 
 
-def model_name(name: str) -> str:
-    """Accept a model alias or hub-style id, never a path on the server (input safety)."""
-    parts = name.replace("\\", "/").split("/")
-    if not name or name.startswith(("/", "~", ".")) or ".." in parts or len(parts) > 2:
-        raise ValueError(f"model {name!r}: name a built-in alias or an 'org/name' id, not a path")
-    return name
-
-
 class JobRequestBase(BaseModel):
     """Base of every job request: names the datasets and earlier jobs the job reads."""
 
@@ -61,6 +53,8 @@ class JobContext:
     """Artifact folders of earlier jobs by role."""
     sink: IO[str] | None = None
     """Where events go (a pipe to the server); None drops them."""
+    mask: Callable[[Any], Any] = lambda value: value
+    """Replaces server folders in what a tenant will read (``api.masking.Masker.obj``)."""
     stop: threading.Event = field(default_factory=threading.Event)
     """Set when the job is cancelled; steps that can stop cleanly watch it."""
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -69,7 +63,7 @@ class JobContext:
         """Send one event to the server (a JSON line on the pipe)."""
         if self.sink is None:
             return
-        line = json.dumps({"type": type_, "data": data}, default=str)
+        line = json.dumps({"type": type_, "data": self.mask(data)}, default=str)
         with self._lock:  # library code may report from several threads
             self.sink.write(line + "\n")
             self.sink.flush()

@@ -29,6 +29,7 @@ from api.config import JOB_TYPES, ServerConfig
 from api.db import Db
 from api.jobs import caches, queue
 from api.jobs.runners import resumable
+from api.masking import Masker
 from api.schemas import Job
 
 log = logging.getLogger("tunesmith.jobs")
@@ -69,9 +70,10 @@ def _is_our_worker(pid: int, job_id: str) -> bool:
 class Supervisor:
     """Starts, watches, cancels and recovers job workers."""
 
-    def __init__(self, db: Db, config: ServerConfig) -> None:
+    def __init__(self, db: Db, config: ServerConfig, masker: Masker) -> None:
         self.db = db
         self.config = config
+        self.masker = masker
         self.changes = Notifier()
         self.active: Counter[str] = Counter()
         self._procs: dict[str, asyncio.subprocess.Process] = {}
@@ -186,6 +188,11 @@ class Supervisor:
             "request": job.request,
             "attempt": job.attempts,
             "parent_pid": os.getpid(),
+            "masks": self.masker.spec(),
+            "names": {
+                "model": dict(self.config.models),
+                "template": {k: str(v) for k, v in self.config.templates.items()},
+            },
             **inputs,
         }
         (folder / "spec.json").write_text(json.dumps(spec), encoding="utf-8")
@@ -223,7 +230,8 @@ class Supervisor:
         except Exception as e:  # the server's side failed: the job fails with the reason
             log.exception("job %s failed in the supervisor", job.id)
             if not self._stopping:
-                queue.finish(self.db.main, job.id, "failed", error=f"{type(e).__name__}: {e}")
+                error = self.masker.text(f"{type(e).__name__}: {e}")
+                queue.finish(self.db.main, job.id, "failed", error=error)
         finally:
             self._procs.pop(job.id, None)
             self._tasks.pop(job.id, None)
@@ -251,7 +259,8 @@ class Supervisor:
             )
         except Exception as e:  # a broken job store must not block the job's outcome
             log.exception("merging the store of job %s failed", job.id)
-            queue.add_event(self.db.main, job.id, "log", {"message": f"cache merge failed: {e}"})
+            message = self.masker.text(f"cache merge failed: {e}")
+            queue.add_event(self.db.main, job.id, "log", {"message": message})
             return
         if any(added.values()):
             queue.add_event(
@@ -269,7 +278,7 @@ class Supervisor:
             reason = error or (
                 f"worker killed by signal {-rc}" if rc < 0 else f"worker exited with code {rc}"
             )
-            queue.finish(self.db.main, job.id, "failed", error=reason)
+            queue.finish(self.db.main, job.id, "failed", error=self.masker.text(reason))
         self.changes.notify()
 
     def _succeed(self, job: Job) -> None:

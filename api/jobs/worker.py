@@ -18,6 +18,10 @@ import threading
 import time
 import traceback
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from api.masking import Masker
 
 PARENT_POLL_S = 1.0
 
@@ -28,6 +32,13 @@ def _watch_parent(parent: int) -> None:
         time.sleep(PARENT_POLL_S)
         if os.getppid() != parent:
             os._exit(3)
+
+
+def _mask_files(artifacts: Path, mask: Masker) -> None:
+    """Rewrite every artifact that names a server folder (reports, configs, Parquet)."""
+    for path in sorted(artifacts.rglob("*")):
+        if path.is_file() and not path.is_symlink():
+            mask.file(path)
 
 
 def _pack_folders(artifacts: Path) -> None:
@@ -55,8 +66,12 @@ def main(job_dir: str) -> int:
     os.dup2(2, 1)
     sys.stdout = sys.stderr
 
+    from api import names
     from api.jobs.context import JobContext
     from api.jobs.runners import parse_request, runner
+    from api.masking import Masker
+
+    mask = Masker([tuple(pair) for pair in spec.get("masks", [])])
 
     artifacts = folder / "artifacts"
     artifacts.mkdir(exist_ok=True)
@@ -68,9 +83,10 @@ def main(job_dir: str) -> int:
         datasets={k: Path(v) for k, v in spec["datasets"].items()},
         jobs={k: Path(v) for k, v in spec["jobs"].items()},
         sink=sink,
+        mask=mask.obj,
     )
     try:
-        request = parse_request(spec["request"])
+        request = names.resolve(parse_request(spec["request"]), spec["type"], spec.get("names", {}))
         run = runner(spec["type"])
         stoppable = getattr(sys.modules[run.__module__], "STOPPABLE", False)
 
@@ -81,10 +97,11 @@ def main(job_dir: str) -> int:
 
         signal.signal(signal.SIGTERM, on_term)
         outcome = run(request, ctx)
+        _mask_files(artifacts, mask)
         _pack_folders(artifacts)
         _write_atomic(
             folder / "result.json",
-            json.dumps({"result": outcome.result, "verdict": outcome.verdict}),
+            json.dumps({"result": mask.obj(outcome.result), "verdict": outcome.verdict}),
         )
     except BaseException as e:  # the server records the reason; the traceback goes to the log
         traceback.print_exc()

@@ -5,9 +5,11 @@ number (``curate.text.answers.stated_number``: after an answer marker such as ``
 or ``the answer is``, or the only number of a short answer), a short label, or the named
 entities of a short answer. Two answers whose final answers differ conflict; two whose final
 answers agree do not, however differently they are worded. When neither says anything
-comparable, formats are compared (JSON against prose, different JSON keys, different markdown
-structure), and answers that still share few words are ``divergent``: only a judge can tell
-whether they contradict.
+comparable, formats are compared (``curate.audit.format_profile.format_conflict``: JSON, code or
+a table against text and different JSON keys always; a list against a paragraph where the set's
+dominant format is one of them), and answers that still share few words are ``divergent``: only
+a judge can tell whether they contradict. A *hard* format difference is a conflict even when the
+two answers say the same thing: the set then teaches two formats for one request.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import unicodedata
 from dataclasses import dataclass
 from functools import partial
 
-from curate.audit.format_profile import profile
+from curate.audit.format_profile import AnswerProfile, format_conflict, profile
 from curate.text.answers import stated_number
 from curate.text.stopwords import STOP_WORDS
 
@@ -164,6 +166,7 @@ def compare(
     divergent_below: float = 0.3,
     same_above: float = 0.7,
     open_words: tuple[str, ...] = OPEN_ENDED,
+    set_format: str | None = None,
 ) -> Conflict | None:
     """Classify a pair of answers to one prompt; None when they agree or are near-identical.
 
@@ -177,9 +180,15 @@ def compare(
         same_above: content-word Jaccard at or over which answers count as the same answer.
         open_words: leading words of open-ended prompts, whose answers are compared by format
             only (two different poems do not contradict each other).
+        set_format: the set's dominant answer format (``format_profile.dominant_format``): a
+            list against a paragraph conflicts only when one of them has it; None (unknown):
+            every structural difference of answers that share few words conflicts.
     """
     if normalize(a) == normalize(b) or _PLACEHOLDER.match(a) or _PLACEHOLDER.match(b):
         return None  # placeholders are the quality check's business, not a contradiction
+    pa, pb = profile(a), profile(b)
+    if format_conflict(pa, pb) == "hard":
+        return _format(pa, pb)  # the same content as JSON and as prose is still two formats
     open_ended = is_open_ended(prompt, open_words)
     quantity = bool(_QUANTITY_QUESTION.search(prompt))
     number = partial(stated_number, quantity=quantity)  # (span, value, ...)
@@ -191,13 +200,11 @@ def compare(
             return Conflict(kind, ea[0], eb[0], str(ea[1]), str(eb[1]))
     wa, wb = words(a), words(b)
     overlap = jaccard(wa, wb)
+    structure = format_conflict(pa, pb, set_format)
+    if structure and (set_format is not None or overlap < same_above):
+        return _format(pa, pb)
     if overlap >= same_above:
         return None
-    pa, pb = profile(a), profile(b)
-    if pa.format != pb.format or pa.json_keys != pb.json_keys:
-        fa = pa.format + (f"{{{','.join(pa.json_keys)}}}" if pa.is_json else "")
-        fb = pb.format + (f"{{{','.join(pb.json_keys)}}}" if pb.is_json else "")
-        return Conflict("format", fa, fb, fa, fb)
     if open_ended:
         return None
     na, nb = len(a.split()), len(b.split())
@@ -218,6 +225,12 @@ def compare(
     return None
 
 
+def _format(pa: AnswerProfile, pb: AnswerProfile) -> Conflict:
+    fa = pa.format + (f"{{{','.join(pa.json_keys)}}}" if pa.is_json else "")
+    fb = pb.format + (f"{{{','.join(pb.json_keys)}}}" if pb.is_json else "")
+    return Conflict("format", fa, fb, fa, fb)
+
+
 def _overlaps(a: set[str], b: set[str]) -> bool:
     """Whether any name of one set shares a word with a name of the other (Paris ~ Paris, FR)."""
     wa = {w for name in a for w in name.lower().split()}
@@ -232,16 +245,21 @@ def _opening(text: str, n: int = 160) -> str:
 
 ANSWER_KINDS = frozenset({"yes_no", "choice", "number", "label", "entity"})
 """Conflicts between final answers: such a pair is a contradiction, never a duplicate."""
+GUARDED_KINDS = ANSWER_KINDS | {"format"}
+"""Conflicts dedup never merges: final answers, and formats (prose against JSON, ...)."""
 
 
-def final_answers_conflict(prompts: list[str], a: list[str], b: list[str]) -> list[bool]:
-    """For each pair of answers to a prompt, whether their final answers conflict.
+def final_answers_conflict(
+    prompts: list[str], a: list[str], b: list[str], set_format: str | None = None
+) -> list[bool]:
+    """For each pair of answers to a prompt, whether their final answers or formats conflict.
 
     Deduplication asks this of the pairs it is about to merge: two records that ask the same
-    thing but end in different numbers, labels or yes/no are material for the contradiction
-    check, and merging them would silently keep one side (maybe the wrong one).
+    thing but end in different numbers, labels or yes/no, or answer in different formats, are
+    material for the contradiction check, and merging them would silently keep one side (maybe
+    the wrong one). ``set_format`` is the set's dominant format, as in ``compare``.
     """
     return [
-        (c := compare(x, y, p)) is not None and c.kind in ANSWER_KINDS
+        (c := compare(x, y, p, set_format=set_format)) is not None and c.kind in GUARDED_KINDS
         for p, x, y in zip(prompts, a, b, strict=True)
     ]

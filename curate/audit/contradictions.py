@@ -3,7 +3,10 @@
 Candidate pairs are records whose prompts are the same after normalisation, or semantic
 neighbours (cosine of prompt embeddings at or over a threshold, with the same numbers in both
 prompts so that "3 apples" and "5 apples" are different questions). Pairs whose answers agree
-are left alone; the rest are classified by ``curate.audit.answer_conflicts.compare``. Conflicting pairs are
+are left alone; the rest are classified by ``curate.audit.answer_conflicts.compare``: different
+final answers, or different formats (the same content as prose and as JSON: dedup keeps such
+pairs apart so that they arrive here, reported as ``conflicting_format`` with both sides; a
+list against a paragraph counts where the set has a dominant format). Conflicting pairs are
 grouped into conflict clusters; in each, the answer held by the majority is proposed as the side
 to keep (or the judge's pick where the vote ties). Nothing is deleted by default: findings are
 ``review`` unless ``drop_proposed`` is set.
@@ -20,7 +23,7 @@ import polars as pl
 from pydantic import BaseModel, ConfigDict, Field
 
 from curate.audit.answer_conflicts import OPEN_ENDED, Conflict, compare, entities
-from curate.audit.format_profile import answer_text
+from curate.audit.format_profile import answer_text, set_format
 from curate.audit.judge import ContradictionJudgeConfig, Judge, JudgeVerdict
 from curate.models.generation import Generator
 from curate.pipeline.step import Finding, StepResult, findings_frame
@@ -223,6 +226,7 @@ class Contradictions:
         embeddings = self.embed(prompts) if self.embed and cfg.semantic and rows else None
         keys = records.select(normalize_expr(messages_text("prompt")))[:, 0].to_list()
         candidates = candidate_pairs(keys, prompts, embeddings, cfg)
+        dominant = set_format(answers) if candidates else None
         conflicts: dict[tuple[int, int], tuple[Conflict, str]] = {}
         for (i, j), how in sorted(candidates.items()):
             c = compare(
@@ -234,6 +238,7 @@ class Contradictions:
                 divergent_below=cfg.divergent_below,
                 same_above=cfg.same_above,
                 open_words=cfg.open_ended_words,
+                set_format=dominant,
             )
             if c is not None:
                 conflicts[(i, j)] = (c, how)

@@ -2,9 +2,17 @@
 
 Fine-tuning teaches habits: if one task's examples answer in JSON half the time and in prose the
 other half, the model learns to pick at random. Each answer gets a profile (JSON and its keys,
-markdown structure, length bucket, person, formality, language, refusal); answers are grouped by
-task (the leading word of the instruction, e.g. ``classify``, ``rewrite``) and an answer whose
-format differs from its task's dominant format is flagged, as is a task with no dominant format.
+markdown structure, length bucket, person, formality, language, refusal); answers are grouped
+into *tasks* by clustering their instructions (prompt embeddings when the pipeline gives an
+embedder, TF-IDF of the instruction otherwise), and an answer whose format differs from its
+task's dominant format is flagged, as is a task with no dominant format.
+
+Formats come in two families of strength. A *hard* difference (JSON, code or a table against
+text, or JSON with other keys) is drift whenever the task has a dominant format. A difference in
+markdown structure only (a numbered list among paragraphs) is flagged only where the task is
+near-unanimous (``structure_dominance``): "Generate five tips" is rightly answered either way.
+An answer in the format its own prompt asks for ("as a JSON object", "list five ...", "write a
+function") is never a deviant.
 """
 
 from __future__ import annotations
@@ -12,25 +20,33 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from typing import Any
 
+import numpy as np
 import polars as pl
 from pydantic import BaseModel, ConfigDict, Field
 
 from curate.pipeline.step import Finding, StepResult, findings_frame
 from curate.records import text_of
 
+Embed = Callable[[list[str]], np.ndarray]
+
 _HEADER = re.compile(r"^#{1,6}\s+\S", re.M)
 _BULLET = re.compile(r"^\s*(?:[-*•+]|\d{1,3}[.)])\s+\S", re.M)
 _TABLE = re.compile(r"^\s*\|.*\|\s*$", re.M)
 _FENCE = re.compile(r"^\s*(```|~~~)", re.M)
-# Unfenced code: lines that open like a statement of a common language.
-_CODE_LINE = re.compile(
+# Unfenced code: lines that open like a statement of a common language. An assignment alone
+# ("x = 5", "Total = 18") is also how worked arithmetic reads, so unfenced code needs at least
+# one line that only code has (a keyword statement or an opening brace).
+_STRONG_CODE = (
     r"^\s*(?:def |class |import |from \S+ import|function |#include|public |private |var |let |"
     r"const |return\b|SELECT |CREATE TABLE|(?:for|while|if|elif|else)\b[^\n]*:\s*$|"
-    r"(?:for|while|if)\s*\(|[A-Za-z_][\w.\[\]]*\s*[-+*/]?=\s*\S)|\{\s*$",
-    re.M,
+    r"(?:for|while|if)\s*\()|\{\s*$"
 )
+_CODE_LINE = re.compile(_STRONG_CODE + r"|^\s*[A-Za-z_][\w.\[\]]*\s*[-+*/]?=\s*\S", re.M)
+_STRONG_CODE_LINE = re.compile(_STRONG_CODE, re.M)
 _WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?", re.U)
 _REFUSAL = re.compile(
     r"\b(as an ai\b|i(?: am|'m) (?:sorry|unable|not able)|i can(?:not|'t) (?:help|provide|"
@@ -141,7 +157,10 @@ def length_bucket(n_words: int) -> str:
 def profile(text: str) -> AnswerProfile:
     """Profile one answer's format and tone."""
     is_json, keys = _json_keys(text)
-    code = not is_json and (bool(_FENCE.search(text)) or len(_CODE_LINE.findall(text)) >= 2)
+    code = not is_json and (
+        bool(_FENCE.search(text))
+        or (len(_CODE_LINE.findall(text)) >= 2 and bool(_STRONG_CODE_LINE.search(text)))
+    )
     words = [w.lower() for w in _WORD.findall(text)]
     first = sum(w in _FIRST for w in words)
     second = sum(w in _SECOND for w in words)
@@ -163,10 +182,90 @@ def profile(text: str) -> AnswerProfile:
     )
 
 
-def task_of(prompt: str) -> str:
-    """The task key of a prompt: its leading word, lower-cased (``classify``, ``rewrite``)."""
-    words = _WORD.findall(prompt)
-    return words[0].lower() if words else ""
+FAMILIES = ("json", "code", "table")
+"""Formats whose difference from text is *hard* drift; the rest (prose, lists, headers) differ
+in markdown structure only."""
+
+_REQUESTS = {
+    "json": re.compile(r"\bjson\b", re.I),
+    "code": re.compile(
+        r"\b(?:code|function|program|script|snippet|class|method|implement\w*|algorithm|sql|"
+        r"query|regex|regular expression|python|javascript|java|html|css|c\+\+|bash|shell|"
+        r"pseudo-?code|syntax|compile\w*)\b",
+        re.I,
+    ),
+    "table": re.compile(r"\b(?:table|tabular|spreadsheet|csv|markdown)\b", re.I),
+    "list": re.compile(
+        r"\b(?:list|lists|steps?|bullet\w*|enumerate|outline|itemi[sz]e|top \d+|ways|tips|"
+        r"reasons|ideas|examples|items|points|things|questions|suggestions|options|"
+        r"(?:two|three|four|five|six|seven|eight|nine|ten|\d+)\s+(?:\w+\s+){0,3}?\w+s)\b",
+        re.I,
+    ),
+    "headers": re.compile(r"\b(?:sections?|headings?|outline|article|report|guide|plan)\b", re.I),
+}
+
+
+def family(fmt: str) -> str:
+    """The family of a format signature: ``json``, ``code``, ``table`` or ``text``."""
+    return next((f for f in FAMILIES if f in fmt.split("+")), "text")
+
+
+def requested(prompt: str) -> frozenset[str]:
+    """The formats a prompt asks for in words ("as JSON", "list five", "write a function")."""
+    return frozenset(name for name, pattern in _REQUESTS.items() if pattern.search(prompt))
+
+
+def fits_request(fmt: str, prompt: str) -> bool:
+    """Whether an answer's format is one its prompt asks for (then it is no deviant)."""
+    asked = requested(prompt)
+    return bool(asked & set(fmt.split("+"))) or ("list" in asked and "headers" in fmt)
+
+
+def format_conflict(
+    a: AnswerProfile, b: AnswerProfile, set_format: str | None = None
+) -> str | None:
+    """How two answers' formats differ: ``hard``, ``structure`` or None (alike).
+
+    ``hard``: different families (JSON, code, table, text) or JSON with different keys.
+    ``structure``: text answers with different markdown structure (list against paragraph),
+    counted only where the set has a dominant format that one of them follows (``set_format``;
+    None: unknown, every structural difference counts).
+    """
+    if family(a.format) != family(b.format) or a.json_keys != b.json_keys:
+        return "hard"
+    if a.format == b.format:
+        return None
+    if set_format is None or set_format in (a.format, b.format):
+        return "structure"
+    return None
+
+
+def dominant_format(formats: list[str], dominance: float = 0.6) -> str:
+    """The format at least ``dominance`` of the answers share, or ``mixed``."""
+    if not formats:
+        return "mixed"
+    top, n = Counter(formats).most_common(1)[0]
+    return top if n / len(formats) >= dominance else "mixed"
+
+
+SET_FORMAT_SAMPLE = 2_000
+"""Answers (evenly spaced over the set) profiled to find the set's dominant format."""
+
+
+def set_format(answers: list[str], sample: int = SET_FORMAT_SAMPLE) -> str:
+    """The format most of a set's answers share, from an evenly spaced sample of them, or
+    ``mixed`` (what dedup's format guard and the contradiction step compare structure with)."""
+    step = max(1, len(answers) // sample)
+    return dominant_format([profile(a).format for a in answers[::step]])
+
+
+def instruction(row: dict) -> str:
+    """The task statement of a record row: the first line of its first user turn (the input
+    text below it is what the task is about, not what task it is)."""
+    users = [m for m in row["prompt"] or [] if m["role"] == "user"]
+    text = (users[0]["content"] if users else text_of(row["prompt"])) or ""
+    first = next((ln for ln in text.splitlines() if ln.strip()), "")
+    return " ".join(first.split()[:40])
 
 
 class FormatConfig(BaseModel):
@@ -176,14 +275,25 @@ class FormatConfig(BaseModel):
 
     enabled: bool = True
     """Run the format profile step."""
-    min_task_size: int = Field(20, ge=2)
-    """Tasks (prompts sharing a leading word) with fewer answers are profiled but not judged."""
+    task_size: int = Field(30, ge=2)
+    """Mean answers per task cluster: instructions are clustered into ``n / task_size`` tasks
+    (k-means over prompt embeddings, or over TF-IDF of the instructions without an embedder)."""
+    max_tasks: int = Field(300, ge=1)
+    """At most this many task clusters, whatever the set's size."""
+    min_task_size: int = Field(15, ge=2)
+    """Tasks with fewer answers are profiled but not judged."""
     dominance: float = Field(0.6, gt=0.5, le=1.0)
     """Share of a task's answers one format must reach to be its dominant format; an answer in
-    another format is flagged ``format_deviant``; a task where no format reaches it is listed
-    as having no dominant format."""
+    another family (JSON, code, table, text) is flagged ``format_deviant``; a task where no
+    format reaches it is listed as having no dominant format."""
+    structure_dominance: float = Field(0.9, gt=0.5, le=1.0)
+    """Share the dominant format must reach before an answer differing from it in markdown
+    structure only (a list among paragraphs) is flagged: list and prose are both right for
+    most open requests, so only a near-unanimous task makes the odd one drift."""
     max_tasks_reported: int = Field(30, ge=1)
     """How many of the largest tasks the report lists with their distributions."""
+    seed: int = 0
+    """Seed of the task clustering (reruns agree)."""
 
 
 def answer_text(row: dict) -> str:
@@ -212,7 +322,8 @@ class TaskFormats(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     task: str
-    """The task key (the instruction's leading word)."""
+    """The task cluster's name: its instructions' commonest leading word and two
+    characteristic words (``generate: list, books``)."""
     size: int
     """Answers of the task."""
     dominant: str | None
@@ -233,7 +344,7 @@ class UndecidedTask(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     task: str
-    """The task key."""
+    """The task cluster's name."""
     size: int
     """Answers of the task."""
     formats: dict[str, int]
@@ -264,9 +375,12 @@ class FormatFigures(BaseModel):
     tasks: list[TaskFormats]
     """The largest tasks (up to ``max_tasks_reported``), largest first."""
     n_tasks: int
-    """Tasks found."""
+    """Task clusters found."""
     n_tasks_judged: int
     """Tasks of at least ``min_task_size`` answers, whose answers were judged."""
+    task_clustering: str = "one task"
+    """How instructions were grouped into tasks: ``embeddings``, ``tf-idf``, or ``one task``
+    (a set too small to split)."""
     no_dominant_format: list[UndecidedTask]
     """Judged tasks with no dominant format."""
     deviants: int
@@ -275,15 +389,24 @@ class FormatFigures(BaseModel):
     """The configured ``min_task_size``."""
     dominance: float
     """The configured ``dominance``."""
+    structure_dominance: float = 0.9
+    """The configured ``structure_dominance``."""
 
 
 class FormatProfile:
-    """The step: profile every answer, find each task's dominant format, flag deviants."""
+    """The step: profile every answer, cluster instructions into tasks, find each task's
+    dominant format, flag deviants."""
 
     name = "format"
 
-    def __init__(self, config: FormatConfig | None = None) -> None:
+    def __init__(self, config: FormatConfig | None = None, *, embed: Embed | None = None) -> None:
+        """Args:
+        config: thresholds.
+        embed: texts -> L2-normalised embeddings, to cluster instructions into tasks (None:
+            TF-IDF of the instructions).
+        """
         self.config = config or FormatConfig()
+        self.embed = embed
 
     def run(self, records: pl.DataFrame) -> StepResult[FormatFigures]:
         """Profile the answers; ``format_deviant`` (review) findings for off-format answers."""
@@ -294,9 +417,12 @@ class FormatProfile:
             )
         )
         profiles = [profile(answer_text(r)) for r in rows]
+        asks = [instruction(r) for r in rows]
+        labels, source = self._tasks(asks)
+        names = task_names(asks, labels)
         tasks: dict[str, list[int]] = {}
-        for i, r in enumerate(rows):
-            tasks.setdefault(task_of(prompt_text(r)), []).append(i)
+        for i, label in enumerate(labels.tolist()):
+            tasks.setdefault(names[label], []).append(i)
         findings: list[Finding] = []
         task_table = []
         no_dominant = []
@@ -306,12 +432,19 @@ class FormatProfile:
             share = top_n / len(members)
             judged = len(members) >= cfg.min_task_size
             dominant = top if share >= cfg.dominance else None
-            if judged and dominant is None:
+            # a task answered in prose and lists alike is still a text task: JSON there drifts
+            families = Counter(family(profiles[i].format) for i in members)
+            top_family, family_n = families.most_common(1)[0]
+            text_task = dominant is None and family_n / len(members) >= cfg.dominance
+            if judged and dominant is None and not text_task:
                 no_dominant.append(
                     UndecidedTask(task=task, size=len(members), formats=dict(formats))
                 )
-            if judged and dominant is not None:
-                findings += _deviants(rows, profiles, members, task, dominant, share)
+            if judged and (dominant is not None or text_task):
+                found = _deviants(
+                    rows, profiles, asks, members, task, dominant or top_family, share, cfg
+                )
+                findings += found
             task_table.append(
                 TaskFormats(
                     task=task,
@@ -335,22 +468,95 @@ class FormatProfile:
             tasks=task_table[: cfg.max_tasks_reported],
             n_tasks=len(tasks),
             n_tasks_judged=sum(len(m) >= cfg.min_task_size for m in tasks.values()),
+            task_clustering=source,
             no_dominant_format=no_dominant,
             deviants=len(findings),
             min_task_size=cfg.min_task_size,
             dominance=cfg.dominance,
+            structure_dominance=cfg.structure_dominance,
         )
         return StepResult(findings=findings_frame(findings), figures=figures)
 
+    def _tasks(self, asks: list[str]) -> tuple[np.ndarray, str]:
+        """A task label per instruction, and how they were clustered."""
+        cfg = self.config
+        k = max(1, min(cfg.max_tasks, round(len(asks) / cfg.task_size)))
+        if k == 1 or len(asks) < 2 * cfg.min_task_size:
+            return np.zeros(len(asks), dtype=np.int64), "one task"
+        if self.embed is not None:
+            vectors: Any = np.asarray(self.embed(asks), dtype=np.float64)
+            source = "embeddings"
+        else:
+            vectors, source = lexical_vectors(asks), "tf-idf"
+        return cluster(vectors, k, cfg.seed), source
 
-def _deviants(rows, profiles, members, task, dominant, share) -> list[Finding]:
+
+def lexical_vectors(texts: list[str]) -> Any:
+    """L2-normalised TF-IDF rows (words and word pairs) of short texts, a sparse matrix
+    (k-means runs on it as it is: a reduction by SVD cost more than the clustering)."""
+    from scipy.sparse import csr_matrix
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    tfidf = TfidfVectorizer(
+        ngram_range=(1, 2),
+        sublinear_tf=True,
+        min_df=2 if len(texts) >= 50 else 1,
+        token_pattern=r"(?u)\b[^\W\d_]{2,}\b",
+    )
+    try:
+        return tfidf.fit_transform(texts)
+    except ValueError:  # no words at all (empty instructions)
+        return csr_matrix((len(texts), 1))
+
+
+def cluster(vectors: Any, k: int, seed: int = 0) -> np.ndarray:
+    """k-means labels of the rows (dense or sparse; mini-batch past 20,000 rows), fixed seed."""
+    from sklearn.cluster import KMeans, MiniBatchKMeans
+
+    k = min(k, vectors.shape[0])
+    if vectors.shape[0] > 20_000:
+        model = MiniBatchKMeans(k, random_state=seed, n_init=1, batch_size=4096)
+    else:
+        model = KMeans(k, random_state=seed, n_init=1)
+    return model.fit(vectors).labels_.astype(np.int64)
+
+
+def task_names(asks: list[str], labels: np.ndarray) -> list[str]:
+    """A readable, unique name per task label: the commonest leading word of its instructions
+    and its two most characteristic words (``generate: list, books``)."""
+    from curate.audit.diversity import top_terms
+
+    k = int(labels.max()) + 1 if len(labels) else 0
+    leads: list[Counter[str]] = [Counter() for _ in range(k)]
+    for ask, label in zip(asks, labels.tolist(), strict=True):
+        words = _WORD.findall(ask)
+        leads[label][words[0].lower() if words else ""] += 1
+    terms = top_terms(asks, labels, k, 3) if k > 1 else [[] for _ in range(k)]
+    names: list[str] = []
+    for lead, words in zip(leads, terms, strict=True):
+        first = lead.most_common(1)[0][0] if lead else ""
+        rest = [w for w in words if w != first][:2]
+        name = f"{first}: {', '.join(rest)}" if rest else first
+        while name in names:
+            name += "'"
+        names.append(name)
+    return names
+
+
+def _deviants(rows, profiles, asks, members, task, dominant, share, cfg) -> list[Finding]:
     keys = Counter(profiles[i].json_keys for i in members if profiles[i].is_json)
     dominant_keys = keys.most_common(1)[0][0] if dominant == "json" and keys else None
     out = []
     for i in members:
         p = profiles[i]
         if p.format != dominant:
-            reason, evidence = "format_deviant", {"format": p.format}
+            hard = family(p.format) != family(dominant)
+            if not hard and (share < cfg.structure_dominance or dominant == "text"):
+                continue  # list among paragraphs of an open task: both are right
+            if fits_request(p.format, asks[i]):
+                continue  # the prompt asked for this format
+            reason = "format_deviant"
+            evidence: dict = {"format": p.format, "difference": "hard" if hard else "structure"}
         elif dominant_keys is not None and p.json_keys != dominant_keys:
             reason, evidence = (
                 "json_keys_deviant",
@@ -358,7 +564,12 @@ def _deviants(rows, profiles, members, task, dominant, share) -> list[Finding]:
             )
         else:
             continue
-        evidence |= {"task": task, "dominant": dominant, "dominant_share": round(share, 3)}
+        evidence |= {
+            "task": task,
+            "dominant": dominant,
+            "dominant_share": round(share, 3),
+            "task_size": len(members),
+        }
         out.append(
             Finding(
                 record_id=rows[i]["id"],

@@ -4,6 +4,12 @@ Any ``Generator`` serves (the built-in SmolLM2 on the CPU, an OpenAI-compatible 
 The judge must answer with one JSON object (``curate.models.json_reply``); a reply that is not
 one is asked again with the parse error, at most ``max_retries`` times, and then the pair stays
 undecided (``None``): a judge that cannot follow the format never decides anything.
+
+``ContradictionJudgeConfig.kind`` = ``likelihood`` (the default for local backends) parses no
+reply: it reads the model's next-token probabilities (``curate.synth.likelihood``), each question
+asked in both orders and the two margins averaged. "Can both be right?" (Yes/No) decides
+``contradict``; "which is correct?" (A/B) decides ``keep``, but only where both orders agree:
+a proposal drops data, and a verdict that flips with the order is no evidence.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from curate.models.generation import Generator
 from curate.models.json_reply import ask_json, first_object
 from curate.records import Message
+from curate.synth.likelihood import JudgeKind, LikelihoodJudge, resolve_kind
 
 SYSTEM = (
     "You check training data for contradictions. Two answers to the same question are shown. "
@@ -52,7 +59,10 @@ class ContradictionJudgeConfig(BaseModel):
     max_retries: int = Field(2, ge=0)
     """Times a reply that is not the JSON verdict is asked again before giving up."""
     max_tokens: int = Field(96, ge=16)
-    """Tokens the judge may write per reply."""
+    """Tokens the judge may write per reply (generative)."""
+    kind: JudgeKind | None = None
+    """``likelihood`` or ``generative``; None: likelihood for local backends (transformers,
+    vLLM), generative for OpenAI-compatible servers."""
 
 
 def build_chat(prompt: str, a: str, b: str) -> list[Message]:
@@ -82,8 +92,12 @@ class Judge:
 
         Pairs are sent as one batch per round; only the replies that failed go round again.
         """
+        if resolve_kind(self.config.kind, self.generator) == "likelihood":
+            verdicts: list[JudgeVerdict | None] = list(self._likelihood(pairs))
+            self.calls += 4 * len(pairs)
+            return verdicts
         # The verdict may sit inside prose: small judges rarely reply with the object alone.
-        verdicts, retries = ask_json(
+        verdicts, retries = ask_json(  # type: ignore[assignment]
             self.generator,
             [build_chat(*p) for p in pairs],
             JudgeVerdict,
@@ -94,3 +108,38 @@ class Judge:
         self.calls += len(pairs) + retries
         self.failures += sum(v is None for v in verdicts)
         return verdicts
+
+    def _likelihood(self, pairs: list[tuple[str, str, str]]) -> list[JudgeVerdict]:
+        judge = LikelihoodJudge(self.generator)
+        both = [build_chat(p, x, y)[1:] for p, a, b in pairs for x, y in ((a, b), (b, a))]
+        # the system prompt asks for JSON: the likelihood questions replace it
+        yes = judge.yes_margins(
+            [
+                [
+                    Message(
+                        role="user",
+                        content=(c[0].content or "").removesuffix(JSON_ASK) + BOTH_RIGHT,
+                    )
+                ]
+                for c in both
+            ]
+        )
+        keep = judge.compare(pairs, question=WHICH_CORRECT)
+        out = []
+        for i, score in enumerate(keep):
+            can_both = (yes[2 * i] + yes[2 * i + 1]) / 2
+            side = "neither" if not score.consistent else "A" if score.prefers == "a" else "B"
+            out.append(
+                JudgeVerdict(
+                    contradict=can_both < 0,
+                    keep=side,  # type: ignore[arg-type]
+                    reason=f"likelihood: both-right margin {can_both:.3f}, "
+                    f"A-over-B margins {score.a_shown_first:.3f}, {score.a_shown_second:.3f}",
+                )
+            )
+        return out
+
+
+JSON_ASK = "Your JSON verdict:"
+BOTH_RIGHT = "Can both answers be right at the same time? Reply Yes or No."
+WHICH_CORRECT = "Which answer is correct? Reply with one letter, A or B."

@@ -31,6 +31,14 @@ _SMILEY = re.compile(r"(?:(?<=\s)|^)[:;=]-?[()]")
 _CODE_LINE = re.compile(
     r"^\s*(?:for|if|elif|else|while|def|class|try|except|with|switch|case)\b|\)\s*:$"
 )
+# A fence line opens or closes a block; one that also closes on the same line (```x = 1```)
+# is inline code and toggles nothing.
+_FENCE_LINE = re.compile(r"^[ \t]*```(?![^\n]*```)", re.MULTILINE)
+_CLOSED_BLOCK = re.compile(
+    r"^[ \t]*```(?![^\n]*```)[^\n]*\n.*?^[ \t]*```[^\n]*$", re.MULTILINE | re.DOTALL
+)
+_INLINE_CODE = re.compile(r"`[^`\n]+`")
+_LIST_ITEM = re.compile(r"^(?:\d{1,3}[.)]|[a-zA-Z][.)]|[-*•+])\s+")
 
 
 def _unclosed_brackets(text: str) -> tuple[str, int] | None:
@@ -63,15 +71,17 @@ def truncated(answer: str, min_words_mid_sentence: int = 25) -> Evidence | None:
     text = answer.rstrip()
     if not text:
         return None
-    fences = re.findall(r"^[ \t]*```", text, re.MULTILINE)
-    if len(fences) % 2:
+    if len(_FENCE_LINE.findall(text)) % 2:
         return {"kind": "open_code_block", "span": text[-80:]}
-    unclosed = _unclosed_brackets(text)
+    # Code that was closed is finished: its brackets and quotes are the code's business
+    # (a "(" in a string, "{{" in a format string), not a sign the answer stopped early.
+    outside = _INLINE_CODE.sub(" ", _CLOSED_BLOCK.sub(" ", text))
+    unclosed = _unclosed_brackets(outside)
     if unclosed is not None:
         char, at = unclosed
-        return {"kind": "unclosed_bracket", "bracket": char, "span": text[at : at + 80]}
-    if text.count("“") > text.count("”") and text.rfind("“") > text.rfind("”"):
-        return {"kind": "unclosed_quote", "span": text[text.rfind("“") :][:80]}
+        return {"kind": "unclosed_bracket", "bracket": char, "span": outside[at : at + 80]}
+    if outside.count("“") > outside.count("”") and outside.rfind("“") > outside.rfind("”"):
+        return {"kind": "unclosed_quote", "span": outside[outside.rfind("“") :][:80]}
     last_line = text.rsplit("\n", 1)[-1].strip()
     words = last_line.split()
     if not words or last_line.startswith(("#", "//", "-", "*", "|", "<", "•")):
@@ -94,7 +104,11 @@ def truncated(answer: str, min_words_mid_sentence: int = 25) -> Evidence | None:
     tail = re.split(r"[.!?…]\s", text + " ")[-1].strip()
     tail_words = tail.split()
     listy = tail.count(",") >= 3 and len(tail_words) < 5 * tail.count(",")
+    # A list's last item written as a fragment ("10. Travel more") needs no full stop; one
+    # written in sentences ("2. Exercise: Aim for ... . Walk") should end like one.
     prose = ("\n" not in text.strip() or "\n\n" in text) and not listy
+    item = _LIST_ITEM.match(last_line)
+    prose = prose and (not item or bool(re.search(r"[.!?]\s", last_line[item.end() :])))
     if (
         prose
         and len(tail_words) >= 8

@@ -170,11 +170,14 @@ def kept_apart(records: pl.DataFrame, left: np.ndarray, right: np.ndarray) -> np
 
 
 def conflicting_pairs(records: pl.DataFrame, left: np.ndarray, right: np.ndarray) -> np.ndarray:
-    """A mask over candidate duplicate pairs: True where the two final answers conflict, or
-    where the two records differ in kind or in KTO label (an undesirable completion is never
-    merged into a desirable one).
+    """A mask over candidate duplicate pairs: True where the two final answers conflict, where
+    the two answers differ in format (prose against JSON, other JSON keys, code against prose,
+    or a list against a paragraph where the set has a dominant format), or where the two
+    records differ in kind or in KTO label (an undesirable completion is never merged into a
+    desirable one).
 
-    Such pairs are contradictions (for the contradiction step), not duplicates to merge.
+    Such pairs are contradictions (for the contradiction step), not duplicates to merge: merging
+    them would keep one side's answer or format at random and hide the conflict.
     """
     from curate.audit.answer_conflicts import final_answers_conflict
 
@@ -184,16 +187,32 @@ def conflicting_pairs(records: pl.DataFrame, left: np.ndarray, right: np.ndarray
     involved = np.unique(np.concatenate([left, right]))
     sub = records[involved.tolist()]
     prompts = [text_of(p) for p in sub["prompt"].to_list()]
-    answers = [
-        text_of(c if c is not None else ch)
-        for c, ch in zip(sub["completion"].to_list(), sub["chosen"].to_list(), strict=True)
-    ]
+    answers = _answers(sub)
     at = {int(i): k for k, i in enumerate(involved)}
     li, ri = [at[int(i)] for i in left], [at[int(i)] for i in right]
     conflicts = np.array(
         final_answers_conflict(
-            [prompts[i] for i in li], [answers[i] for i in li], [answers[i] for i in ri]
+            [prompts[i] for i in li],
+            [answers[i] for i in li],
+            [answers[i] for i in ri],
+            set_format=set_format(records),
         ),
         dtype=bool,
     )
     return conflicts | apart
+
+
+def set_format(records: pl.DataFrame) -> str:
+    """The set's dominant answer format (``format_profile.set_format``), or ``mixed``."""
+    from curate.audit.format_profile import SET_FORMAT_SAMPLE
+    from curate.audit.format_profile import set_format as dominant
+
+    step = max(1, len(records) // SET_FORMAT_SAMPLE)
+    return dominant(_answers(records.gather_every(step)) if len(records) else [])
+
+
+def _answers(records: pl.DataFrame) -> list[str]:
+    return [
+        text_of(c if c is not None else ch)
+        for c, ch in zip(records["completion"].to_list(), records["chosen"].to_list(), strict=True)
+    ]

@@ -1,28 +1,30 @@
 """Semantic duplicates: records whose embeddings are nearly parallel (cosine similarity).
 
-Each record's contents (prompt, then answers) are embedded by ``curate.models.embed`` (MiniLM by
-default, cached in the store). Up to ``exhaustive_max`` records, every pair is compared by blocked
-matrix products; above it, SemDeDup's recipe keeps the cost near-linear: k-means groups the
-vectors, and pairs are compared only within a group. Pairs above the threshold are closed into
-clusters by union-find, and each cluster keeps one representative (``curate.dedup.clusters``).
+Each record's contents (prompt, then answers) are embedded by the run's shared embedder
+(``curate.models.embed.Embedder``: the static model distilled from MiniLM by default, cached in
+the store). Up to ``exhaustive_max`` records, every pair is compared by blocked matrix products;
+above it, an approximate nearest-neighbour index (``curate.dedup.ann``) finds the pairs in
+near-linear time. Pairs above the threshold are closed into clusters by union-find, and each
+cluster keeps one representative (``curate.dedup.clusters``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import polars as pl
 from pydantic import BaseModel, ConfigDict, Field
 
+from curate.dedup.ann import ann_pairs
 from curate.dedup.clusters import (
     choose_representatives,
     components,
     conflicting_pairs,
     duplicate_findings,
 )
-from curate.models.embed import embed_texts
+from curate.models.embed import DEFAULT_MODEL, Embedder
 from curate.pipeline.step import StepResult
 from curate.text.normalize import content_text
 
@@ -37,22 +39,28 @@ class SemanticConfig(BaseModel):
 
     enabled: bool = True
     """Run the check (loads the embedding model; embeddings are cached in the store)."""
-    model: str = "minilm"
-    """Embedding model: an alias (``minilm``) or a local sentence-transformers folder."""
+    model: str = DEFAULT_MODEL
+    """Embedding model: ``minilm-static`` (static embeddings distilled from MiniLM, shipped,
+    numpy only), ``minilm`` or a local sentence-transformers folder (the ``train`` extra; slower,
+    stronger), or a local model2vec folder. Contradictions, diversity and format clustering embed
+    with the same model."""
     threshold: float = Field(0.95, gt=0.0, le=1.0)
     """Cosine similarity at or above which two records are semantic duplicates. Calibrated on
-    MRPC's human-labelled paraphrases for precision, because a duplicate is dropped: at 0.95
-    MiniLM's precision is 0.94 (recall 0.16); near the best-F1 point (0.63) precision is only
-    0.71-0.73, on a set that is two-thirds paraphrases (docs/benchmarks.md)."""
+    MRPC's human-labelled paraphrases for precision, because a duplicate is dropped: at 0.95 the
+    static model's precision is 0.96 (recall 0.16), MiniLM's 0.94 (recall 0.16); at 0.90 the
+    static model's precision falls to 0.89, on a set that is two-thirds paraphrases
+    (docs/benchmarks.md). Lower it only with a stronger model, or to review rather than drop."""
     exhaustive_max: int = Field(20_000, ge=1)
-    """Up to this many records every pair is compared (blocked matrix products); above it,
-    records are grouped by k-means first and compared within groups (SemDeDup)."""
-    cluster_size: int = Field(1_000, ge=10)
-    """Target records per k-means group in the large-set path."""
+    """Up to this many records every pair is compared exactly (blocked matrix products); above
+    it, an approximate nearest-neighbour index finds the pairs (about where it starts to pay:
+    docs/benchmarks.md)."""
+    neighbours: int = Field(32, ge=2)
+    """Neighbours each record asks the index for on the approximate path (asked again with
+    twice as many while all of them pass the threshold)."""
     batch_size: int = Field(64, ge=1)
-    """Texts per embedding batch."""
+    """Texts per embedding batch (sentence-transformers models)."""
     max_tokens: int = Field(128, ge=8, le=512)
-    """Tokens of each record embedded (prompt first); the model was trained on 128."""
+    """Tokens of each record embedded (prompt first); MiniLM was trained on 128."""
 
 
 class SemanticFigures(BaseModel):
@@ -64,10 +72,8 @@ class SemanticFigures(BaseModel):
     """The cosine threshold used."""
     model: str
     """The embedding model."""
-    path: Literal["exhaustive", "kmeans"]
-    """``exhaustive`` (every pair compared) or ``kmeans`` (pairs within k-means groups)."""
-    groups: int
-    """k-means groups (1 on the exhaustive path)."""
+    path: Literal["exhaustive", "ann"]
+    """``exhaustive`` (every pair compared) or ``ann`` (pairs from a nearest-neighbour index)."""
     pairs: int
     """Pairs at or over the threshold, after the veto below."""
     pairs_vetoed_conflicting_answers: int
@@ -89,28 +95,33 @@ class SemanticDedup:
         *,
         store: Store | None = None,
         progress: Callable[[int, int], None] | None = None,
+        embed: Callable[[Sequence[str]], np.ndarray] | None = None,
     ) -> None:
+        """The step, embedding with the run's shared embedder where one is given.
+
+        Args:
+            config: the check's settings.
+            store: where embeddings are cached (when ``embed`` is None).
+            progress: called with (texts embedded, texts to embed) (when ``embed`` is None).
+            embed: the run's shared embedder (``build_steps`` passes one); None builds one from
+                ``config`` and ``store``.
+        """
         self.config = config or SemanticConfig()
-        self.store = store
-        self.progress = progress
+        cfg = self.config
+        self.embed = embed or Embedder(
+            cfg.model,
+            store,
+            batch_size=cfg.batch_size,
+            max_tokens=cfg.max_tokens,
+            progress=progress,
+        )
 
     def run(self, records: pl.DataFrame) -> StepResult[SemanticFigures]:
         """Embed each record (prompt then answer), pair those above the threshold, cluster."""
         cfg = self.config
         texts = records.select(content_text().alias("t"))["t"].to_list()
-        vectors = embed_texts(
-            texts,
-            cfg.model,
-            self.store,
-            batch_size=cfg.batch_size,
-            max_tokens=cfg.max_tokens,
-            progress=self.progress,
-        )
-        if len(texts) <= cfg.exhaustive_max:
-            left, right = similar_pairs(vectors, cfg.threshold)
-            groups = 1
-        else:
-            left, right, groups = self._clustered_pairs(vectors)
+        vectors = self.embed(texts)
+        left, right = self.pairs(vectors)
         vetoed = conflicting_pairs(records, left, right)
         left, right = left[~vetoed], right[~vetoed]
         labels = components(len(texts), left, right)
@@ -129,8 +140,7 @@ class SemanticDedup:
         figures = SemanticFigures(
             threshold=cfg.threshold,
             model=cfg.model,
-            path="exhaustive" if groups == 1 else "kmeans",
-            groups=groups,
+            path="exhaustive" if len(texts) <= cfg.exhaustive_max else "ann",
             pairs=len(left),
             pairs_vetoed_conflicting_answers=int(vetoed.sum()),
             clusters=members["label"].n_unique(),
@@ -138,25 +148,13 @@ class SemanticDedup:
         )
         return StepResult(findings=findings, figures=figures)
 
-    def _clustered_pairs(self, vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
-        """SemDeDup: k-means on the unit vectors, then every pair within each group."""
-        from sklearn.cluster import MiniBatchKMeans
-
-        k = max(2, int(np.ceil(len(vectors) / self.config.cluster_size)))
-        kmeans = MiniBatchKMeans(n_clusters=k, random_state=0, n_init=3, batch_size=4096)
-        assignment = kmeans.fit_predict(vectors)
-        lefts, rights = [], []
-        for group in range(k):
-            members = np.flatnonzero(assignment == group)
-            if len(members) < 2:
-                continue
-            li, ri = similar_pairs(vectors[members], self.config.threshold)
-            lefts.append(members[li])
-            rights.append(members[ri])
-        if not lefts:
-            empty = np.zeros(0, dtype=np.int64)
-            return empty, empty, k
-        return np.concatenate(lefts), np.concatenate(rights), k
+    def pairs(self, vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Pairs ``i < j`` at or above the threshold: exact up to ``exhaustive_max`` vectors,
+        through the nearest-neighbour index above it."""
+        cfg = self.config
+        if len(vectors) <= cfg.exhaustive_max:
+            return similar_pairs(vectors, cfg.threshold)
+        return ann_pairs(vectors, cfg.threshold, neighbours=cfg.neighbours)
 
 
 def similar_pairs(

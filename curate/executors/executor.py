@@ -1,7 +1,8 @@
 """``open_executor``: the steps of a run, as the configured executor runs them.
 
 ``local`` returns the steps unchanged. ``ray`` starts (or joins) Ray, replaces the steps that
-have a distributed form (exact and near deduplication) by it, and wraps every step so that its
+have a distributed form (exact and near deduplication) by it, moves the run's embedding (shared
+by semantic dedup and the audit steps) to an actor pool, and wraps every step so that its
 findings and figures are kept in the run's work folder: a rerun after a failure skips the steps
 (and, inside a distributed step, the stages) that finished. The other steps run in this process,
 on the frame the previous step left, with their own code.
@@ -47,7 +48,18 @@ class RayExecutor:
         from curate.dedup.exact import ExactDedup
         from curate.dedup.near import NearDedup
         from curate.executors.ray_dedup import RayExactDedup, RayNearDedup
+        from curate.executors.ray_embed import RayEncode
 
+        # The run's embedder is one object shared by the steps that embed: pointing its encoder
+        # at the actor pool moves all of their embedding to Ray at once.
+        for embedder in {id(e): e for e in _embedders(steps)}.values():
+            embedder.encode = RayEncode(
+                self.work.sub("embeddings"),
+                self.config,
+                embedder.model,
+                embedder.batch_size,
+                embedder.max_tokens,
+            )
         out: list[Step] = []
         for i, step in enumerate(steps):
             label = f"{i:02d}-{step.name}"
@@ -58,6 +70,13 @@ class RayExecutor:
                 step = RayNearDedup(step, sub, self.config)
             out.append(Checkpointed(step, self.work, f"step-{label}"))
         return out
+
+
+def _embedders(steps: Sequence[Step]) -> list[Any]:
+    """The ``Embedder`` objects the steps hold (attribute ``embed``)."""
+    from curate.models.embed import Embedder
+
+    return [e for s in steps if isinstance(e := getattr(s, "embed", None), Embedder)]
 
 
 class Checkpointed:

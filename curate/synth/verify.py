@@ -7,6 +7,11 @@ Weak preference data gives unstable gains, so a pair is kept only when:
    (position swap): a judge that always picks the first answer keeps nothing;
 3. the judge does not call the two equally good in either order (the "rejected" would be correct).
 
+With the likelihood judge (``SynthConfig.judge_kind``, the default for local backends) steps 2
+and 3 become one: the mean of both orders' "A"-vs-"B" log-probability margins must favour
+chosen (``curate.synth.likelihood``); a pair it does not is dropped as ``rejected_preferred``.
+Each order's own verdict still counts in ``consistent`` and ``first_position_wins``.
+
 The length-bias figures show whether the kept pairs merely teach "longer is better".
 """
 
@@ -22,6 +27,7 @@ from curate.models.generation import Generator, SamplingParams
 from curate.records import Message, Record, text_of
 from curate.synth.common import Drop, Progress, generate_in_chunks, last_user
 from curate.synth.config import SynthConfig
+from curate.synth.likelihood import LikelihoodJudge, resolve_kind
 from curate.synth.templates import load_template
 
 PairChoice = Literal["A", "B", "TIE"]
@@ -57,6 +63,8 @@ def similarity(a: str, b: str) -> float:
 class PairFigures(BaseModel):
     """What verification saw."""
 
+    judge_kind: str | None = None
+    """``likelihood`` or ``generative``: how the judge decided."""
     judged: int = 0
     """Pairs shown to the judge (both orders)."""
     consistent: int = 0
@@ -69,6 +77,9 @@ class PairFigures(BaseModel):
     """Share of kept pairs whose chosen answer is longer (near 1.0: the set teaches length)."""
     judge_prefers_longer: float | None = None
     """Share of decisive verdicts that went to the longer answer."""
+    position_consistency: float | None = None
+    """``consistent / judged``: share of judged pairs whose verdict does not flip when the
+    order is swapped."""
 
 
 def verify_pairs(
@@ -100,6 +111,12 @@ def verify_pairs(
         figures.chosen_longer_kept = _longer_share(candidates)
         return candidates, drops, figures
 
+    figures.judge_kind = resolve_kind(config.judge_kind, judge)
+    if figures.judge_kind == "likelihood":
+        liked, more = _likelihood(candidates, judge, figures)
+        figures.chosen_longer_kept = _longer_share(liked)
+        figures.position_consistency = _rate(figures.consistent, figures.judged)
+        return liked, drops + more, figures
     template = load_template("judge", config.templates_dir)
     chats: list[list[Message]] = []
     for pair in candidates:
@@ -148,7 +165,43 @@ def verify_pairs(
             drops.append(Drop(_source(pair), "judge_inconsistent", detail))
     figures.chosen_longer_kept = _longer_share(kept)
     figures.judge_prefers_longer = round(longer_wins / decisive, 4) if decisive else None
+    figures.position_consistency = _rate(figures.consistent, figures.judged)
     return kept, drops, figures
+
+
+def _rate(k: int, n: int) -> float | None:
+    return round(k / n, 4) if n else None
+
+
+def _likelihood(
+    pairs: list[Record], judge: Generator, figures: PairFigures
+) -> tuple[list[Record], list[Drop]]:
+    """Keep the pairs whose averaged likelihood margin favours chosen."""
+    scores = LikelihoodJudge(judge).compare(
+        [(last_user(p.prompt), text_of(p.chosen), text_of(p.rejected)) for p in pairs]
+    )
+    kept: list[Record] = []
+    drops: list[Drop] = []
+    longer_wins = 0
+    for pair, s in zip(pairs, scores, strict=True):
+        figures.judged += 1
+        figures.consistent += s.consistent
+        figures.first_position_wins += s.first_position_picks
+        chosen_longer = len(text_of(pair.chosen)) > len(text_of(pair.rejected))
+        longer_wins += (s.a_shown_first > 0) == chosen_longer
+        longer_wins += (s.a_shown_second > 0) == chosen_longer
+        margins = [round(s.a_shown_first, 4), round(s.a_shown_second, 4)]
+        if s.prefers == "a":
+            synth = {
+                **pair.meta["synth"],
+                "judge": {"model": judge.model, "kind": "likelihood", "margins": margins},
+            }
+            kept.append(pair.model_copy(update={"meta": {**pair.meta, "synth": synth}}))
+        else:
+            detail = {"margins": margins, "rejected": text_of(pair.rejected)}
+            drops.append(Drop(_source(pair), "rejected_preferred", detail))
+    figures.judge_prefers_longer = round(longer_wins / (2 * len(pairs)), 4) if pairs else None
+    return kept, drops
 
 
 def _source(pair: Record) -> str:

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import json
 
-from curate.audit.format_profile import FormatConfig, FormatProfile, detect_language, profile
+import numpy as np
+
+from curate.audit.format_profile import (
+    FormatConfig,
+    FormatProfile,
+    detect_language,
+    fits_request,
+    profile,
+)
 
 
 def test_json_answers_have_keys_and_fenced_json_counts():
@@ -20,6 +28,8 @@ def test_markdown_structure_is_detected():
     assert profile("- one\n- two\n- three").lists
     assert profile("```python\nprint(1)\n```").format == "code"
     assert profile("def f(x):\n    y = x + 1\n    return y").format == "code"
+    # worked arithmetic is not code: assignments alone, with no statement only code has
+    assert profile("Total = 3 * 6\nEggs = 18\nSo he has 18 eggs.").format == "prose"
     assert profile("| a | b |\n|---|---|\n| 1 | 2 |").table
     assert profile("Just a plain sentence. Another one.").format == "prose"
     # a single "1." line is not a list, and a '#' inside code is not a header
@@ -52,11 +62,13 @@ def test_step_flags_deviants_from_the_dominant_format(sft_frame):
     ]
     pairs += [("Extract the fields from form x.", json.dumps({"full_name": "B"}))]
     frame = sft_frame(pairs)
-    result = FormatProfile(FormatConfig(min_task_size=20)).run(frame)
+    result = FormatProfile(FormatConfig(min_task_size=20, task_size=20)).run(frame)
     found = result.findings
     deviants = found.filter(found["reason"] == "format_deviant")
     assert deviants.height == 4  # the 4 JSON answers among 24 "classify" prose answers
-    assert {json.loads(e)["task"] for e in deviants["evidence"]} == {"classify"}
+    [task] = {json.loads(e)["task"] for e in deviants["evidence"]}
+    assert task.startswith("classify")  # the cluster is named by its instructions
+    assert {json.loads(e)["difference"] for e in deviants["evidence"]} == {"hard"}
     assert json.loads(deviants["evidence"][0])["dominant"] == "prose"
     keys = found.filter(found["reason"] == "json_keys_deviant")
     assert keys.height == 1 and json.loads(keys["evidence"][0])["dominant_keys"] == ["age", "name"]
@@ -72,5 +84,69 @@ def test_task_without_dominant_format_is_listed_and_small_tasks_not_judged(sft_f
     result = FormatProfile(FormatConfig(min_task_size=20)).run(sft_frame(pairs))
     assert result.findings.height == 0
     [task] = result.figures.no_dominant_format
-    assert task.task == "list" and task.formats == {"list": 10, "prose": 10}
+    assert task.task == "list" and task.formats == {"list": 10, "prose": 11, "json": 1}
     assert result.figures.n_tasks_judged == 1
+    assert result.figures.task_clustering == "one task"  # 22 answers: too few to split
+    small = FormatProfile(FormatConfig(min_task_size=20)).run(sft_frame(pairs[:19]))
+    assert small.figures.n_tasks_judged == 0 and small.figures.no_dominant_format == []
+
+
+CODE = "```python\ndef f(xs):\n    return sorted(xs)\n```"
+
+
+def test_tasks_are_clusters_of_instructions_not_their_first_word(sft_frame):
+    # the old grouping put every "How ..." question in one task and called the code drift
+    pairs = [(f"How do I sort list {i} in Python code?", CODE) for i in range(20)]
+    pairs += [
+        (f"How does weather pattern {i} form over oceans?", "Warm air rises.") for i in range(30)
+    ]
+    result = FormatProfile(FormatConfig(min_task_size=15, task_size=25)).run(sft_frame(pairs))
+    assert result.findings.height == 0
+    assert result.figures.task_clustering == "tf-idf" and result.figures.n_tasks == 2
+    # ...and a JSON answer planted among the prose of the weather cluster is still found
+    pairs[30] = (pairs[30][0], '{"cause": "warm air rises"}')
+    found = FormatProfile(FormatConfig(min_task_size=15, task_size=25)).run(sft_frame(pairs))
+    assert found.findings["row"].to_list() == [30]
+
+
+def test_an_embedder_when_given_decides_the_tasks(sft_frame):
+    pairs = [(f"Tell me about topic {i}.", "Plain prose answer.") for i in range(20)]
+    pairs += [(f"Tell me about item {i}.", CODE) for i in range(20)]
+    calls = []
+
+    def embed(texts):  # a fake embedder: two orthogonal directions, by the word "item"
+        calls.append(len(texts))
+        return np.array([[0.0, 1.0] if "item" in t else [1.0, 0.0] for t in texts])
+
+    cfg = FormatConfig(min_task_size=15, task_size=20)
+    result = FormatProfile(cfg, embed=embed).run(sft_frame(pairs))
+    assert calls == [40] and result.figures.task_clustering == "embeddings"
+    assert result.findings.height == 0  # two tasks, each unanimous
+    assert sorted(t.size for t in result.figures.tasks) == [20, 20]
+
+
+def test_structure_only_differences_need_a_near_unanimous_task(sft_frame):
+    listed = "1. Walk daily\n2. Sleep well\n3. Drink water"
+    # an open request answered by paragraphs 75% of the time: a list is a right answer too
+    pairs = [
+        (f"Give advice on healthy habit {i}.", "Walk daily and sleep well.") for i in range(15)
+    ]
+    pairs += [(f"Give advice on healthy habit {i}.", listed) for i in range(15, 20)]
+    assert FormatProfile(FormatConfig(min_task_size=15)).run(sft_frame(pairs)).findings.height == 0
+    # 19 paragraphs and one list: the list is the odd one out
+    pairs = [
+        (f"Give advice on healthy habit {i}.", "Walk daily and sleep well.") for i in range(19)
+    ]
+    pairs += [("Give advice on healthy habit 19.", listed)]
+    found = FormatProfile(FormatConfig(min_task_size=15)).run(sft_frame(pairs)).findings
+    assert found["row"].to_list() == [19]
+    assert json.loads(found["evidence"][0])["difference"] == "structure"
+
+
+def test_an_answer_in_the_format_its_prompt_asks_for_is_no_deviant(sft_frame):
+    pairs = [(f"Describe city {i}.", "A calm city by the sea.") for i in range(19)]
+    pairs += [("Describe city 19 as a JSON object.", '{"city": "Oslo", "calm": true}')]
+    assert FormatProfile(FormatConfig(min_task_size=15)).run(sft_frame(pairs)).findings.height == 0
+    assert fits_request("list", "List five reasons to cycle")
+    assert fits_request("code", "Write a function that reverses a string")
+    assert not fits_request("json", "Describe the city")

@@ -154,6 +154,15 @@ def test_merged_instructions_true_and_false() -> None:
             "OECD and many other international bodies over the last decade in the G",
             "ends_mid_sentence",
         ),
+        # a list item written in sentences, cut off mid-sentence, is still truncated
+        (
+            "Tips:\n\n1. Eat well.\n\n2. Sleep eight hours.\n\n3. Exercise regularly: Aim for "
+            "at least 150 minutes of moderate activity a week. Walking, cycling and swimming all "
+            "count, and even short sessions of any kind add up to real gains over many months",
+            "ends_mid_sentence",
+        ),
+        # a fence left open after a closed one
+        ("Run:\n```bash\nls\n```\nthen:\n```python\nprint(1)", "open_code_block"),
     ],
 )
 def test_truncated_true(answer: str, kind: str) -> None:
@@ -174,6 +183,17 @@ def test_truncated_true(answer: str, kind: str) -> None:
         "Sincerely,\nCompany A",
         "for num in range(1, 10):",
         "He smiled :( and left.",
+        # list answers simply end without a full stop (the last item is a fragment)
+        "Goals for the year:\n\n1. Develop healthy habits by keeping a consistent exercise "
+        "regimen.\n\n10. Travel and explore new places and cultures with the people you love "
+        "most in the world and try every kind of local food on the way there and back home",
+        "Here are the materials:\n\n1. Seeds\n2. Soil\n3. Labeling materials to keep track of "
+        "different variables or conditions such as different types of fertilizer or amounts of "
+        "sunlight for each and every pot in the experiment you run over the month",
+        # inline code on a fence line, and brackets or quotes inside closed code, are finished
+        "You can print a string in many ways; the simplest is:\n```cout << string```",
+        "Here it is:\n```python\ncode += \"{{\\n\"\nprint('(')\n```\nThis works.",
+        "Use `f(` as the prefix, then call it.",
     ],
 )
 def test_truncated_false(answer: str) -> None:

@@ -4,6 +4,7 @@ no package imports another's private modules (the import-linter contracts in pyp
 from __future__ import annotations
 
 import ast
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -21,6 +22,24 @@ def test_import_loads_nothing_heavy(package: str) -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True
     )
     assert out.stdout.strip() == "", f"import {package} loaded {out.stdout.strip()}"
+
+
+def test_a_default_curation_run_loads_nothing_heavy(tmp_path: Path) -> None:
+    # The default config embeds (semantic dedup, contradictions, diversity, format) with the
+    # static model: numpy only. A torch import anywhere on that path shows up here.
+    sample = ROOT / "data" / "samples" / "instructions.jsonl"
+    code = (
+        "import sys, curate; "
+        f"r = curate.run({str(sample)!r}, out_dir={str(tmp_path / 'out')!r}); "
+        "assert r.figures.semantic_dedup.model == 'minilm-static', r.figures.semantic_dedup; "
+        f"print(','.join(m for m in {HEAVY!r} if m in sys.modules))"
+    )
+    env = {**os.environ, "TUNESMITH_HOME": str(tmp_path / "home"), "OMP_NUM_THREADS": "1"}
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, env=env
+    )
+    assert out.returncode == 0, out.stderr[-4000:]
+    assert out.stdout.strip() == "", f"a default curation run loaded {out.stdout.strip()}"
 
 
 def _imports(package: str) -> set[str]:

@@ -6,9 +6,9 @@ own store, so an interrupted job resumes without paying for the embeddings twice
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from api.jobs.context import JobContext, JobRequestBase, Outcome
 from curate import CurateConfig
@@ -24,9 +24,21 @@ class CurateJob(JobRequestBase):
     dataset_id: str = Field(min_length=1, max_length=64)
     """The dataset to curate (one of this key's datasets)."""
     config: CurateConfig = Field(default_factory=CurateConfig)
-    """The curation pipeline's configuration."""
+    """The curation pipeline's configuration. No ``executor`` section: the server runs the steps
+    in the job's worker process (a Ray address or work folder from a client is refused)."""
     eval_dataset_id: str | None = Field(default=None, min_length=1, max_length=64)
     """An eval set (one of this key's datasets) for the train/eval leakage check."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_executor(cls, data: Any) -> Any:
+        config = data.get("config") if isinstance(data, dict) else None
+        if isinstance(config, dict) and "executor" in config:
+            raise ValueError(
+                "config.executor: not accepted over the API (the server runs the steps in "
+                "the job's worker process)"
+            )
+        return data
 
     def datasets(self) -> dict[str, str]:
         refs = {"input": self.dataset_id}

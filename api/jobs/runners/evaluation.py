@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field
 
-from api.jobs.context import JobContext, JobRequestBase, Outcome, model_name
+from api.jobs.context import JobContext, JobRequestBase, Outcome
 from evalsuite import CompareConfig, Suite
 
 RESUMABLE = True
@@ -26,7 +26,7 @@ class EvalJob(JobRequestBase):
     suite: Suite
     """The cases (the same model ``tunesmith eval`` reads from a suite file)."""
     model: str = Field(min_length=1, max_length=200)
-    """The base model: a built-in alias or an ``org/name`` id (never a server path)."""
+    """The base model: a built-in alias or a model the server offers by name (never a path)."""
     adapter_job_id: str | None = Field(default=None, min_length=1, max_length=64)
     """A succeeded train job of this key whose adapter is the tuned model; without it only the
     base model is run."""
@@ -34,11 +34,6 @@ class EvalJob(JobRequestBase):
     """Also measure perplexity on the shipped probe texts (catches forgetting)."""
     compare: CompareConfig = Field(default_factory=CompareConfig)
     """How the two runs are compared."""
-
-    @field_validator("model")
-    @classmethod
-    def _names_only(cls, name: str) -> str:
-        return model_name(name)
 
     def jobs(self) -> dict[str, str]:
         return {"adapter": self.adapter_job_id} if self.adapter_job_id else {}

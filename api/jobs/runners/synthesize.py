@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
-from api.jobs.context import JobContext, JobRequestBase, Outcome, model_name
+from api.jobs.context import JobContext, JobRequestBase, Outcome
 from curate import SynthConfig
 
 RESUMABLE = True
@@ -40,9 +40,6 @@ class SynthesizeJob(JobRequestBase):
                     f"{name}: not accepted over the API (the server calls no URL "
                     "and reads no folder a client names)"
                 )
-        model_name(config.model)
-        if config.judge_model:
-            model_name(config.judge_model)
         return config
 
     def datasets(self) -> dict[str, str]:

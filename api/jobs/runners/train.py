@@ -14,7 +14,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
-from api.jobs.context import JobContext, JobRequestBase, Outcome, model_name
+from api.jobs.context import JobContext, JobRequestBase, Outcome
 from train import TrainConfig
 
 RESUMABLE = True
@@ -29,12 +29,14 @@ class TrainJob(JobRequestBase):
     dataset_id: str = Field(min_length=1, max_length=64)
     """The training data (one of this key's datasets)."""
     config: TrainConfig
-    """The training run's configuration (its ``output_dir`` is chosen by the server)."""
+    """The training run's configuration: ``base_model`` and ``chat_template`` are names the
+    server offers; its ``output_dir`` is chosen by the server and ``dataset`` is ``dataset_id``."""
 
     @field_validator("config")
     @classmethod
-    def _names_only(cls, config: TrainConfig) -> TrainConfig:
-        model_name(config.base_model)
+    def _no_paths(cls, config: TrainConfig) -> TrainConfig:
+        if config.dataset is not None:
+            raise ValueError("dataset: not accepted over the API (name the data by dataset_id)")
         return config
 
     def datasets(self) -> dict[str, str]:

@@ -1,0 +1,186 @@
+"""Nearest neighbours for semantic dedup: exact blocked search against usearch and faiss HNSW.
+
+For each corpus (the records of alpaca_random_9k; a 200k-row corpus from ``bench/scale_corpus``),
+embeds every record's text with the static model (cached in ``/tmp``), then times:
+
+- ``exact``: ``curate.dedup.semantic.similar_pairs`` (blocked NumPy products, every pair);
+- ``usearch`` and ``faiss``: an HNSW index over all vectors, each vector's ``k`` nearest
+  neighbours, pairs at or above the threshold kept;
+
+and prints each ANN path's recall of the exact pairs, whether two builds gave the same pairs
+(determinism), and the crossover size where the ANN path starts to win.
+
+    OMP_NUM_THREADS=1 .venv/bin/python bench/ann.py [--big 200000] [--threshold 0.95]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+def texts_of(rows: list[dict]) -> list[str]:
+    """Each row's record text as semantic dedup embeds it (prompt, then answer)."""
+    from curate.io.ingest import read_rows
+    from curate.text.normalize import content_text
+
+    records = read_rows(rows).records
+    return records.select(content_text().alias("t"))["t"].to_list()
+
+
+def vectors(name: str, rows_fn) -> np.ndarray:  # type: ignore[no-untyped-def]
+    cache = Path(f"/tmp/ann_bench_{name}.npy")
+    if cache.exists():
+        return np.load(cache)
+    from curate.models.embed import embed_texts
+
+    start = time.perf_counter()
+    v = embed_texts(texts_of(rows_fn()))
+    print(f"  embedded {len(v)} texts in {time.perf_counter() - start:.1f}s")
+    np.save(cache, v)
+    return v
+
+
+def pair_set(left: np.ndarray, right: np.ndarray) -> set[tuple[int, int]]:
+    return set(zip(left.tolist(), right.tolist(), strict=True))
+
+
+def timed(fn, *args, **kw):  # type: ignore[no-untyped-def]
+    start = time.perf_counter()
+    out = fn(*args, **kw)
+    return out, time.perf_counter() - start
+
+
+def usearch_pairs(v: np.ndarray, t: float, k: int, threads: int) -> tuple[np.ndarray, np.ndarray]:
+    from usearch.index import Index
+
+    index = Index(ndim=v.shape[1], metric="ip", dtype="f32", connectivity=16, expansion_add=128)
+    index.add(np.arange(len(v)), v, threads=1)  # one thread: a deterministic graph
+    index.expansion_search = max(64, 2 * k)
+    found = index.search(v, k, threads=threads)
+    return _knn_to_pairs(found.keys.astype(np.int64), 1.0 - found.distances, t)
+
+
+def faiss_pairs(v: np.ndarray, t: float, k: int, threads: int) -> tuple[np.ndarray, np.ndarray]:
+    import faiss
+
+    faiss.omp_set_num_threads(1)  # one thread: a deterministic graph
+    index = faiss.IndexHNSWFlat(v.shape[1], 16, faiss.METRIC_INNER_PRODUCT)
+    index.hnsw.efConstruction = 128
+    index.add(v)
+    faiss.omp_set_num_threads(threads)
+    index.hnsw.efSearch = max(64, 2 * k)
+    sims, ids = index.search(v, k)
+    return _knn_to_pairs(ids.astype(np.int64), sims, t)
+
+
+def _knn_to_pairs(ids: np.ndarray, sims: np.ndarray, t: float) -> tuple[np.ndarray, np.ndarray]:
+    rows = np.repeat(np.arange(len(ids)), ids.shape[1])
+    cols, s = ids.ravel(), sims.ravel()
+    keep = (s >= t) & (cols >= 0) & (cols != rows)
+    a, b = rows[keep], cols[keep]
+    pairs = np.unique(np.stack([np.minimum(a, b), np.maximum(a, b)], axis=1), axis=0)
+    return pairs[:, 0], pairs[:, 1]
+
+
+def sampled_truth(v: np.ndarray, t: float, sample: int) -> tuple[np.ndarray, set]:
+    """The exact pairs that involve ``sample`` random rows (their rows against every row)."""
+    rng = np.random.default_rng(0)
+    rows = np.sort(rng.choice(len(v), size=min(sample, len(v)), replace=False))
+    truth = set()
+    for lo in range(0, len(rows), 1024):
+        part = rows[lo : lo + 1024]
+        r, c = np.nonzero(v[part] @ v.T >= t)
+        a, b = part[r], c
+        keep = a != b
+        truth |= pair_set(np.minimum(a, b)[keep], np.maximum(a, b)[keep])
+    return rows, truth
+
+
+def compare(name: str, v: np.ndarray, t: float, k: int, threads: int, sample: int | None) -> None:
+    """Exact against the ANN libraries: time, pairs, recall (all pairs, or those of a sample)."""
+    from curate.dedup.ann import ann_pairs
+    from curate.dedup.semantic import similar_pairs
+
+    print(f"\n{name}: {len(v)} vectors of {v.shape[1]} dims, threshold {t}, k={k}")
+    if sample is None:
+        (el, er), secs = timed(similar_pairs, v, t)
+        truth, rows = pair_set(el, er), None
+        print(f"  exact (blocked numpy)     {secs:7.1f}s  {len(truth):>8} pairs")
+    else:
+        (rows, truth), secs = timed(sampled_truth, v, t, sample)
+        print(f"  exact for {len(rows)} sampled rows {secs:6.1f}s  {len(truth):>8} pairs")
+    for label, fn in (
+        ("usearch", usearch_pairs),
+        ("faiss", faiss_pairs),
+        ("curate.dedup.ann", None),
+    ):
+        if fn is None:
+            (al, ar), secs = timed(ann_pairs, v, t, threads=threads)
+            again = pair_set(*ann_pairs(v, t, threads=threads))
+        else:
+            (al, ar), secs = timed(fn, v, t, k, threads)
+            again = pair_set(*fn(v, t, k, threads))
+        got = pair_set(al, ar)
+        if rows is not None:
+            inside = set(rows.tolist())
+            got_cmp = {p for p in got if p[0] in inside or p[1] in inside}
+        else:
+            got_cmp = got
+        recall = len(got_cmp & truth) / max(len(truth), 1)
+        print(
+            f"  {label:<25} {secs:7.1f}s  {len(got):>8} pairs  recall {recall:.4f}  "
+            f"not-exact {len(got_cmp - truth)}  same on rebuild: {again == got}"
+        )
+
+
+def crossover(v: np.ndarray, t: float, sizes: list[int]) -> None:
+    from curate.dedup.ann import ann_pairs
+    from curate.dedup.semantic import similar_pairs
+
+    print("\ncrossover: seconds for exact blocked search against the ANN path")
+    print(f"{'n':>8} {'exact':>8} {'ann':>8}")
+    for n in sizes:
+        sub = v[:n]
+        _, e = timed(similar_pairs, sub, t)
+        _, a = timed(ann_pairs, sub, t)
+        print(f"{n:>8} {e:8.2f} {a:8.2f}")
+
+
+def main() -> None:
+    """Run the comparison and print the tables."""
+    import json
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--big", type=int, default=200_000)
+    parser.add_argument("--threshold", type=float, default=0.95)
+    parser.add_argument("--k", type=int, default=16)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument(
+        "--sample",
+        type=int,
+        default=4000,
+        help="rows whose exact pairs are "
+        "computed on the big corpus (every pair of 200k takes hours here)",
+    )
+    parser.add_argument("--sizes", default="5000,10000,20000,40000")
+    args = parser.parse_args()
+
+    import scale_corpus
+
+    small = vectors("alpaca9k", lambda: json.loads((DATA / "alpaca_random_9k.json").read_text()))
+    compare("alpaca_random_9k", small, args.threshold, args.k, args.threads, None)
+    big = vectors(f"scale{args.big}", lambda: scale_corpus.build(args.big))
+    crossover(big, args.threshold, [int(x) for x in args.sizes.split(",")])
+    compare(f"scale_corpus {args.big}", big, args.threshold, args.k, args.threads, args.sample)
+
+
+if __name__ == "__main__":
+    main()
