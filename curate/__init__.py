@@ -38,6 +38,13 @@ from curate.records import RECORD_SCHEMA, REJECT_SCHEMA, Message, Record, Source
 from curate.report import write_report
 from curate.store.store import DatasetInfo, Store, home
 from curate.synth import SynthConfig, SynthReport, SynthResult, synthesize, write_result
+from curate.synth.likelihood import (
+    JudgeKind,
+    LikelihoodJudge,
+    PairScore,
+    position_consistency,
+    resolve_kind,
+)
 from curate.text.answers import FinalNumber, final_number, marked_number, strip_calculations
 from curate.verify import (
     VERIFIERS,
@@ -78,14 +85,17 @@ __all__ = [
     "HabitTaskConfig",
     "InputError",
     "JsonSchemaVerifier",
+    "JudgeKind",
     "LeakageCheck",
     "LeakageConfig",
+    "LikelihoodJudge",
     "Message",
     "MissingExtra",
     "NotFoundError",
     "NumericVerifier",
     "PIICheck",
     "PIIConfig",
+    "PairScore",
     "QualityCheck",
     "QualityConfig",
     "ReadResult",
@@ -123,9 +133,11 @@ __all__ = [
     "marked_number",
     "parse_json",
     "parse_tool_calls",
+    "position_consistency",
     "read_dataset",
     "read_shards",
     "redact_frame",
+    "resolve_kind",
     "resolve_model",
     "run",
     "run_steps",

@@ -21,8 +21,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from curate import Generator, Message, ask_json
-from curate.synth.likelihood import JudgeKind, LikelihoodJudge, resolve_kind
+from curate import Generator, JudgeKind, LikelihoodJudge, Message, ask_json, resolve_kind
 
 Side = Literal["base", "tuned", "tie", "invalid"]
 

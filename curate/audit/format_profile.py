@@ -216,8 +216,11 @@ def requested(prompt: str) -> frozenset[str]:
 
 
 def fits_request(fmt: str, prompt: str) -> bool:
-    """Whether an answer's format is one its prompt asks for (then it is no deviant)."""
+    """Whether an answer's format is one its prompt asks for (then it is no deviant): named in
+    words, or code answering a prompt that holds code itself."""
     asked = requested(prompt)
+    if "code" in fmt.split("+") and profile(prompt).code:
+        return True
     return bool(asked & set(fmt.split("+"))) or ("list" in asked and "headers" in fmt)
 
 
@@ -283,9 +286,10 @@ class FormatConfig(BaseModel):
     min_task_size: int = Field(15, ge=2)
     """Tasks with fewer answers are profiled but not judged."""
     dominance: float = Field(0.6, gt=0.5, le=1.0)
-    """Share of a task's answers one format must reach to be its dominant format; an answer in
-    another family (JSON, code, table, text) is flagged ``format_deviant``; a task where no
-    format reaches it is listed as having no dominant format."""
+    """Share of a task's answers one format (or, failing that, one family: text answered as
+    prose and lists alike) must reach to be its dominant format; an answer in another family
+    (JSON, code, table, text) is flagged ``format_deviant``; a task where neither reaches it is
+    listed as having no dominant format."""
     structure_dominance: float = Field(0.9, gt=0.5, le=1.0)
     """Share the dominant format must reach before an answer differing from it in markdown
     structure only (a list among paragraphs) is flagged: list and prose are both right for
@@ -441,8 +445,9 @@ class FormatProfile:
                     UndecidedTask(task=task, size=len(members), formats=dict(formats))
                 )
             if judged and (dominant is not None or text_task):
+                at = share if dominant is not None else family_n / len(members)
                 found = _deviants(
-                    rows, profiles, asks, members, task, dominant or top_family, share, cfg
+                    rows, profiles, asks, members, task, dominant or top_family, at, cfg
                 )
                 findings += found
             task_table.append(
@@ -553,7 +558,7 @@ def _deviants(rows, profiles, asks, members, task, dominant, share, cfg) -> list
             hard = family(p.format) != family(dominant)
             if not hard and (share < cfg.structure_dominance or dominant == "text"):
                 continue  # list among paragraphs of an open task: both are right
-            if fits_request(p.format, asks[i]):
+            if fits_request(p.format, prompt_text(rows[i])):
                 continue  # the prompt asked for this format
             reason = "format_deviant"
             evidence: dict = {"format": p.format, "difference": "hard" if hard else "structure"}

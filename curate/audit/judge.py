@@ -5,11 +5,14 @@ The judge must answer with one JSON object (``curate.models.json_reply``); a rep
 one is asked again with the parse error, at most ``max_retries`` times, and then the pair stays
 undecided (``None``): a judge that cannot follow the format never decides anything.
 
-``ContradictionJudgeConfig.kind`` = ``likelihood`` (the default for local backends) parses no
-reply: it reads the model's next-token probabilities (``curate.synth.likelihood``), each question
+``ContradictionJudgeConfig.kind`` = ``likelihood`` parses no reply: it reads the model's next-token probabilities (``curate.synth.likelihood``), each question
 asked in both orders and the two margins averaged. "Can both be right?" (Yes/No) decides
 ``contradict``; "which is correct?" (A/B) decides ``keep``, but only where both orders agree:
-a proposal drops data, and a verdict that flips with the order is no evidence.
+a proposal drops data, and a verdict that flips with the order is no evidence. It is not the
+default here, unlike the other pairwise judges: a likelihood judge always answers, and the
+built-in model measured at chance against human preferences (docs/benchmarks.md), so by default
+it would confirm divergent pairs as contradictions at random; the generative judge, which
+decides nothing when it cannot write its verdict, stays the default.
 """
 
 from __future__ import annotations
@@ -60,9 +63,9 @@ class ContradictionJudgeConfig(BaseModel):
     """Times a reply that is not the JSON verdict is asked again before giving up."""
     max_tokens: int = Field(96, ge=16)
     """Tokens the judge may write per reply (generative)."""
-    kind: JudgeKind | None = None
-    """``likelihood`` or ``generative``; None: likelihood for local backends (transformers,
-    vLLM), generative for OpenAI-compatible servers."""
+    kind: JudgeKind = "generative"
+    """``generative`` (JSON verdicts) or ``likelihood`` (next-token probabilities, both orders
+    averaged; see the module docstring for why it is not the default here)."""
 
 
 def build_chat(prompt: str, a: str, b: str) -> list[Message]:

@@ -82,13 +82,21 @@ def test_task_without_dominant_format_is_listed_and_small_tasks_not_judged(sft_f
     pairs += [(f"List colours {i}", "Red and blue.") for i in range(10)]
     pairs += [("Translate this.", '{"a": 1}'), ("Translate that.", "Done.")]
     result = FormatProfile(FormatConfig(min_task_size=20)).run(sft_frame(pairs))
-    assert result.findings.height == 0
-    [task] = result.figures.no_dominant_format
-    assert task.task == "list" and task.formats == {"list": 10, "prose": 11, "json": 1}
+    # lists and prose alike: a text task with no dominant structure, where JSON is drift
+    [found] = result.findings.iter_rows(named=True)
+    assert found["row"] == 20 and json.loads(found["evidence"])["dominant"] == "text"
+    assert result.figures.no_dominant_format == []
     assert result.figures.n_tasks_judged == 1
     assert result.figures.task_clustering == "one task"  # 22 answers: too few to split
+    mixed = [(f"Describe item {i}", '{"a": 1}' if i % 2 else "Plain words.") for i in range(20)]
+    [task] = (
+        FormatProfile(FormatConfig(min_task_size=20))
+        .run(sft_frame(mixed))
+        .figures.no_dominant_format
+    )
+    assert task.task == "describe" and task.formats == {"json": 10, "prose": 10}
     small = FormatProfile(FormatConfig(min_task_size=20)).run(sft_frame(pairs[:19]))
-    assert small.figures.n_tasks_judged == 0 and small.figures.no_dominant_format == []
+    assert small.figures.n_tasks_judged == 0 and small.findings.height == 0
 
 
 CODE = "```python\ndef f(xs):\n    return sorted(xs)\n```"

@@ -63,3 +63,21 @@ def test_log_probabilities_are_a_distribution_over_the_options(smol):
     assert set(got.logprobs) == {"Yes", "No"}
     total = sum(math.exp(v) for v in got.logprobs.values())
     assert 0.0 < total <= 1.0 + 1e-6  # two options of a whole vocabulary
+
+
+def test_the_contradiction_and_blind_judges_take_the_likelihood_kind(smol):
+    from curate.audit.judge import ContradictionJudgeConfig, Judge
+    from evalsuite.judge import EvalJudgeConfig, PairItem, judge_pairs
+
+    judge = Judge(smol, ContradictionJudgeConfig(kind="likelihood"))
+    verdicts = judge.judge([(QUESTION, GOOD, GARBAGE)])
+    # a likelihood judge always answers: no reply to parse, nothing undecided
+    assert verdicts[0] is not None and judge.failures == 0 and judge.calls == 4
+    assert verdicts[0].keep in ("A", "B", "neither")
+    assert verdicts[0].reason.startswith("likelihood:")
+
+    item = PairItem(case_id="c1", prompt=QUESTION, base=GARBAGE, tuned=GOOD)
+    summary = judge_pairs(smol, [item], EvalJudgeConfig(model="smollm2-135m"))  # kind: default
+    assert summary.invalid == 0 and summary.retries == 0
+    assert summary.judgments[0].verdict == "tuned"  # the averaged verdict picks the good answer
+    assert summary.position_consistency in (0.0, 1.0)
