@@ -28,7 +28,13 @@ from curate.models.backends.transformers import load_causal_lm
 from curate.models.embed import embed_texts
 from curate.models.generation import Generation, Generator, SamplingParams
 from curate.models.json_reply import ask_json, parse_json
-from curate.models.resolve import ALIASES, cache_dir, resolve_model, set_offline_defaults
+from curate.models.resolve import (
+    ALIASES,
+    OPTIONAL_ALIASES,
+    cache_dir,
+    resolve_model,
+    set_offline_defaults,
+)
 from curate.pipeline.config import CurateConfig
 from curate.pipeline.result import ClusterSummary, CurationResult
 from curate.pipeline.run import run
@@ -63,6 +69,7 @@ from curate.verify import (
 
 __all__ = [
     "ALIASES",
+    "OPTIONAL_ALIASES",
     "RECORD_SCHEMA",
     "REJECT_SCHEMA",
     "SHAPES_BY_NAME",

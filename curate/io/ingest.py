@@ -17,7 +17,6 @@ import polars as pl
 from curate.errors import DatasetFormatError, InputError
 from curate.io.arrow_files import folder_sha256, is_arrow_file, is_hf_disk, iter_arrow, iter_hf_disk
 from curate.io.files import FILE_TYPES, RawRow, detect_file_type, iter_rows
-from curate.io.writers import WRITTEN_COLUMNS
 from curate.io.shapes import (
     SHAPES_BY_NAME,
     Parts,
@@ -26,6 +25,7 @@ from curate.io.shapes import (
     detect_shape,
     expected_shapes,
 )
+from curate.io.writers import WRITTEN_COLUMNS
 from curate.records import (
     INPUT_META,
     REJECT_SCHEMA,

@@ -28,6 +28,9 @@ ALIASES: dict[str, str] = {
 }
 """Built-in aliases and what they are."""
 
+OPTIONAL_ALIASES = frozenset({"gemma3-270m"})
+"""Aliases whose package is optional (its own licence terms): ``models prepare`` skips them."""
+
 SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 
 

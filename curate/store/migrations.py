@@ -15,7 +15,7 @@ def _widen(column: str) -> str:
     """SQL that widens a first-schema messages column to ``MESSAGE``'s fields."""
     message = duck_type(MESSAGE)
     return (
-        f"list_transform({column}, m -> struct_pack(role := m.role, content := m.content, "
+        f"list_transform({column}, lambda m: struct_pack(role := m.role, content := m.content, "
         f"tool_calls := NULL, tool_call_id := NULL, name := NULL, extra := NULL))::{message}[] "
         f"AS {column}"
     )
