@@ -226,8 +226,10 @@ def _call_problems(
 ) -> list[tuple[str, dict[str, Any]]]:
     try:
         parsed = json.loads(arguments)
-    except (json.JSONDecodeError, RecursionError) as e:
+    except json.JSONDecodeError as e:
         return [("invalid_arguments", {**where, "error": f"not JSON: {e.msg}"})]
+    except RecursionError:
+        return [("invalid_arguments", {**where, "error": "not JSON: nested too deeply"})]
     if not isinstance(parsed, dict):
         return [("invalid_arguments", {**where, "error": "the arguments are not a JSON object"})]
     if not validators.has_tools:

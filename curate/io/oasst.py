@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from curate.io.shapes import Parts, RowError, _check_prompt, _clean, _type
+from curate.io.parts import Parts, RowError, check_prompt, clean, type_name
 from curate.records import Message
 
 _NODE_KEYS = frozenset({"text", "role", "replies"})
@@ -18,23 +18,23 @@ _NODE_KEYS = frozenset({"text", "role", "replies"})
 
 def _node_message(node: Any, where: str) -> Message:
     if not isinstance(node, dict):
-        raise RowError("wrong_type", f"{where} is {_type(node)}, expected a message node")
+        raise RowError("wrong_type", f"{where} is {type_name(node)}, expected a message node")
     role = {"prompter": "user", "assistant": "assistant"}.get(str(node.get("role")))
     if role is None:
         raise RowError("unknown_role", f"{where} has role {node.get('role')!r}")
     text = node.get("text")
     if not isinstance(text, str):
         raise RowError(
-            "null_text" if text is None else "wrong_type", f"{where}.text is {_type(text)}"
+            "null_text" if text is None else "wrong_type", f"{where}.text is {type_name(text)}"
         )
     extra = {k: v for k, v in node.items() if k not in _NODE_KEYS and v is not None}
-    return Message(role=role, content=_clean(text, f"{where}.text"), extra=extra or None)  # type: ignore[arg-type]
+    return Message(role=role, content=clean(text, f"{where}.text"), extra=extra or None)  # type: ignore[arg-type]
 
 
 def _replies(node: dict[str, Any], where: str) -> list[dict[str, Any]]:
     replies = node.get("replies") or []
     if not isinstance(replies, list):
-        raise RowError("wrong_type", f"{where}.replies is {_type(replies)}, expected a list")
+        raise RowError("wrong_type", f"{where}.replies is {type_name(replies)}, expected a list")
     return replies
 
 
@@ -64,7 +64,7 @@ def _add_path(path: list[Message], out: list[Parts], seen: set[str]) -> None:
     """A root-to-leaf path: a conversation up to its last answer (SFT), and where the path
     ends with a question nobody answered, the whole path as a prompt (a pool for synthesis)."""
     if path[-1].role == "user":
-        out.append(Parts("prompt", _check_prompt(path)))
+        out.append(Parts("prompt", check_prompt(path)))
     while path and path[-1].role != "assistant":
         path = path[:-1]
     if not path:
@@ -73,7 +73,7 @@ def _add_path(path: list[Message], out: list[Parts], seen: set[str]) -> None:
     if key in seen:
         return
     seen.add(key)
-    out.append(Parts("sft", _check_prompt(path[:-1]), completion=path[-1:]))
+    out.append(Parts("sft", check_prompt(path[:-1]), completion=path[-1:]))
 
 
 def _add_pairs(
@@ -97,4 +97,4 @@ def _add_pairs(
         rejected = [_node_message(other, f"{where}.replies[{i}]")]
         if chosen[0].content == rejected[0].content:
             continue
-        out.append(Parts("preference", _check_prompt(prompt), chosen=chosen, rejected=rejected))
+        out.append(Parts("preference", check_prompt(prompt), chosen=chosen, rejected=rejected))

@@ -20,39 +20,14 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
+from curate.io.parts import Parts, RowError
+from curate.io.parts import check_prompt as _check_prompt
+from curate.io.parts import clean as _clean
+from curate.io.parts import type_name as _type
 from curate.records import INPUT_META, Message, ToolCall
-
-_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f]")
-"""C0 control characters other than the whitespace ones (tab, newline, vertical tab, form feed,
-carriage return), which real text carries (a vertical tab from a PDF is a quality finding, not a
-malformed row)."""
-
-
-class RowError(Exception):
-    """A row that cannot become a record; ``reason`` is its reject code."""
-
-    def __init__(self, reason: str, detail: str) -> None:
-        super().__init__(detail)
-        self.reason = reason
-        self.detail = detail
-
-
-@dataclass(frozen=True)
-class Parts:
-    """What a converter makes of one row (one record)."""
-
-    kind: str
-    prompt: list[Message]
-    completion: list[Message] | None = None
-    chosen: list[Message] | None = None
-    rejected: list[Message] | None = None
-    label: bool | None = None
-    tools: list[dict[str, Any]] | None = None
-    meta: dict[str, Any] = field(default_factory=dict)
-
 
 ROLE_ALIASES = {
     "system": "system",
@@ -104,16 +79,6 @@ def _string(row: dict[str, Any], name: str, *, required: bool = True) -> str | N
     return _clean(value, name)
 
 
-def _clean(text: str, where: str) -> str:
-    bad = _CONTROL.search(text)
-    if bad:
-        raise RowError(
-            "control_characters",
-            f"{where}: control character U+{ord(bad.group()):04X} at character {bad.start()}",
-        )
-    return text
-
-
 def _content(value: Any, where: str, *, may_be_null: bool = False) -> str | None:
     if isinstance(value, str):
         return _clean(value, where)
@@ -135,10 +100,6 @@ def _content(value: Any, where: str, *, may_be_null: bool = False) -> str | None
             return None
         raise RowError("null_text", f"{where}: content is null")
     raise RowError("wrong_type", f"{where}: content is {_type(value)}, expected a string")
-
-
-def _type(value: Any) -> str:
-    return "null" if value is None else type(value).__name__
 
 
 def _arguments(value: Any, where: str) -> str:
@@ -288,12 +249,6 @@ def _as_prompt(value: Any, where: str) -> list[Message]:
     if value is None:
         raise RowError("wrong_type", f"field {where!r} is null, expected a string or messages")
     return _messages(value, where)
-
-
-def _check_prompt(prompt: list[Message]) -> list[Message]:
-    if not any(m.role == "user" and m.text.strip() for m in prompt):
-        raise RowError("empty_prompt", "the prompt has no non-empty user message")
-    return prompt
 
 
 def _check_pair(chosen: list[Message], rejected: list[Message]) -> None:

@@ -97,6 +97,8 @@ class CurationResult(BaseModel):
 
             from curate.io.ingest import read_dataset
 
+            if self.out_dir is None:
+                raise ValueError("this result was read back without its output folder")
             self._kept = read_dataset(Path(self.out_dir) / self.files["curated"]).records
         return self._kept
 
