@@ -128,29 +128,32 @@ def build(n: int, exact_rate: float = 0.1, edited_rate: float = 0.1, seed: int =
 
 def to_records(corpus: pl.DataFrame) -> pl.DataFrame:
     """The corpus as a frame of ``RECORD_SCHEMA`` (one user and one assistant message each)."""
-    from curate.records import RECORD_SCHEMA
+    from curate.records import MESSAGE, RECORD_SCHEMA
 
     def message(role: str, column: str) -> pl.Expr:
-        return pl.concat_list(
-            pl.struct(pl.lit(role).alias("role"), pl.col(column).alias("content"))
-        )
+        fields = [pl.lit(role).alias("role"), pl.col(column).alias("content")]
+        fields += [
+            pl.lit(None, dtype=f.dtype).alias(f.name)
+            for f in MESSAGE.fields
+            if f.name not in ("role", "content")
+        ]
+        return pl.concat_list(pl.struct(fields))
 
-    return (
-        corpus.with_row_index("row")
-        .select(
-            pl.format("r{}", pl.col("row")).alias("id"),
-            pl.lit("sft").alias("kind"),
-            message("user", "prompt").alias("prompt"),
-            message("assistant", "completion").alias("completion"),
-            pl.lit(None).alias("chosen"),
-            pl.lit(None).alias("rejected"),
-            pl.lit("corpus").alias("source_file"),
-            pl.col("row").cast(pl.Int64),
-            pl.lit(None).alias("line"),
-            pl.lit("{}").alias("meta"),
-        )
-        .cast(RECORD_SCHEMA)
-    )  # type: ignore[arg-type]
+    columns = {
+        "id": pl.format("r{}", pl.col("row")),
+        "kind": pl.lit("sft"),
+        "prompt": message("user", "prompt"),
+        "completion": message("assistant", "completion"),
+        "source_file": pl.lit("corpus"),
+        "row": pl.col("row").cast(pl.Int64),
+        "meta": pl.lit("{}"),
+    }
+    return corpus.with_row_index("row").select(
+        columns[name].cast(dtype).alias(name)
+        if name in columns
+        else pl.lit(None, dtype=dtype).alias(name)
+        for name, dtype in RECORD_SCHEMA.items()
+    )
 
 
 def main() -> None:

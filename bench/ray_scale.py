@@ -1,20 +1,26 @@
 """The Ray executor against the local one on the same corpus: time, peak memory, same output.
 
 Builds the benchmark corpus (``bench/corpus.py``: real sentences from ../shared/data, 10% exact
-and 10% edited planted copies), writes it as Parquet shards, and runs ``tunesmith curate`` on
-the folder twice: the local executor, then ``--executor ray`` on a local Ray instance with
-``--cpus`` CPUs. Only the steps that have a distributed form run (exact and near dedup); the
-others would run on the driver under both executors alike. Memory is sampled every 0.25 s for
-every process of each run (for Ray: the driver, GCS, raylet and workers). Prints a Markdown
-table and whether the four output files are byte-identical.
+and 10% edited planted copies), writes it as prompt/completion JSONL shards, and runs
+``tunesmith curate`` on the folder twice: the local executor, then ``--executor ray`` on a local
+Ray instance with ``--cpus`` CPUs. By default only the steps that have a distributed form run
+(exact and near dedup); ``--steps semantic`` adds semantic dedup (its embeddings computed by the
+Ray Data actor pool under Ray), ``--steps all`` every step. Each run has its own store, so
+neither finds the other's embeddings in the cache, and the Ray work folder is cleared first, so
+nothing is resumed. Memory is sampled every 0.25 s for every process of each run (for Ray: the
+driver, GCS, raylet and workers). Prints a Markdown table and whether the four output files
+are byte-identical.
 
     .venv/bin/python bench/ray_scale.py --n 1000000 --cpus 2
+    .venv/bin/python bench/ray_scale.py --n 20000 --cpus 2 --steps semantic
 """
 
 from __future__ import annotations
 
 import argparse
 import filecmp
+import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -27,13 +33,20 @@ ROOT = Path(__file__).resolve().parents[1]
 OUTPUTS = ("curated.parquet", "findings.parquet", "rejects.parquet", "report.json")
 
 
-def _config(folder: Path, cpus: int) -> Path:
+STEPS = {"dedup": ("exact", "near"), "semantic": ("exact", "near", "semantic"), "all": None}
+"""The config sections each ``--steps`` choice leaves on (None: all of them)."""
+
+
+def _config(folder: Path, cpus: int, steps: str) -> Path:
     from curate.pipeline.config import CurateConfig
 
+    keep = STEPS[steps]
     lines = []
     for name, field in CurateConfig.model_fields.items():
         section = field.annotation
-        if name not in ("exact", "near") and "enabled" in getattr(section, "model_fields", {}):
+        if keep is None or name in keep:
+            continue
+        if "enabled" in getattr(section, "model_fields", {}):
             lines.append(f"[{name}]\nenabled = false\n")
     lines.append(f"[executor]\nnum_cpus = {cpus}\nobject_store_memory = 1_000_000_000\n")
     path = folder / "curate.toml"
@@ -41,10 +54,14 @@ def _config(folder: Path, cpus: int) -> Path:
     return path
 
 
-def _measure(cmd: list[str]) -> dict[str, float]:
-    """Run a command; wall seconds, peak RSS of its largest process and of all together (GB)."""
+def _measure(cmd: list[str], home: Path) -> dict[str, float]:
+    """Run a command with its own store; wall seconds, peak RSS of its largest process and of
+    all together (GB)."""
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    env = {**os.environ, "TUNESMITH_HOME": str(home)}
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env
+    )
     peaks: dict[int, int] = {}
     total = [0]
     done = threading.Event()
@@ -87,19 +104,21 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=1_000_000)
     parser.add_argument("--cpus", type=int, default=2)
     parser.add_argument("--work", type=Path, default=Path("/tmp/tunesmith_ray_scale"))
+    parser.add_argument("--steps", choices=sorted(STEPS), default="dedup")
     args = parser.parse_args()
 
     sys.path.insert(0, str(ROOT / "bench"))
     import corpus
 
-    import curate
-
     args.work.mkdir(parents=True, exist_ok=True)
     shards = args.work / f"input-{args.n}"
     if not shards.is_dir():
-        records = corpus.to_records(corpus.build(args.n))
-        curate.write_shards(records, shards, rows_per_shard=100_000)
-    config = _config(args.work, args.cpus)
+        # prompt/completion JSONL shards, read by the CLI as a user's files are
+        rows = corpus.build(args.n).select("prompt", "completion")
+        shards.mkdir(parents=True)
+        for i, lo in enumerate(range(0, args.n, 100_000)):
+            rows.slice(lo, 100_000).write_ndjson(shards / f"part-{i:05d}.jsonl")
+    config = _config(args.work, args.cpus, args.steps)
     cli = [
         sys.executable,
         "-c",
@@ -117,13 +136,19 @@ def main() -> None:
             if kind == "ray"
             else []
         )
-        runs[kind] = _measure([*cli, "--out", str(out), *extra])
+        home = args.work / f"home-{kind}"
+        shutil.rmtree(home, ignore_errors=True)  # a fresh store: no cached embeddings
+        shutil.rmtree(args.work / "ray-work", ignore_errors=True)
+        runs[kind] = _measure([*cli, "--out", str(out), *extra], home)
         print(kind, runs[kind], flush=True)
     same = {
         f: filecmp.cmp(args.work / "out-local" / f, args.work / "out-ray" / f, shallow=False)
         for f in OUTPUTS
     }
-    print(f"\n{args.n:,} records, exact + near dedup, {args.cpus} CPUs for Ray\n")
+    which = {"dedup": "exact + near dedup", "semantic": "exact + near + semantic dedup"}
+    print(
+        f"\n{args.n:,} records, {which.get(args.steps, 'every step')}, {args.cpus} CPUs for Ray\n"
+    )
     print(
         "| executor | wall s | records/s | peak RSS, largest process | peak RSS, all processes | processes |"
     )

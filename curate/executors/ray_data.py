@@ -6,6 +6,7 @@ Ray is imported inside these functions only (it is the ``ray`` extra).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,6 +17,7 @@ import polars as pl
 
 from curate.errors import MissingExtra
 from curate.executors.config import ExecutorConfig
+from curate.pipeline.progress import is_terminal
 
 PART = "_part"
 """The column a partitioned map groups by."""
@@ -39,16 +41,25 @@ def ray_session(config: ExecutorConfig) -> Iterator[Any]:
     down at the end.
     """
     ray = import_ray()
+    # Off a terminal (CI, nohup, the job worker) the run logs a line per step; Ray's own INFO
+    # and advisory lines (one block per dataset executed) would bury them. Errors still show.
+    quiet = not is_terminal()
+    level = logging.ERROR if quiet else logging.INFO
+    data_logger = logging.getLogger("ray.data")
+    saved = data_logger.level
+    if quiet:
+        data_logger.setLevel(logging.ERROR)
     started = False
     if not ray.is_initialized():
         if config.address:
-            ray.init(address=config.address, log_to_driver=False)
+            ray.init(address=config.address, log_to_driver=False, logging_level=level)
         else:
             ray.init(
                 num_cpus=config.num_cpus,
                 object_store_memory=config.object_store_memory,
                 include_dashboard=False,
                 log_to_driver=False,
+                logging_level=level,
             )
         started = True
     context = ray.data.DataContext.get_current()
@@ -59,6 +70,7 @@ def ray_session(config: ExecutorConfig) -> Iterator[Any]:
     try:
         yield ray
     finally:
+        data_logger.setLevel(saved)
         if started:
             ray.shutdown()
 

@@ -20,7 +20,13 @@ import numpy as np
 import polars as pl
 
 from curate.executors.config import ExecutorConfig
-from curate.executors.ray_data import dataset, read_frame, write_dataset, write_frame
+from curate.executors.ray_data import (
+    dataset,
+    import_ray,
+    read_frame,
+    write_dataset,
+    write_frame,
+)
 from curate.executors.workdir import WorkDir
 
 VECTOR_SCHEMA: dict[str, pl.DataType] = {"idx": pl.Int64(), "vec": pl.Binary()}
@@ -57,6 +63,7 @@ class RayEncode:
             schema={"idx": pl.Int64(), "text": pl.Utf8()},
         )
         write_frame(frame, folder / "texts", max(self.config.batch_size * 4, 10_000))
+        ray = import_ray()
         ds = dataset(folder / "texts").map_batches(
             EncodeActor,
             fn_constructor_kwargs={
@@ -64,7 +71,7 @@ class RayEncode:
                 "batch_size": self.batch_size,
                 "max_tokens": self.max_tokens,
             },
-            concurrency=self.config.embed_actors,
+            compute=ray.data.ActorPoolStrategy(size=self.config.embed_actors),
             num_gpus=self.config.embed_gpus or None,
             batch_size=self.config.batch_size,
             batch_format="pyarrow",

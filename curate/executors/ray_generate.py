@@ -88,7 +88,7 @@ class RayGenerator:
             },
             batch_size=self.batch_size,
             batch_format="numpy",
-            concurrency=self.concurrency,
+            compute=ray.data.ActorPoolStrategy(size=self.concurrency),
             num_gpus=self.num_gpus or None,
             num_cpus=self.num_cpus,
         )

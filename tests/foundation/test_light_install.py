@@ -1,5 +1,5 @@
 """A plain ``pip install tunesmith`` (no extras) ingests, curates with the shipped static
-embeddings, gates and builds the API, and has no torch.
+embeddings, reports, gates and builds the API, and has no torch.
 
 The venv is made fresh with the core package only, from PyPI through pip's own cache (a minute or
 two when the cache is warm). The static model ships inside the package (``tunesmith_data/models/
@@ -75,7 +75,11 @@ def test_core_install_curates_with_static_embeddings_and_gates(
     venv, env, cwd = core
     tunesmith = venv / "bin" / "tunesmith"
     source = shared_data / "alpaca_en_demo.json"
-    curated = _sh(tunesmith, "curate", source, "--out", "curated", cwd=cwd, env=env)
+    ingested = _sh(tunesmith, "ingest", source, "--name", "demo", cwd=cwd, env=env)
+    assert ingested.returncode == 0, ingested.stderr[-4000:]
+    assert "999 records" in ingested.stdout
+    # the stored dataset, by name: ingest and curate both work on the core install
+    curated = _sh(tunesmith, "curate", "demo", "--out", "curated", cwd=cwd, env=env)
     assert curated.returncode == 0, curated.stdout[-2000:] + curated.stderr[-4000:]
     report = json.loads((cwd / "curated" / "report.json").read_text(encoding="utf-8"))
     assert report["n_records"] > 900

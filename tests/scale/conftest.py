@@ -50,3 +50,13 @@ def scale_corpus(tmp_path_factory: pytest.TempPathFactory, shared_data: Path) ->
     folder = tmp_path_factory.mktemp("corpus")
     (path,) = corpus.write_jsonl(corpus.build(n, shared_data), folder, n)
     return path
+
+
+@pytest.fixture(scope="session")
+def small_corpus(tmp_path_factory: pytest.TempPathFactory, shared_data: Path) -> Path:
+    """3,000 rows built as ``scale_corpus`` is: enough for semantic duplicates to survive exact
+    and near dedup, small enough for every step (each embedding) to run twice in a test."""
+    corpus = load_corpus_module()
+    folder = tmp_path_factory.mktemp("small")
+    (path,) = corpus.write_jsonl(corpus.build(3_000, shared_data), folder, 3_000)
+    return path

@@ -1,14 +1,18 @@
 """``tunesmith curate --executor ray`` on a local Ray instance: the same files as the local
-executor on 50,000 real records, and a run killed with SIGKILL resumes from its finished stages.
+executor on 50,000 real records, and a run killed with SIGKILL resumes from its finished stages;
+and, with every step on (semantic dedup and the audit steps that embed), the same files again,
+the embeddings computed by the Ray Data actor pool.
 
 The corpus has 10,000 records by default and 50,000 with ``TUNESMITH_SCALE_50K=1``: on the
 shared 2-core development machine a 50k Ray run took far more than the two minutes this test may
-spend in CI (Ray's per-stage overhead under load), so the 50k comparison is opt-in. The
-embedding-based checks are off: they run on the driver under both executors, with the same code.
+spend in CI (Ray's per-stage overhead under load), so the 50k comparison is opt-in. The resume
+test keeps the embedding-based checks off (it is about the distributed dedup stages); the
+every-step test runs on 3,000 records.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -31,8 +35,8 @@ def _env(home: Path) -> dict[str, str]:
 
 
 KEEP = ("exact", "near", "quality", "pii")
-"""Sections left on: both distributed steps and two driver steps. The embedding-based checks
-(semantic, contradictions, diversity) embed every text, minutes per executor on 2 cores."""
+"""Sections left on in the resume test: both distributed steps and two driver steps. The steps
+that embed are the every-step test's (on fewer records: the resume test runs three times)."""
 
 
 @pytest.fixture(scope="module")
@@ -122,3 +126,34 @@ def test_killed_ray_run_resumes_and_matches_local(
     # The comparison means something: the planted copies were found and dropped.
     report = (tmp_path / "local" / "report.json").read_text()
     assert '"exact_duplicate"' in report and '"near_duplicate"' in report
+
+
+def test_ray_matches_local_with_semantic_dedup_and_every_step_on(
+    small_corpus: Path, ray_address: str, tmp_path: Path
+) -> None:
+    # Each executor gets its own store: with one, the second run would find every vector in
+    # the embedding cache and the actor pool would encode nothing.
+    outs = {}
+    for kind in ("local", "ray"):
+        home, out = tmp_path / f"home-{kind}", tmp_path / kind
+        extra = ["--executor", "ray", "--ray-address", ray_address] if kind == "ray" else []
+        cmd = [*TUNESMITH, "curate", str(small_corpus), "--out", str(out), *extra]
+        if kind == "ray":
+            cmd += ["--work-dir", str(tmp_path / "work")]
+        done = subprocess.run(cmd, env=_env(home), capture_output=True, text=True, timeout=900)
+        assert done.returncode == 0, done.stderr[-4000:]
+        outs[kind] = out
+
+    for name in OUTPUTS:
+        a, b = ((outs[k] / name).read_bytes() for k in ("local", "ray"))
+        assert a == b, f"{name} differs between the local and the ray executor"
+
+    (run_dir,) = list((tmp_path / "work").iterdir())
+    embedded = [e for e in read_log(run_dir) if e["stage"].startswith("embeddings/embed-")]
+    assert embedded and all(e["status"] == "done" for e in embedded)
+    # The comparison means something: semantic dedup dropped records, the audit steps ran.
+    report = json.loads((outs["local"] / "report.json").read_text())
+    assert report["dropped_by_reason"].get("semantic_duplicate", 0) > 0
+    assert report["figures"]["format"]["task_clustering"] == "embeddings"
+    assert report["figures"]["diversity"]["embedding"] is not None
+    assert report["figures"]["contradictions"] is not None

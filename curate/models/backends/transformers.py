@@ -53,13 +53,13 @@ class LoadedLM:
             return self.adapters[folder]
         if not (Path(folder) / "adapter_config.json").exists():
             raise NotFoundError(f"adapter {adapter!r} is not a folder with adapter_config.json")
-        from peft import PeftModel
+        peft = require("peft")
 
         name = f"a{len(self.adapters)}"
-        if isinstance(self.model, PeftModel):
+        if isinstance(self.model, peft.PeftModel):
             self.model.load_adapter(folder, adapter_name=name)
         else:
-            self.model = PeftModel.from_pretrained(self.model, folder, adapter_name=name)
+            self.model = peft.PeftModel.from_pretrained(self.model, folder, adapter_name=name)
         self.model.eval()
         self.adapters[folder] = name
         return name
@@ -101,13 +101,15 @@ def load_causal_lm(model: str, *, device: str | None = None, dtype: str = "auto"
     key = (folder, device, dtype)
     with _LOAD_LOCK:
         if key not in _LOADED:
-            from transformers import AutoModelForCausalLM, AutoTokenizer
+            transformers = require("transformers")
 
-            tokenizer = AutoTokenizer.from_pretrained(folder)
+            tokenizer = transformers.AutoTokenizer.from_pretrained(folder)
             tokenizer.padding_side = "left"
             if tokenizer.pad_token is None:
                 tokenizer.pad_token = tokenizer.eos_token
-            lm = AutoModelForCausalLM.from_pretrained(folder, dtype=getattr(torch, dtype))
+            lm = transformers.AutoModelForCausalLM.from_pretrained(
+                folder, dtype=getattr(torch, dtype)
+            )
             lm.to(device).eval()  # type: ignore[arg-type]
             _LOADED[key] = LoadedLM(lm, tokenizer, device)
         return _LOADED[key]
@@ -155,7 +157,7 @@ class TransformersGenerator:
         """
         if not chats:
             return []
-        import torch
+        torch = require("torch")
 
         if self.threads:
             torch.set_num_threads(self.threads)
@@ -182,7 +184,7 @@ class TransformersGenerator:
         logits after the chat template's assistant header (``curate.models.logprobs``)."""
         if not chats:
             return []
-        import torch
+        torch = require("torch")
 
         if self.threads:
             torch.set_num_threads(self.threads)
@@ -211,7 +213,7 @@ class TransformersGenerator:
     def _generate_batch(
         self, lm: LoadedLM, texts: list[str], params: SamplingParams, adapter: str | None
     ) -> list[Generation]:
-        import torch
+        torch = require("torch")
 
         tok = lm.tokenizer
         enc = tok(texts, return_tensors="pt", padding=True, add_special_tokens=False).to(lm.device)
