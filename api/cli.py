@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import sys
 import traceback
+from typing import NoReturn
 
 import click
 
@@ -23,6 +24,7 @@ from curate import (
     MissingExtra,
     NotFoundError,
     TunesmithError,
+    missing_extra,
     set_offline_defaults,
 )
 
@@ -66,14 +68,23 @@ def main(argv: list[str] | None = None) -> None:
     except TunesmithError as e:
         click.echo(f"error: {e}", err=True)
         sys.exit(1)
-    except Exception as e:  # an internal error: one line, the traceback on request
-        if os.environ.get("TUNESMITH_DEBUG"):
-            traceback.print_exc()
-        click.echo(
-            f"internal error: {type(e).__name__}: {e} (TUNESMITH_DEBUG=1 for details)", err=True
-        )
-        sys.exit(1)
+    except ImportError as e:  # a heavy import an extra brings, not installed: say which extra
+        extra = missing_extra(e)
+        if extra is None:
+            _internal(e)
+        click.echo(f"error: {extra}", err=True)
+        sys.exit(2)
+    except Exception as e:
+        _internal(e)
     sys.exit(result if isinstance(result, int) else 0)
+
+
+def _internal(e: Exception) -> NoReturn:
+    """An internal error: one line, the traceback on request; exit 1."""
+    if os.environ.get("TUNESMITH_DEBUG"):
+        traceback.print_exc()
+    click.echo(f"internal error: {type(e).__name__}: {e} (TUNESMITH_DEBUG=1 for details)", err=True)
+    sys.exit(1)
 
 
 if __name__ == "__main__":

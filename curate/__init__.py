@@ -26,6 +26,7 @@ from curate.io.writers import write_records
 from curate.models.backends import get_generator
 from curate.models.backends.transformers import load_causal_lm
 from curate.models.embed import embed_texts
+from curate.models.env import missing_extra, require
 from curate.models.generation import Generation, Generator, SamplingParams
 from curate.models.json_reply import ask_json, parse_json
 from curate.models.resolve import (
@@ -138,12 +139,14 @@ __all__ = [
     "load_causal_lm",
     "load_eval_set",
     "marked_number",
+    "missing_extra",
     "parse_json",
     "parse_tool_calls",
     "position_consistency",
     "read_dataset",
     "read_shards",
     "redact_frame",
+    "require",
     "resolve_kind",
     "resolve_model",
     "run",

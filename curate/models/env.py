@@ -19,6 +19,19 @@ from curate.errors import MissingExtra
 EXTRAS = {"train": "torch, transformers, TRL, PEFT, sentence-transformers", "gpu": "vLLM"}
 """The optional extras and what each brings."""
 
+EXTRA_OF_MODULE = {
+    "torch": "train",
+    "transformers": "train",
+    "trl": "train",
+    "peft": "train",
+    "accelerate": "train",
+    "sentence_transformers": "train",
+    "vllm": "gpu",
+    "bitsandbytes": "gpu",
+    "ray": "ray",
+}
+"""Top-level modules that only an extra brings, and which extra."""
+
 
 def set_offline_defaults() -> None:
     """Keep Hugging Face libraries off the network unless the user enabled the hub."""
@@ -46,6 +59,16 @@ def require(module: str, extra: str = "train") -> ModuleType:
         raise MissingExtra(
             f"{module} is not installed; it comes with: pip install 'tunesmith[{extra}]'"
         ) from e
+
+
+def missing_extra(error: ImportError) -> MissingExtra | None:
+    """The ``MissingExtra`` an import failure stands for, when the missing module belongs to an
+    extra (a heavy import that did not go through ``require``); None for any other failure."""
+    top = (error.name or "").split(".")[0]
+    extra = EXTRA_OF_MODULE.get(top)
+    if not isinstance(error, ModuleNotFoundError) or extra is None:
+        return None
+    return MissingExtra(f"{top} is not installed; it comes with: pip install 'tunesmith[{extra}]'")
 
 
 def package_dir(module: str, package: str) -> Path:

@@ -129,3 +129,20 @@ def test_core_install_says_which_extra_a_sentence_transformers_model_needs(
     )
     out = _sh(venv / "bin" / "python", "-c", code, cwd=cwd, env=env)
     assert "pip install 'tunesmith[train]'" in out.stdout, out.stderr[-2000:]
+
+
+def test_core_install_train_exits_2_naming_the_extra(
+    core: tuple[Path, dict[str, str], Path], shared_data: Path
+) -> None:
+    venv, env, cwd = core
+    config = ROOT / "data" / "demo" / "train.toml"
+    dataset = shared_data / "alpaca_en_demo.json"
+    out = _sh(
+        venv / "bin" / "tunesmith",
+        *("train", "--config", config, "--dataset", dataset, "--max-steps", "1", "--out", "t"),
+        cwd=cwd,
+        env=env,
+    )
+    assert out.returncode == 2, out.stdout[-2000:] + out.stderr[-2000:]
+    assert "pip install 'tunesmith[train]'" in out.stderr
+    assert "internal error" not in out.stderr
