@@ -10,15 +10,31 @@ embeds every record's text with the static model (cached in ``/tmp``), then time
 and prints each ANN path's recall of the exact pairs, whether two builds gave the same pairs
 (determinism), and the crossover size where the ANN path starts to win.
 
+With ``--semantic N`` it instead runs semantic dedup of N records of ``bench/scale_corpus``
+end to end (texts in, duplicates out, nothing cached), each contender in its own process so
+that its peak RSS is its own, side by side:
+
+- ``tunesmith``: the ``semantic_dedup`` step with its defaults (static model, ANN path);
+- ``semhash``: ``SemHash.from_records(texts, model=<the same static model>)`` then
+  ``self_deduplicate(threshold)`` (its default usearch backend);
+- ``minilm-brute``: MiniLM embeddings and every pair compared, *estimated*: MiniLM's rate on a
+  sample of the texts times N, plus blocked exact search timed on a slice and scaled by n².
+
     OMP_NUM_THREADS=1 .venv/bin/python bench/ann.py [--big 200000] [--threshold 0.95]
+    .venv/bin/python bench/ann.py --semantic 200000
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import resource
+import subprocess
 import sys
 import time
+from importlib.metadata import version
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -63,7 +79,7 @@ def usearch_pairs(v: np.ndarray, t: float, k: int, threads: int) -> tuple[np.nda
 
     index = Index(ndim=v.shape[1], metric="ip", dtype="f32", connectivity=16, expansion_add=128)
     index.add(np.arange(len(v)), v, threads=1)  # one thread: a deterministic graph
-    index.expansion_search = max(64, 2 * k)
+    index.expansion_search = max(64, 2 * k)  # type: ignore[misc]
     found = index.search(v, k, threads=threads)
     return _knn_to_pairs(found.keys.astype(np.int64), 1.0 - found.distances, t)
 
@@ -154,10 +170,114 @@ def crossover(v: np.ndarray, t: float, sizes: list[int]) -> None:
         print(f"{n:>8} {e:8.2f} {a:8.2f}")
 
 
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def one_semantic(method: str, n: int, threshold: float, sample: int) -> dict:
+    """One contender's semantic dedup of ``n`` scale-corpus records, in this process."""
+    import scale_corpus
+
+    from curate.io.ingest import read_rows
+    from curate.text.normalize import content_text
+
+    records = read_rows(scale_corpus.build(n)).records
+    texts = records.select(content_text().alias("t"))["t"].to_list()
+    base_mb = _peak_mb()
+    start = time.perf_counter()
+    extra: dict[str, Any]
+    result: Any
+    if method == "tunesmith":
+        from curate.dedup.semantic import SemanticConfig, SemanticDedup
+        from curate.models.embed import Embedder
+
+        cfg = SemanticConfig(threshold=threshold)
+        step = SemanticDedup(cfg, embed=Embedder(cfg.model, None, max_tokens=cfg.max_tokens))
+        result = step.run(records)
+        secs = time.perf_counter() - start
+        dups, extra = result.figures.duplicates, {"path": result.figures.path}
+        # the raw encoder on the same texts, for the step's overhead
+        from curate.models.embed import load_encoder
+
+        enc = load_encoder(cfg.model)
+        t0 = time.perf_counter()
+        enc.encode(list(dict.fromkeys(texts)), cfg.batch_size, cfg.max_tokens)
+        extra["raw_encoder_s"] = round(time.perf_counter() - t0, 1)
+    elif method == "semhash":
+        import semhash
+        from model2vec import StaticModel
+
+        from curate.models.static import static_folder
+
+        model: Any = StaticModel.from_pretrained(static_folder())
+        start = time.perf_counter()
+        sh = semhash.SemHash.from_records(texts, model=model)
+        result = sh.self_deduplicate(threshold=threshold)
+        secs = time.perf_counter() - start
+        dups, extra = len(result.filtered), {"version": version("semhash")}
+    else:  # MiniLM brute force, estimated from a sample and a slice
+        from curate.dedup.semantic import similar_pairs
+        from curate.models.embed import load_encoder
+
+        enc = load_encoder("minilm")
+        part = texts[:: max(1, len(texts) // sample)][:sample]
+        t0 = time.perf_counter()
+        v = enc.encode(part, 64, 128)
+        embed_s = (time.perf_counter() - t0) * len(texts) / len(part)
+        m = min(len(texts), 20_000)
+        rng = np.random.default_rng(0)
+        block = rng.standard_normal((m, v.shape[1])).astype(np.float32)
+        block /= np.linalg.norm(block, axis=1, keepdims=True)
+        t0 = time.perf_counter()
+        similar_pairs(block, threshold)
+        search_s = (time.perf_counter() - t0) * (len(texts) / m) ** 2
+        secs = embed_s + search_s
+        dups = -1
+        extra = {
+            "estimated": True,
+            "embed_s": round(embed_s, 1),
+            "search_s": round(search_s, 1),
+            "sample": len(part),
+            "search_slice": m,
+        }
+    return {
+        "method": method,
+        "n": len(texts),
+        "seconds": round(secs, 1),
+        "peak_mb": round(_peak_mb()),
+        "peak_mb_before": round(base_mb),
+        "duplicates": dups,
+        **extra,
+    }
+
+
+def semantic_side_by_side(n: int, threshold: float, sample: int) -> None:
+    """Each contender in its own process, then one table."""
+    print(f"semantic dedup of {n:,} scale-corpus records, threshold {threshold}, nothing cached")
+    print("\n| method | seconds | peak RSS MB (process; before the step) | duplicates | notes |")
+    print("|---|---:|---:|---:|---|")
+    for method in ("tunesmith", "semhash", "minilm-brute"):
+        cmd = [sys.executable, __file__, "--one", method, "--semantic", str(n)]
+        cmd += ["--threshold", str(threshold), "--minilm-sample", str(sample)]
+        out = subprocess.run(cmd, capture_output=True, text=True)
+        if out.returncode:
+            print(f"| {method} | failed | | | {out.stderr.strip().splitlines()[-1][:120]} |")
+            continue
+        r = json.loads(out.stdout.strip().splitlines()[-1])
+        notes = {
+            k: v
+            for k, v in r.items()
+            if k not in ("method", "n", "seconds", "peak_mb", "peak_mb_before", "duplicates")
+        }
+        dups = "n/a" if r["duplicates"] < 0 else f"{r['duplicates']:,}"
+        print(
+            f"| {method} | {r['seconds']} | {r['peak_mb']:,} ({r['peak_mb_before']:,}) | "
+            f"{dups} | {json.dumps(notes)} |"
+        )
+
+
 def main() -> None:
     """Run the comparison and print the tables."""
-    import json
-
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--big", type=int, default=200_000)
     parser.add_argument("--threshold", type=float, default=0.95)
@@ -171,7 +291,16 @@ def main() -> None:
         "computed on the big corpus (every pair of 200k takes hours here)",
     )
     parser.add_argument("--sizes", default="5000,10000,20000,40000")
+    parser.add_argument("--semantic", type=int, default=None, help="records: end-to-end mode")
+    parser.add_argument("--minilm-sample", type=int, default=2000)
+    parser.add_argument("--one", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.one:
+        print(json.dumps(one_semantic(args.one, args.semantic, args.threshold, args.minilm_sample)))
+        return
+    if args.semantic:
+        semantic_side_by_side(args.semantic, args.threshold, args.minilm_sample)
+        return
 
     import scale_corpus
 

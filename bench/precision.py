@@ -1,18 +1,22 @@
-"""Precision and recall of the review findings: before (HEAD) and after, in one run.
+"""Precision and recall of the review findings: before and after, in one run.
 
 Precision: the share of rows with a ``review`` finding on real sets believed clean
 (alpaca_en_demo.json, dpo_en_demo.json, the top-ranked human answers of the OASST trees).
 Recall: defects planted into alpaca_en_demo.json that must still be found. Verdict figures
-(quality share, format-deviant share) on all six real sets, to derive the thresholds from.
+(quality share, format-deviant share) on all the real sets, to derive the thresholds from.
 
-"Before" is the code of a git worktree of HEAD (``git worktree add /tmp/tunesmith_head HEAD``),
-run in a subprocess with ``PYTHONPATH`` pointing at it; "after" is this checkout. Both measure
-the same files with the same steps: exact and near dedup, quality, PII, tool calls,
-contradictions over same-prompt pairs, format. The embedding steps (semantic dedup, semantic
-contradiction pairs, diversity) and volatile facts are off: they are not what is measured here.
-The format step clusters instructions by TF-IDF (no embedder) unless ``--embed`` is given.
+"Before" is, by default, the old rules re-applied to this checkout (``--baseline legacy``): format
+tasks grouped by the instruction's first word, structure-only differences (a list among
+paragraphs) judged at the plain dominance share, list answers whose last item ends without a
+full stop called truncated, and dedup free to merge two answers that differ only in format. Given a path instead (``--baseline /tmp/tunesmith_head``, e.g. a
+git worktree of an older commit), the code there is run in a subprocess with ``PYTHONPATH``
+pointing at it. "After" is this checkout. Both measure the same files with the same steps: exact
+and near dedup, quality, PII, tool calls, contradictions over same-prompt pairs, format. The
+embedding steps (semantic dedup, semantic contradiction pairs, diversity) and volatile facts are
+off: they are not what is measured here. The format step clusters instructions by TF-IDF (no
+embedder) unless ``--embed`` is given.
 
-    .venv/bin/python bench/precision.py [--baseline /tmp/tunesmith_head] [--embed]
+    .venv/bin/python bench/precision.py [--baseline legacy|PATH] [--embed]
 """
 
 from __future__ import annotations
@@ -62,7 +66,46 @@ def _records(name: str):
     return records.filter(pl.Series(keep))
 
 
-def _steps(embed: bool):
+def _legacy() -> None:
+    """Re-apply the old rules in this process (the baseline): truncation of list endings, and
+    dedup free to merge answers that differ only in format."""
+    from curate.audit import answer_conflicts
+    from curate.checks import quality_damage
+
+    answer_conflicts.GUARDED_KINDS = answer_conflicts.ANSWER_KINDS
+
+    current = quality_damage.truncated
+    item = re.compile(r"^(?:\d{1,3}[.)]|[a-zA-Z][.)]|[-*•+])\s+")
+
+    def truncated(answer: str, min_words_mid_sentence: int = 25):  # type: ignore[no-untyped-def]
+        found = current(answer, min_words_mid_sentence)
+        last = answer.rstrip().rsplit("\n", 1)[-1].strip()
+        listed = found is None and item.match(last) and len(last.split()) >= 3
+        if listed and not last.endswith(tuple(".!?…\"')]}`")) and last[-1:].isalpha():
+            return {"kind": "ends_mid_sentence", "span": last[-80:]}
+        return found
+
+    quality_damage.truncated = truncated
+
+
+def _legacy_format(config, embed):  # type: ignore[no-untyped-def]
+    """The format step as it was: tasks are the instruction's first word, and a structure-only
+    difference counts at the plain dominance share."""
+    import numpy as np
+
+    from curate.audit.format_profile import _WORD, FormatProfile
+
+    class FirstWordTasks(FormatProfile):
+        def _tasks(self, asks: list[str]) -> tuple[np.ndarray, str]:
+            firsts = [(_WORD.findall(a) or [""])[0].lower() for a in asks]
+            ids = {w: i for i, w in enumerate(dict.fromkeys(firsts))}
+            return np.array([ids[w] for w in firsts], dtype=np.int64), "first word"
+
+    cfg = config.model_copy(update={"structure_dominance": config.dominance})
+    return FirstWordTasks(cfg, embed=embed)
+
+
+def _steps(embed: bool, legacy: bool = False):
     from curate.audit.format_profile import FormatProfile
     from curate.pipeline.config import CurateConfig
     from curate.pipeline.run import build_steps
@@ -84,18 +127,17 @@ def _steps(embed: bool):
             def embedder(texts: list[str]):
                 return embed_texts(texts, cfg.semantic.model)
 
-        steps = [
-            FormatProfile(cfg.format, embed=embedder) if s.name == "format" else s for s in steps
-        ]
+        make = _legacy_format if legacy else FormatProfile
+        steps = [make(cfg.format, embed=embedder) if s.name == "format" else s for s in steps]
     return cfg, steps
 
 
-def _run(records, embed: bool) -> dict:
+def _run(records, embed: bool, legacy: bool = False) -> dict:
     import polars as pl
 
     from curate.pipeline.step import run_steps
 
-    cfg, steps = _steps(embed)
+    cfg, steps = _steps(embed, legacy)
     start = time.perf_counter()
     out = run_steps(records, steps, cfg.severity_overrides())
     seconds = time.perf_counter() - start
@@ -114,6 +156,13 @@ def _run(records, embed: bool) -> dict:
             .iter_rows()
         },
         "quality_share": quality.records_flagged / max(1, quality.records) if quality else None,
+        # what the verdict counts now: records with a finding other than a length statistic
+        "defect_share": (
+            getattr(quality, "records_with_defects", quality.records_flagged)
+            / max(1, quality.records)
+            if quality
+            else None
+        ),
         "format_deviant_share": fmt.deviants / max(1, n) if fmt else None,
         "seconds": round(seconds, 1),
         "findings": out.findings,
@@ -193,17 +242,19 @@ EXPECT = {
 }
 
 
-def measure(embed: bool) -> dict:
-    """Every figure of this checkout (or of the one on PYTHONPATH)."""
+def measure(embed: bool, legacy: bool = False) -> dict:
+    """Every figure of this checkout (or of the one on PYTHONPATH; or the old rules)."""
     import polars as pl
 
+    if legacy:
+        _legacy()
     sets = {}
     for name in ALL_SETS:
-        r = _run(_records(name), embed)
+        r = _run(_records(name), embed, legacy)
         r.pop("findings")
         sets[name] = r
     frame, truth, pairs = _plant()
-    planted = _run(frame, embed)
+    planted = _run(frame, embed, legacy)
     found = planted["findings"]
     recall = {}
     for kind, ids in truth.items():
@@ -221,9 +272,13 @@ def measure(embed: bool) -> dict:
 
 
 def _before(baseline: str, embed: bool) -> dict:
-    env = {**os.environ, "PYTHONPATH": baseline}
     cmd = [sys.executable, __file__, "--measure-only"] + (["--embed"] if embed else [])
-    out = subprocess.run(cmd, env=env, cwd=baseline, capture_output=True, text=True)
+    if baseline == "legacy":
+        cmd.append("--legacy")
+        env, cwd = dict(os.environ), None
+    else:
+        env, cwd = {**os.environ, "PYTHONPATH": baseline}, baseline
+    out = subprocess.run(cmd, env=env, cwd=cwd, capture_output=True, text=True)
     if out.returncode:
         raise SystemExit(f"the baseline run failed:\n{out.stderr[-3000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -231,12 +286,15 @@ def _before(baseline: str, embed: bool) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--baseline", default="/tmp/tunesmith_head", help="a worktree of HEAD")
+    parser.add_argument(
+        "--baseline", default="legacy", help="legacy (the old rules, here) or a checkout's path"
+    )
     parser.add_argument("--embed", action="store_true", help="cluster tasks by embeddings")
     parser.add_argument("--measure-only", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--legacy", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.measure_only:
-        print(json.dumps(measure(args.embed)))
+        print(json.dumps(measure(args.embed, args.legacy)))
         return
     before = _before(args.baseline, args.embed)
     after = measure(args.embed)
@@ -259,13 +317,17 @@ def main() -> None:
             f"| {name}{mark} | {a['records']:,} | {b['review_share']:.3f} | "
             f"{a['review_share']:.3f} | {fd} | {tr} |"
         )
-    print("\n## verdict figures: quality share, format-deviant share (before -> after)\n")
-    print("| set | quality share | format-deviant share | seconds before/after |")
-    print("|---|---:|---:|---:|")
+    print("\n## verdict figures (before -> after)\n")
+    print(
+        "| set | records with a quality finding | of them defects (verdict's quality share, "
+        "after) | format-deviant share | seconds before/after |"
+    )
+    print("|---|---:|---:|---:|---:|")
     for name in ALL_SETS:
         b, a = before["sets"][name], after["sets"][name]
         print(
             f"| {name} | {b['quality_share']:.3f} -> {a['quality_share']:.3f} | "
+            f"{a['defect_share']:.3f} | "
             f"{b['format_deviant_share']:.3f} -> {a['format_deviant_share']:.3f} | "
             f"{b['seconds']} / {a['seconds']} |"
         )

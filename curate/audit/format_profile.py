@@ -191,7 +191,9 @@ _REQUESTS = {
     "code": re.compile(
         r"\b(?:code|function|program|script|snippet|class|method|implement\w*|algorithm|sql|"
         r"query|regex|regular expression|python|javascript|java|html|css|c\+\+|bash|shell|"
-        r"pseudo-?code|syntax|compile\w*)\b",
+        r"pseudo-?code|syntax|compile\w*|(?:for |while )?loop|formula|excel|typescript|"
+        r"node\.?js|web ?page|website|database|postgres\w*|api|command line|terminal|"
+        r"programming|automate)\b",
         re.I,
     ),
     "table": re.compile(r"\b(?:table|tabular|spreadsheet|csv|markdown)\b", re.I),

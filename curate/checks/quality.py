@@ -37,6 +37,10 @@ QUALITY_REASONS = (
     "broken_encoding",
 )
 """Every reason code the quality check writes."""
+LENGTH_REASONS = ("length_outlier", "length_ratio_outlier")
+"""Reasons that are statistics of the set, not defects of a row: a robust z-score flags a share
+of any set's answers (long chat answers to short questions, most of it on the real sets), so
+they are listed for review but not counted as defects by the readiness verdict."""
 
 
 class QualityConfig(BaseModel):
@@ -108,6 +112,9 @@ class QualityFigures(BaseModel):
     """Findings written (one per record, reason and side)."""
     records_flagged: int
     """Records with at least one finding."""
+    records_with_defects: int = 0
+    """Records with at least one finding other than a length statistic (``LENGTH_REASONS``):
+    the figure the readiness verdict's quality share counts."""
     by_reason: dict[str, int]
     """Findings per reason code checked (``skip`` leaves a reason out)."""
     answer_tokens: OmitNone[LengthStats] = None
@@ -198,7 +205,7 @@ def answer_sides(records: pl.DataFrame) -> pl.DataFrame:
     return sides.filter(~only_calls).sort("record", "side")
 
 
-def _calls_only(records: pl.DataFrame, sides: pl.DataFrame) -> pl.Expr:
+def _calls_only(records: pl.DataFrame, sides: pl.DataFrame) -> pl.Series:
     """Whether a completion side is an assistant turn that only calls tools."""
     calls = records.select(
         pl.col("completion")
@@ -376,6 +383,7 @@ class QualityCheck:
             records=len(records),
             findings=len(findings),
             records_flagged=len({i for i, *_ in found}),
+            records_with_defects=len({i for i, r, *_ in found if r not in LENGTH_REASONS}),
             by_reason={r: by_reason.get(r, 0) for r in QUALITY_REASONS if self._on(r)},
             **stats,
         )

@@ -38,6 +38,8 @@ _CLOSED_BLOCK = re.compile(
     r"^[ \t]*```(?![^\n]*```)[^\n]*\n.*?^[ \t]*```[^\n]*$", re.MULTILINE | re.DOTALL
 )
 _INLINE_CODE = re.compile(r"`[^`\n]+`")
+_INLINE_NUMBER = re.compile(r"(?:^|\s)\d{1,3}[.)]\s")
+_SUBJECTS = [[w] for w in ("I", "we", "you", "he", "she", "it", "they", "We", "You", "They")]
 _LIST_ITEM = re.compile(r"^(?:\d{1,3}[.)]|[a-zA-Z][.)]|[-*•+])\s+")
 
 
@@ -103,15 +105,31 @@ def truncated(answer: str, min_words_mid_sentence: int = 25) -> Evidence | None:
     # The last sentence: prose after the last full stop, without hashtags, links, list commas.
     tail = re.split(r"[.!?…]\s", text + " ")[-1].strip()
     tail_words = tail.split()
-    listy = tail.count(",") >= 3 and len(tail_words) < 5 * tail.count(",")
+    # Four or more short comma-separated items ("Moby Dick, Pride and Prejudice, 1984, Twilight")
+    # are a list; a last item that opens with a subject ("..., 3, we add") is a clause.
+    listy = (
+        tail.count(",") >= 3
+        and len(tail_words) < 5 * tail.count(",")
+        and tail.rsplit(",", 1)[-1].split()[:1] not in _SUBJECTS
+    )
     # A list's last item written as a fragment ("10. Travel more") needs no full stop; one
     # written in sentences ("2. Exercise: Aim for ... . Walk") should end like one.
     prose = ("\n" not in text.strip() or "\n\n" in text) and not listy
     item = _LIST_ITEM.match(last_line)
     prose = prose and (not item or bool(re.search(r"[.!?]\s", last_line[item.end() :])))
+    # A paragraph that already finished a sentence and then stops on a bare word was cut,
+    # however short the last fragment ("... they'd have to face. But"); a paragraph of one
+    # unpunctuated sentence needs a longer one (a title or a sign-off is short).
+    # An inline numbered list ("9. Hawaii 10. Fiji") and an attribution ("... -C.S. Lewis") are
+    # not sentences.
+    earlier_sentence = (
+        len(re.split(r"[.!?…]\s", last_line + " ")) > 1
+        and len(_INLINE_NUMBER.findall(last_line)) < 2
+        and not re.search(r"(?:^|\s)[-–—~]\s?\S+[^.!?]*$", last_line)
+    )
     if (
         prose
-        and len(tail_words) >= 8
+        and len(tail_words) >= (1 if earlier_sentence else 8)
         and len(words) >= min_words_mid_sentence
         and not last_line.endswith(_TERMINAL)
         and not re.search(r"#\w|https?://|\d\.\s", tail)

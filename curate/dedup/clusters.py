@@ -180,6 +180,7 @@ def conflicting_pairs(records: pl.DataFrame, left: np.ndarray, right: np.ndarray
     them would keep one side's answer or format at random and hide the conflict.
     """
     from curate.audit.answer_conflicts import final_answers_conflict
+    from curate.audit.format_profile import SET_FORMAT_SAMPLE, format_conflict, profile
 
     if not len(left):
         return np.zeros(0, dtype=bool)
@@ -190,16 +191,33 @@ def conflicting_pairs(records: pl.DataFrame, left: np.ndarray, right: np.ndarray
     answers = _answers(sub)
     at = {int(i): k for k, i in enumerate(involved)}
     li, ri = [at[int(i)] for i in left], [at[int(i)] for i in right]
-    conflicts = np.array(
-        final_answers_conflict(
-            [prompts[i] for i in li],
-            [answers[i] for i in li],
-            [answers[i] for i in ri],
-            set_format=set_format(records),
-        ),
-        dtype=bool,
-    )
+    asks, a, b = [prompts[i] for i in li], [answers[i] for i in li], [answers[i] for i in ri]
+    # The set's dominant format decides only pairs whose answers differ in markdown structure
+    # alone (a list against a paragraph), and profiling a sample of the set costs more than the
+    # pairs themselves: ask first with a set format no answer has (structure never counts), and
+    # profile the set only for the pairs left apart on structure alone.
+    if len(involved) > SET_FORMAT_SAMPLE:  # profiling the pairs would cost more than the set
+        return np.array(final_answers_conflict(asks, a, b, set_format(records)), dtype=bool) | apart
+    conflicts = np.array(final_answers_conflict(asks, a, b, set_format=_NO_FORMAT), dtype=bool)
+    profiles = [profile(t) for t in answers]
+    depends = [
+        k
+        for k, (i, j) in enumerate(zip(li, ri, strict=True))
+        if not conflicts[k] and format_conflict(profiles[i], profiles[j]) == "structure"
+    ]
+    if depends:
+        sf = set_format(records)
+        conflicts[depends] = final_answers_conflict(
+            [asks[k] for k in depends],
+            [a[k] for k in depends],
+            [b[k] for k in depends],
+            set_format=sf,
+        )
     return conflicts | apart
+
+
+_NO_FORMAT = "(no format)"
+"""A set format no answer has: structure-only differences never count against it."""
 
 
 def set_format(records: pl.DataFrame) -> str:

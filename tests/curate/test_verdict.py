@@ -31,10 +31,10 @@ def report(**over):
         "dropped_by_reason": {"exact_duplicate": 50},
         "findings_by_check": {"quality": 30, "pii": 3},
         "figures": {
-            "quality": {"records": 2990, "records_flagged": 30},
+            "quality": {"records": 2990, "records_flagged": 45, "records_with_defects": 30},
             "pii": {"records": 2990, "records_flagged": 3},
             "contradictions": {"records_in_conflict": 6},
-            "format": {"deviants": 90},
+            "format": {"deviants": 60},
             "diversity": {
                 "templates": {"top_share": 0.05},
                 "clusters": {"entropy": 0.9},
@@ -134,3 +134,48 @@ def test_pii_and_quality_shares_count_records_not_findings(sft_frame):
     quality_share = _check(v, "max_quality_share").value
     assert quality_share is not None and quality_share <= 1
     assert all(c.value <= 1 for c in v.checks if c.rule.endswith("_share") and c.value)
+
+
+def test_every_row_behind_a_failed_rule_is_listed_in_fix_order():
+    from curate.pipeline.step import Finding, findings_frame
+    from curate.report.fixlist import rows_to_fix
+
+    result = report(quality={"records_with_defects": 300}, format={"deviants": 400})
+    result = result.model_copy(update={"verdict": decide(result)})
+
+    def f(i, check, reason, **evidence):
+        return Finding(
+            record_id=f"r{i}", row=i, check=check, severity="review", reason=reason,
+            evidence=evidence,
+        )  # fmt: skip
+
+    findings = findings_frame(
+        [
+            f(1, "quality", "length_outlier", z=4.0),
+            f(2, "format", "format_deviant", difference="structure"),
+            f(3, "quality", "empty_answer"),
+            f(4, "format", "json_keys_deviant"),
+            f(5, "format", "format_deviant", difference="hard"),
+            f(6, "pii", "email"),  # its rule passed: not a row to fix
+            f(7, "quality", "truncated_answer"),
+        ]
+    )
+    groups = dict(rows_to_fix(result, findings))
+    assert set(groups) == {"max_quality_share", "max_format_deviant_share"}
+    assert groups["max_quality_share"]["record_id"].to_list() == ["r3", "r7", "r1"]
+    # format deviants are listed too: JSON among prose before a list among paragraphs
+    assert groups["max_format_deviant_share"]["record_id"].to_list() == ["r5", "r2", "r4"]
+
+
+def test_length_statistics_are_listed_but_not_counted_as_defects(sft_frame):
+    answers = [
+        " ".join(["Answer", str(i), *["plain words"] * (1 + i % 4)]) + "." for i in range(60)
+    ]
+    answers[0] = " ".join(f"fact{k}" for k in range(400)) + "."  # a length outlier, nothing broken
+    answers[1] = ""  # a defect
+    frame = sft_frame([(f"Question {i}?", a) for i, a in enumerate(answers)])
+    figures = QualityCheck().run(frame).figures
+    assert figures.by_reason["length_outlier"] >= 1 and figures.by_reason["empty_answer"] == 1
+    assert figures.records_flagged >= 2 and figures.records_with_defects == 1
+    share = _check(decide(report(quality=figures.model_dump())), "max_quality_share")
+    assert share.value == round(1 / 60, 4)
