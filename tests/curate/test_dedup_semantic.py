@@ -102,6 +102,29 @@ def test_default_threshold_keeps_a_reworded_question_apart(sft_frame):
     assert found["row"].to_list() == [1]
 
 
+KEY = "sk-proj-Xq3vT9mL2kR7wP4nZ8yB1cD6fG0hJ5sA3eU9iO2lK7xN4"
+OTHER_KEY = "sk-proj-Lp8wQ2nV5tR1xK9mZ3bY7cF4gD6hJ0sA2eU8iO5lK1xM3"
+
+
+def test_a_shared_key_does_not_make_records_duplicates_and_other_keys_do_not_part_copies(
+    sft_frame,
+):
+    frame = sft_frame(
+        [
+            (f"{KEY} is my key, why does the API reject it?", f"Rotate {KEY} today."),
+            ("Finish the config file", f"api_key = {KEY} and then the rest of the"),
+            ("Store this token in the vault for me", f"Stored {KEY} in the vault."),
+            ("Store this token in the vault for me", f"Stored {OTHER_KEY} in the vault."),
+        ]
+    )
+    answers = frame["completion"].list.first().struct.field("content").to_list()
+    vectors = Embedder()(answers)
+    assert float(vectors[0] @ vectors[1]) < 0.8  # the key alone made these two alike
+    found = SemanticDedup().run(frame).findings
+    # records 0 and 1 share only the key: kept; 2 and 3 differ only by their key: one record
+    assert found["row"].to_list() == [3]
+
+
 def test_one_embedder_embeds_each_text_once_across_calls(store):
     embed = Embedder(store=store)
     first = embed(["alpha beta", "gamma delta", "alpha beta"])
