@@ -20,62 +20,14 @@ import numpy as np
 import polars as pl
 from pydantic import BaseModel, ConfigDict, Field
 
+from curate.audit.cluster_terms import top_terms
 from curate.audit.format_profile import answers_text, prompt_text
 from curate.pipeline.step import OmitNone, StepResult, findings_frame
-from curate.text.stopwords import STOP_WORDS
 
 _TOKEN = re.compile(r"\w+|[^\w\s]", re.U)
 _WORD = re.compile(r"[^\W\d_]{2,}", re.U)
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _QUOTED = re.compile(r"\"[^\"]*\"|“[^”]*”|'[^']{2,}'")
-LABEL_STOP_WORDS = STOP_WORDS | frozenset(
-    [
-        "about",
-        "all",
-        "also",
-        "any",
-        "been",
-        "can",
-        "could",
-        "did",
-        "do",
-        "does",
-        "each",
-        "had",
-        "has",
-        "have",
-        "here",
-        "into",
-        "may",
-        "me",
-        "might",
-        "more",
-        "most",
-        "must",
-        "my",
-        "no",
-        "not",
-        "other",
-        "our",
-        "shall",
-        "should",
-        "so",
-        "some",
-        "such",
-        "than",
-        "then",
-        "there",
-        "these",
-        "those",
-        "us",
-        "will",
-        "would",
-        "your",
-    ]
-)
-"""Words left out of cluster labels: the shared stop words, and the auxiliaries, modals,
-negations and quantifiers that name no topic (the shared list keeps those for the contradiction
-check, where "not" matters)."""
 
 
 def tokens(text: str) -> list[str]:
@@ -151,19 +103,6 @@ def kmeans(embeddings: np.ndarray, k: int, seed: int = 0) -> tuple[np.ndarray, n
 
     model = KMeans(n_clusters=k, n_init=3, random_state=seed).fit(embeddings)
     return model.labels_.astype(np.int64), model.cluster_centers_
-
-
-def top_terms(texts: list[str], labels: np.ndarray, k: int, n_terms: int = 3) -> list[list[str]]:
-    """Each cluster's most characteristic words: frequency in it × log inverse cluster spread."""
-    per: list[Counter[str]] = [Counter() for _ in range(k)]
-    for text, label in zip(texts, labels.tolist(), strict=True):
-        per[label].update(w for w in _WORD.findall(text.lower()) if w not in LABEL_STOP_WORDS)
-    spread = Counter(w for c in per for w in c)
-    out = []
-    for c in per:
-        scored = sorted(c, key=lambda w: (-c[w] * math.log(1 + k / spread[w]), w))
-        out.append(scored[:n_terms])
-    return out
 
 
 def skeleton(prompt: str, n_words: int = 4) -> str:

@@ -28,6 +28,7 @@ import numpy as np
 import polars as pl
 from pydantic import BaseModel, ConfigDict, Field
 
+from curate.audit.cluster_terms import top_terms
 from curate.pipeline.step import Finding, StepResult, findings_frame
 from curate.records import text_of
 
@@ -531,8 +532,6 @@ def cluster(vectors: Any, k: int, seed: int = 0) -> np.ndarray:
 def task_names(asks: list[str], labels: np.ndarray) -> list[str]:
     """A readable, unique name per task label: the commonest leading word of its instructions
     and its two most characteristic words (``generate: list, books``)."""
-    from curate.audit.diversity import top_terms
-
     k = int(labels.max()) + 1 if len(labels) else 0
     leads: list[Counter[str]] = [Counter() for _ in range(k)]
     for ask, label in zip(asks, labels.tolist(), strict=True):
