@@ -10,14 +10,15 @@ numbers, no numbers as strings).
 from __future__ import annotations
 
 import asyncio
-from typing import TypeVar
+import json
+from typing import Any, TypeVar
 
 import numpy as np
 from litestar import Request
 from litestar.exceptions import HTTPException
 from pydantic import BaseModel, ValidationError
 
-from curate import InputError
+from curate import ConfigError, InputError
 
 MAX_DEPTH = 64
 """Deepest nesting of arrays and objects accepted in a JSON body."""
@@ -91,16 +92,58 @@ async def read(request: Request, model: type[M]) -> M:
     return parse(model, body)
 
 
+RULE_ERRORS = frozenset({"value_error", "assertion_error"})
+"""Pydantic error types raised by the models' own validators: rules between fields (a suite's
+conversation ends with a user turn, a sweep varies only some fields) that no JSON Schema in the
+OpenAPI document can state. A body failing only these is well-formed: 422, not 400."""
+
+MAX_EXACT_INT = 1 << 53
+"""Whole floats below this (``564.0``) are exact integers: JSON Schema's ``integer`` takes them."""
+
+
 def parse(model: type[M], body: bytes) -> M:
-    """Validate a JSON body as ``model``, strictly.
+    """Validate a JSON body as ``model``, strictly (no booleans as numbers, no numbers as
+    strings); a whole number written as a float (``564.0``) counts as an integer, as JSON
+    Schema has it.
 
     Raises:
-        InputError: too deep, not JSON, or not a valid ``model``; the message names each field.
+        InputError: too deep, not JSON, or not a valid ``model`` (400); the message names each
+            field.
+        ConfigError: every field is well-formed but the body breaks a rule of the model's own
+            validators (422).
     """
     if not body.strip():
         raise InputError("this route needs a JSON body")
     check_depth(body)
     try:
-        return model.model_validate_json(body, strict=True)
+        try:
+            return model.model_validate_json(body, strict=True)
+        except ValidationError as e:
+            if not any(_whole_float(err) for err in e.errors(include_url=False)):
+                raise
+            return model.model_validate_json(_floats_as_ints(body), strict=True)
     except ValidationError as e:
+        if all(err["type"] in RULE_ERRORS for err in e.errors(include_url=False)):
+            raise ConfigError(f"invalid request body: {errors_text(e)}") from None
         raise InputError(f"invalid request body: {errors_text(e)}") from None
+
+
+def _whole_float(err: Any) -> bool:
+    value = err.get("input")
+    return (
+        err["type"] == "int_type"
+        and isinstance(value, float)
+        and value.is_integer()
+        and abs(value) < MAX_EXACT_INT
+    )
+
+
+def _floats_as_ints(body: bytes) -> bytes:
+    """The body with every whole, exactly representable float literal written as an integer
+    (the body is valid JSON, its depth checked: ``json`` parses it safely)."""
+
+    def number(literal: str) -> int | float:
+        value = float(literal)
+        return int(value) if value.is_integer() and abs(value) < MAX_EXACT_INT else value
+
+    return json.dumps(json.loads(body, parse_float=number)).encode()

@@ -51,6 +51,10 @@ STATUS_BY_ERROR: dict[type[BaseException], int] = {
 """The one mapping from library exceptions to statuses; the most specific class wins (the
 dict's order puts subclasses before their bases)."""
 
+STATUS_BY_NAME: dict[str, int] = {"DecompressionLimit": 413}
+"""Library exceptions that ``curate`` does not export, by class name; looked up before
+``STATUS_BY_ERROR`` (each is a subclass of one there): a gzip bomb is 413, not 422."""
+
 
 class Problem(BaseModel):
     """An RFC 9457 problem details object."""
@@ -73,6 +77,9 @@ def status_of(exc: BaseException) -> int:
     """The HTTP status for an exception raised while handling a request."""
     if isinstance(exc, HTTPException):
         return exc.status_code
+    for cls in type(exc).__mro__:
+        if cls.__name__ in STATUS_BY_NAME and issubclass(cls, TunesmithError):
+            return STATUS_BY_NAME[cls.__name__]
     for cls, status in STATUS_BY_ERROR.items():
         if isinstance(exc, cls):
             return status

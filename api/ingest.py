@@ -33,6 +33,7 @@ from curate import (
 )
 
 ERRORS: dict[str, type[Exception]] = {
+    "DecompressionLimit": TooLarge,  # a gzip bomb: 413, like an upload over the size limit
     "DatasetFormatError": DatasetFormatError,
     "InputError": InputError,
     "ConfigError": InputError,
@@ -176,7 +177,8 @@ async def ingest_upload(
     """Read a received upload into the store (in a child process); returns the dataset.
 
     Raises:
-        TooLarge: reading it needs more memory than the readers' limit.
+        TooLarge: reading it needs more memory than the readers' limit, or it expands past
+            the decompression limits.
         DatasetFormatError, InputError: the child's readers refused the file.
     """
     folder = db.root / "uploads"
@@ -197,6 +199,8 @@ async def ingest_upload(
                     detail="reading this dataset needs more memory than the server allows "
                     f"for one upload ({readers.memory >> 20} MiB); send a smaller file"
                 )
+            if ERRORS.get(kind) is TooLarge:
+                raise TooLarge(detail=message)
             raise ERRORS.get(kind, DatasetFormatError)(message)
         info = await asyncio.to_thread(_merge, db, child_store)
         return info

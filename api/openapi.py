@@ -8,7 +8,11 @@ Litestar derives the document from the handlers' types; these things are said he
 - the job body is one of the request models, told apart by ``type``;
 - model and chat-template fields take only the names this server offers (an ``enum``);
 - ``config.executor`` is not part of a curate job over the API;
-- an upload's ``format`` is one of the readers' shapes.
+- an upload's ``format`` is one of the readers' shapes;
+- a discriminated union's tag is required; a sweep's grid names only fields it may vary.
+
+Rules between fields that no JSON Schema states (a suite's conversation ends with a user turn)
+are answered 422, not 400 (``api.bodies``).
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from litestar.openapi.plugins import JsonRenderPlugin, OpenAPIRenderPlugin
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from api import names, uploads
+from api import names, sweep, uploads
 from api.config import ServerConfig
 from api.jobs.runners import REQUESTS
 from api.schemas import RecordsUpload
@@ -143,6 +147,32 @@ def _rules(doc: dict[str, Any]) -> None:
             param["schema"] = {"oneOf": [{"type": "integer", "minimum": 0}, {"type": "null"}]}
 
 
+def _tags_required(node: Any) -> None:
+    """A discriminated union needs its tag: pydantic refuses a member without it even where
+    the member's own schema has a default for it (``{"rubric": ""}`` is no check)."""
+    if isinstance(node, dict):
+        tag = node.get("discriminator", {}).get("propertyName")
+        if tag and ("oneOf" in node or "anyOf" in node):
+            required = node.setdefault("required", [])
+            if tag not in required:
+                required.append(tag)
+        for value in node.values():
+            _tags_required(value)
+    elif isinstance(node, list):
+        for value in node:
+            _tags_required(value)
+
+
+def _sweep_grid(doc: dict[str, Any]) -> None:
+    """A sweep's grid varies only some config fields, each over 1 to 16 values (at most 64
+    points in all: a rule between fields, 422)."""
+    grid = doc["components"]["schemas"].get("SweepJob", {}).get("properties", {}).get("grid")
+    if grid is not None:
+        grid["propertyNames"] = {"enum": list(sweep.SWEEPABLE)}
+        if isinstance(grid.get("additionalProperties"), dict):
+            grid["additionalProperties"] |= {"minItems": 1, "maxItems": 16}
+
+
 def corrected(
     openapi: dict[str, Any], config: ServerConfig, roots: list[type[BaseModel]]
 ) -> dict[str, Any]:
@@ -153,6 +183,8 @@ def corrected(
     _name_enums(doc, config)
     _upload_body(doc)
     _rules(doc)
+    _sweep_grid(doc)
+    _tags_required(doc)
     return doc
 
 

@@ -1,8 +1,8 @@
 """Dataset uploads, streamed to disk with their sha256 computed on the way.
 
 A multipart upload (field ``file``, optional ``name`` and ``format``; at most ``MAX_PARTS``
-parts) or a JSON body of records lands in ``uploads/.incoming/<random>.part`` while it streams;
-past the size limit the partial file is removed and the request gets 413. The server parses
+parts, more are a 400) or a JSON body of records lands in ``uploads/.incoming/<random>.part``
+while it streams; past the size limit the partial file is removed and the request gets 413. The server parses
 nothing of the file itself (not even a JSON body of records): ``api.ingest`` reads it in a
 child process. A complete file upload is renamed to ``uploads/<sha256>[.<type>]``: the client's
 file name never becomes a path, only its extension (from a fixed list) is kept so the readers
@@ -29,7 +29,7 @@ SUFFIXES = (".jsonl", ".ndjson", ".json", ".parquet", ".csv", ".tsv")
 MAX_FIELD_BYTES = 4096
 """Largest plain form field (``name``, ``format``)."""
 MAX_PARTS = 16
-"""Most parts in a multipart upload; more get 413."""
+"""Most parts in a multipart upload; more get 400 (the document states it: ``maxProperties``)."""
 
 
 class TooLarge(HTTPException):
@@ -108,12 +108,16 @@ async def _multipart(request: Request, boundary: bytes, sink: _Sink, limit: int)
     filename: str | None = None
     segment: MultipartSegment | None = None
     value = bytearray()
-    files = 0
+    files = parts = 0
     try:
-        with PushMultipartParser(boundary, max_segment_count=MAX_PARTS) as parser:
+        # the parser's own count is a backstop: ours says what the limit is, with a 400
+        with PushMultipartParser(boundary, max_segment_count=MAX_PARTS + 1) as parser:
             async for chunk in _limited(request, limit):
                 for part in parser.parse(chunk):
                     if isinstance(part, MultipartSegment):
+                        parts += 1
+                        if parts > MAX_PARTS:
+                            raise InputError(f"a multipart upload has at most {MAX_PARTS} parts")
                         segment, value = part, bytearray()
                         if part.name == "file":
                             files += 1
@@ -131,10 +135,8 @@ async def _multipart(request: Request, boundary: bytes, sink: _Sink, limit: int)
                         segment = None
             if not parser.closed:  # the stream's final empty chunk closes a complete body
                 raise InputError("the multipart body ended early")
-    except ParserLimitReached as e:
-        raise TooLarge(
-            detail=f"multipart body over a limit: {e} (at most {MAX_PARTS} parts)"
-        ) from None
+    except ParserLimitReached as e:  # a part's headers too long, say
+        raise TooLarge(detail=f"multipart body over a limit: {e}") from None
     except MultipartError as e:
         raise InputError(f"malformed multipart body: {e}") from None
     if files != 1:

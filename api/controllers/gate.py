@@ -34,7 +34,7 @@ class GateController(Controller):
     tags = ("eval",)
     security = ({"bearer": []},)
 
-    @post("/", status_code=200, summary="Gate a comparison", responses=problems(400, 413, 415))
+    @post("/", status_code=200, summary="Gate a comparison", responses=problems(400, 413, 415, 422))
     async def decide(self, request: Request) -> GateDecision:
         """pass, fail or inconclusive, with reasons. The HTTP status is 200 whatever the
         verdict: the request succeeded; the verdict is in the body."""

@@ -24,6 +24,7 @@ import polars as pl
 
 from curate.errors import MissingExtra
 from curate.models.resolve import resolve_model
+from curate.text.opaque import mask_opaque
 
 if TYPE_CHECKING:
     from curate.store.store import Store
@@ -175,7 +176,12 @@ class Embedder:
         """Texts this embedder sent to ``encode`` (the rest came from memory or the store)."""
 
     def __call__(self, texts: Sequence[str]) -> np.ndarray:
-        """A float32 array ``(len(texts), dim)`` of L2-normalised rows, in order."""
+        """A float32 array ``(len(texts), dim)`` of L2-normalised rows, in order.
+
+        Each text is embedded with its opaque tokens (keys, hashes, ids) masked: they carry no
+        meaning, and a shared key would otherwise make unrelated records look alike.
+        """
+        texts = [mask_opaque(t) for t in texts]
         keys = [text_sha256(t) for t in texts]
         wanted = [k for k in dict.fromkeys(keys) if k not in self._memo]
         key = cache_model(self.model, self.max_tokens)
@@ -251,16 +257,18 @@ def _cached(store: Store, model: str, keys: list[str]) -> dict[str, np.ndarray]:
     if not keys:
         return {}
     wanted = pl.DataFrame({"text_sha256": keys}).to_arrow()
-    store.con.register("_wanted", wanted)
-    try:
-        table = store.con.execute(
-            "SELECT e.text_sha256, e.vector FROM embeddings e "
-            "JOIN _wanted w USING (text_sha256) WHERE e.model = ?",
-            [model],
-        ).fetch_arrow_table()
-    finally:
-        store.con.unregister("_wanted")
-    if not table.num_rows:
+    # a session, not store.con: that stays open (holding the file) while the run encodes
+    with store.session() as con:
+        con.register("_wanted", wanted)
+        try:
+            table = con.execute(
+                "SELECT e.text_sha256, e.vector FROM embeddings e "
+                "JOIN _wanted w USING (text_sha256) WHERE e.model = ?",
+                [model],
+            ).to_arrow_table()
+        finally:
+            con.unregister("_wanted")
+    if table is None or not table.num_rows:  # DuckDB 2.0 types the table as optional
         return {}
     found = table.column("text_sha256").to_pylist()
     flat = table.column("vector").combine_chunks().flatten().to_numpy()

@@ -3,7 +3,7 @@
 Every file either reads (exit 0, every row a record or a reject, and a given reject reason among
 the rejects) or is refused as a whole (exit 2, the path and a message fragment on stderr). Never
 an internal error (exit 1), never unbounded memory: the bombs are small, and the decompression
-limits are lowered for them through the environment variables ``curate.io.files`` reads.
+limits are lowered for them through the environment variables ``curate.io.limits`` names.
 
 ``python tests/foundation/malformed_corpus.py DIR`` writes the files into DIR, for a look by hand;
 ``... --run JOBS RESULTS`` is the test's CLI runner (``run_cli_jobs``).
@@ -47,9 +47,6 @@ class Case:
     """Exit 0 with no reject at all (every row a record)."""
     rows: int | None = None
     """The number of rows the file must have, when it matters (a BOM must not eat a row)."""
-    future: str | None = None
-    """A shape-level guard not there yet: only the exit code and the accounting are asserted;
-    this is the reason code it will reject with."""
     env: dict[str, str] = field(default_factory=dict)
     """Environment overrides for the run (lowered decompression limits)."""
 
@@ -241,7 +238,7 @@ CASES: list[Case] = [
                 {"role": "assistant", "content": "a"},
             )
         ),
-        future="null_text",
+        reason="null_text",
     ),
     Case(
         "identical_pair.jsonl",
@@ -249,12 +246,12 @@ CASES: list[Case] = [
             *[{"prompt": f"q{i}", "chosen": f"a{i}", "rejected": f"b{i}"} for i in range(3)],
             {"prompt": "q", "chosen": "same", "rejected": "same"},
         ),
-        future="identical_pair",
+        reason="identical_pair",
     ),
     Case(
         "control_characters.jsonl",
         _jsonl_with({"prompt": "bell \u0007 and \u001b[31m escape", "completion": "c\u0000"}),
-        future="control_characters",
+        reason="control_characters",
     ),
     Case(
         "bad_tool_arguments.jsonl",
@@ -276,7 +273,7 @@ CASES: list[Case] = [
                 {"role": "assistant", "content": "sunny"},
             )
         ),
-        future="bad_tool_arguments",
+        reason="bad_tool_arguments",
     ),
     Case(
         "tool_calls_on_user.jsonl",
@@ -296,7 +293,7 @@ CASES: list[Case] = [
                 {"role": "assistant", "content": "yo"},
             )
         ),
-        future="role_cannot_carry",
+        reason="role_cannot_carry",
     ),
     Case(
         "unknown_role.jsonl",

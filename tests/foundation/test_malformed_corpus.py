@@ -131,15 +131,10 @@ def test_the_corpus_is_large_and_every_outcome_is_stated() -> None:
     assert len(CASES) >= 50
     assert len(BY_NAME) == len(CASES)  # names are unique
     for case in CASES:
-        stated = [case.reason is not None, case.error is not None, case.clean, case.future]
+        stated = [case.reason is not None, case.error is not None, case.clean]
         assert sum(map(bool, stated)) == 1, case.name  # exactly one expected outcome
-    assert {c.future for c in CASES if c.future} == {
-        "null_text",
-        "identical_pair",
-        "control_characters",
-        "bad_tool_arguments",
-        "role_cannot_carry",
-    }
+    shape_guards = {"null_text", "identical_pair", "control_characters", "bad_tool_arguments"}
+    assert shape_guards | {"role_cannot_carry"} <= {c.reason for c in CASES}
 
 
 @pytest.mark.parametrize("name", sorted(BY_NAME))
@@ -162,8 +157,6 @@ def test_malformed_file(name: str, outcomes: dict[str, dict[str, Outcome]]) -> N
             assert rejects == 0, (where, reasons)
         elif case.reason is not None:
             assert reasons.get(case.reason, 0) >= 1, (where, reasons)
-        # a `future` case: the lead's shape guard will add its reason code; the exit code and the
-        # accounting are what hold before and after it lands
 
 
 def test_a_forked_run_gives_what_a_fresh_process_gives(

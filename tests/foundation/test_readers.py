@@ -237,9 +237,9 @@ def test_broken_jsonl_exact_reject_accounting(tmp_path: Path) -> None:
 
 
 def test_huge_line_is_rejected_not_loaded(tmp_path: Path, monkeypatch) -> None:
-    import curate.io.files as readers
+    from curate.io import limits
 
-    monkeypatch.setattr(readers, "MAX_ROW_BYTES", 1000)
+    monkeypatch.setattr(limits, "MAX_ROW_BYTES", 1000)
     path = tmp_path / "big.jsonl"
     big = json.dumps({"instruction": "x" * 5000, "output": "y"})
     path.write_text(
@@ -317,14 +317,14 @@ def _reasons(rows: list) -> list:
 
 
 def test_gzip_bombs_stop_at_the_ratio_and_size_limits(tmp_path: Path, monkeypatch) -> None:
-    import curate.io.files as readers
     from curate.errors import DecompressionLimit
+    from curate.io import limits
 
     bomb = tmp_path / "bomb.jsonl.gz"
     with gzip.open(bomb, "wb") as f:
         f.write((json.dumps(GOOD) + "\n").encode() * 80_000)  # ~3 MB of rows, ~1000:1
     assert len(_rows(bomb)) == 80_000  # under the defaults it is only a large file
-    monkeypatch.setattr(readers, "RATIO_CHECK_AFTER_BYTES", 1 << 20)
+    monkeypatch.setattr(limits, "RATIO_CHECK_AFTER_BYTES", 1 << 20)
     with pytest.raises(DecompressionLimit, match=r"bomb\.jsonl\.gz.*100:1"):
         _rows(bomb)
     monkeypatch.setenv("TUNESMITH_DECOMPRESSION_RATIO_AFTER_BYTES", str(1 << 30))
@@ -422,14 +422,14 @@ def test_row_guards_reject_rows_in_jsonl_and_json_arrays(tmp_path: Path) -> None
 
 
 def test_json_array_streams_through_a_small_window(tmp_path: Path, monkeypatch) -> None:
-    import curate.io.files as readers
+    from curate.io import limits
 
     rows = [{"prompt": f"q {i} " + "x" * (i * 37 % 300), "completion": 'a\\"b'} for i in range(400)]
     path = tmp_path / "d.json"
     path.write_text(json.dumps(rows, indent=2))
     whole = _rows(path)
-    monkeypatch.setattr(readers, "CHUNK", 7)  # every token split across reads
-    monkeypatch.setattr(readers, "MAX_ROW_BYTES", 200)
+    monkeypatch.setattr(limits, "CHUNK", 7)  # every token split across reads
+    monkeypatch.setattr(limits, "MAX_ROW_BYTES", 200)
     small = _rows(path)
     assert [r.line for r in small] == [r.line for r in whole]
 
@@ -488,9 +488,9 @@ def test_json_array_file_errors_say_where(tmp_path: Path) -> None:
 
 
 def test_csv_rows_with_bad_utf8_long_lines_and_open_quotes(tmp_path: Path, monkeypatch) -> None:
-    import curate.io.files as readers
+    from curate.io import limits
 
-    monkeypatch.setattr(readers, "MAX_ROW_BYTES", 1000)
+    monkeypatch.setattr(limits, "MAX_ROW_BYTES", 1000)
     path = tmp_path / "d.csv"
     path.write_bytes(
         b"prompt,completion\r\n"

@@ -225,11 +225,5 @@ def test_a_curation_in_progress_does_not_hold_the_store(held, tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="curate/models/embed.py (_cached) and curate/models/cache.py (_lookup) take "
-    "store.con, which stays open for the rest of the run; the lead is asked to use "
-    "store.session() there",
-)
 def test_a_curation_that_embeds_does_not_hold_the_store_either(held, tmp_path):
     assert _curate_while_reading(held, tmp_path, {}) == []
