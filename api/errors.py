@@ -19,6 +19,7 @@ from curate import (
     ConfigError,
     ConflictError,
     DatasetFormatError,
+    DecompressionLimit,
     InputError,
     MissingExtra,
     NotFoundError,
@@ -43,6 +44,7 @@ STATUS_BY_ERROR: dict[type[BaseException], int] = {
     ConflictError: 409,
     IdempotencyMismatch: 422,
     ConfigError: 422,
+    DecompressionLimit: 413,  # a gzip bomb: too large, like an upload over the size limit
     DatasetFormatError: 422,
     InputError: 400,
     Unauthorized: 401,
@@ -50,11 +52,6 @@ STATUS_BY_ERROR: dict[type[BaseException], int] = {
 }
 """The one mapping from library exceptions to statuses; the most specific class wins (the
 dict's order puts subclasses before their bases)."""
-
-STATUS_BY_NAME: dict[str, int] = {"DecompressionLimit": 413}
-"""Library exceptions that ``curate`` does not export, by class name; looked up before
-``STATUS_BY_ERROR`` (each is a subclass of one there): a gzip bomb is 413, not 422."""
-
 
 class Problem(BaseModel):
     """An RFC 9457 problem details object."""
@@ -77,9 +74,6 @@ def status_of(exc: BaseException) -> int:
     """The HTTP status for an exception raised while handling a request."""
     if isinstance(exc, HTTPException):
         return exc.status_code
-    for cls in type(exc).__mro__:
-        if cls.__name__ in STATUS_BY_NAME and issubclass(cls, TunesmithError):
-            return STATUS_BY_NAME[cls.__name__]
     for cls, status in STATUS_BY_ERROR.items():
         if isinstance(exc, cls):
             return status

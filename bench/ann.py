@@ -44,7 +44,7 @@ DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 def texts_of(rows: list[dict]) -> list[str]:
     """Each row's record text as semantic dedup embeds it (prompt, then answer)."""
-    from curate.io.ingest import read_rows
+    from curate.io.read import read_rows
     from curate.text.normalize import content_text
 
     records = read_rows(rows).records
@@ -178,7 +178,7 @@ def one_semantic(method: str, n: int, threshold: float, sample: int) -> dict:
     """One contender's semantic dedup of ``n`` scale-corpus records, in this process."""
     import scale_corpus
 
-    from curate.io.ingest import read_rows
+    from curate.io.read import read_rows
     from curate.text.normalize import content_text
 
     records = read_rows(scale_corpus.build(n)).records

@@ -76,7 +76,7 @@ def minilm_seconds(texts: list[str], sample: int | None) -> tuple[float, float, 
 def semantic_overhead(path: Path) -> tuple[float, float, int]:
     """(raw static encoder seconds, semantic step seconds, records) on the record texts."""
     from curate.dedup.semantic import SemanticConfig, SemanticDedup
-    from curate.io.ingest import read_dataset
+    from curate.io.read import read_dataset
     from curate.models.embed import Embedder, load_encoder
     from curate.text.normalize import content_text
 

@@ -24,7 +24,7 @@ DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "alpaca_random_
 
 
 def records():  # type: ignore[no-untyped-def]
-    from curate.io.ingest import read_rows
+    from curate.io.read import read_rows
 
     return read_rows(json.loads(DATA.read_text())).records
 

@@ -12,6 +12,7 @@ from curate.errors import (
     ConfigError,
     ConflictError,
     DatasetFormatError,
+    DecompressionLimit,
     InputError,
     MissingExtra,
     NotFoundError,
@@ -19,7 +20,8 @@ from curate.errors import (
 )
 from curate.executors import ExecutorConfig
 from curate.io.eval_items import item_prompt, item_reference, load_eval_set
-from curate.io.ingest import ReadResult, ingest, read_dataset
+from curate.io.ingest import ingest
+from curate.io.read import ReadResult, read_dataset
 from curate.io.shapes import SHAPES_BY_NAME
 from curate.io.shards import read_shards, write_shards
 from curate.io.writers import write_records
@@ -84,6 +86,7 @@ __all__ = [
     "CurationResult",
     "DatasetFormatError",
     "DatasetInfo",
+    "DecompressionLimit",
     "ExactVerifier",
     "ExecutorConfig",
     "FinalNumber",

@@ -162,7 +162,7 @@ def load_eval_set(source: str | Path | pl.DataFrame, store: Any = None) -> pl.Da
     rows = _rows(path)
     if rows and _is_eval_shape(rows):
         return to_frame([_item(row, i, path) for i, row in enumerate(rows)])
-    from curate.io.ingest import read_dataset
+    from curate.io.read import read_dataset
 
     try:
         records = read_dataset(path).records

@@ -536,7 +536,11 @@ _BY_KIND: dict[str, Callable[[dict[str, Any]], Parts]] = {}
 
 def _by_kind(row: dict[str, Any]) -> Parts:
     """A file tunesmith wrote with several kinds: each row read by its ``kind`` column."""
-    return _BY_KIND[row["kind"]](row)
+    kind = row.get("kind")
+    if not isinstance(kind, str) or kind not in _BY_KIND:
+        known = ", ".join(sorted(_BY_KIND))
+        raise RowError("unknown_kind", f"field 'kind' is {kind!r}; expected one of {known}")
+    return _BY_KIND[kind](row)
 
 
 def _oasst(row: dict[str, Any]) -> list[Parts]:

@@ -71,7 +71,7 @@ def read_shards(source: str | Path, shape: str | None = None) -> ShardedRead:
         NotFoundError: no dataset files there.
         DatasetFormatError: a shard is not a dataset (the message names it).
     """
-    from curate.io.ingest import read_dataset
+    from curate.io.read import read_dataset
     from curate.records import REJECT_SCHEMA
 
     fs, files = list_shards(source)

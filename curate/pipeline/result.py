@@ -95,7 +95,7 @@ class CurationResult(BaseModel):
         if self._kept is None:
             from pathlib import Path
 
-            from curate.io.ingest import read_dataset
+            from curate.io.read import read_dataset
 
             if self.out_dir is None:
                 raise ValueError("this result was read back without its output folder")

@@ -301,7 +301,7 @@ def load_input(source: Any, store: Store) -> Loaded:
             frame.select(list(RECORD_SCHEMA)), pl.DataFrame(schema=REJECT_SCHEMA), "frame"
         )
     if not isinstance(source, str | Path):
-        from curate.io.ingest import read_rows
+        from curate.io.read import read_rows
 
         converted = read_rows(source, "frame")
         return Loaded(converted.records, converted.rejects, "frame", n_rows=converted.n_rows)

@@ -179,12 +179,6 @@ def test_strict_types_refuse_booleans_as_numbers(alice) -> None:
         assert r.status_code == status, (value, r.text)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="api/jobs/runners/curate.py refuses config.executor in a model_validator(mode="
-    "'before'), which makes pydantic validate the nested config in Python strict mode, where "
-    "a JSON array is no tuple; an after-validator on config.model_fields_set fixes it",
-)
 def test_tuple_fields_take_json_arrays(alice) -> None:
     config = {**QUICK, "quality": {"skip": []}, "pii": {"kinds": ["email"]}}
     r = alice.http.post("/v1/jobs", json={"type": "curate", "dataset_id": "x", "config": config})

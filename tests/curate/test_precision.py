@@ -17,7 +17,7 @@ import polars as pl
 import pytest
 
 from curate.audit.format_profile import FormatProfile, profile, requested
-from curate.io.ingest import read_dataset
+from curate.io.read import read_dataset
 from curate.pipeline.config import CurateConfig
 from curate.pipeline.run import build_steps
 from curate.pipeline.step import run_steps

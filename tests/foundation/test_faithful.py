@@ -15,7 +15,8 @@ import polars as pl
 import pytest
 
 from curate import read_dataset, write_records
-from curate.io.ingest import read_rows, read_source
+from curate.io.ingest import read_source
+from curate.io.read import read_rows
 from curate.io.shapes import SHAPES_BY_NAME
 from curate.io.writers import WRITTEN_COLUMNS
 from curate.records import from_frame
@@ -403,3 +404,24 @@ def test_malformed_messages_are_rejects_naming_the_field(tmp_path: Path) -> None
         _jsonl(tmp_path / "p.jsonl", [{"prompt": "q", "chosen": "a", "rejected": "a"}])
     )
     assert pair.rejects["reason"].to_list() == ["identical_pair"]
+
+
+USER_HI = {"role": "user", "content": "Hi"}
+
+
+def test_a_records_row_without_a_known_kind_is_a_reject(tmp_path: Path) -> None:
+    rows = [
+        {
+            "kind": "sft",
+            "prompt": [USER_HI],
+            "completion": [{"role": "assistant", "content": "Yo"}],
+        },
+        {"prompt": [USER_HI]},
+        {"kind": "banana", "prompt": [USER_HI]},
+    ]
+    path = tmp_path / "kinds.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    read = read_dataset(path, shape="records")
+    assert len(read.records) == 1
+    assert read.rejects["reason"].to_list() == ["unknown_kind", "unknown_kind"]
+    assert "'banana'" in read.rejects["detail"][1]

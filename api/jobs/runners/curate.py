@@ -6,7 +6,7 @@ own store, so an interrupted job resumes without paying for the embeddings twice
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import Field, model_validator
 
@@ -29,16 +29,16 @@ class CurateJob(JobRequestBase):
     eval_dataset_id: str | None = Field(default=None, min_length=1, max_length=64)
     """An eval set (one of this key's datasets) for the train/eval leakage check."""
 
-    @model_validator(mode="before")
-    @classmethod
-    def _no_executor(cls, data: Any) -> Any:
-        config = data.get("config") if isinstance(data, dict) else None
-        if isinstance(config, dict) and "executor" in config:
+    @model_validator(mode="after")
+    def _no_executor(self) -> CurateJob:
+        # after, not before: a before-validator makes pydantic validate the nested config in
+        # Python mode, where a JSON array is no tuple
+        if "executor" in self.config.model_fields_set:
             raise ValueError(
                 "config.executor: not accepted over the API (the server runs the steps in "
                 "the job's worker process)"
             )
-        return data
+        return self
 
     def datasets(self) -> dict[str, str]:
         refs = {"input": self.dataset_id}
