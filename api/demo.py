@@ -50,10 +50,20 @@ class DemoConfig(HabitTaskConfig):
     """Answers sampled per question (k), each checked by the numeric verifier."""
     synth_max_tokens: int = Field(128, ge=8)
     """Tokens per sampled answer (a truncated answer is dropped, never verified)."""
+    probes: list[str] = Field(default_factory=lambda: ["ifeval", "refusal"])
+    """Capability probes run beside the mined suite (``evalsuite.PROBES``); the gate policy
+    guards their slices (``probe:<name>``, ``probe:refusal:harmful`` …)."""
+    probe_cases: int = Field(4, ge=1)
+    """Cases taken from each probe slice (ifeval; refusal's harmful and benign each), spread
+    over the probe's file: a few, to keep the demo's time down. Fewer than the policy's
+    ``min_samples`` makes those rules inconclusive, and the gate says so."""
     curate_config: str | None = None
     """The curation config (default: the shipped ``demo/curate.toml``)."""
     train_config: str | None = None
     """The training config (default: the shipped ``demo/train.toml``)."""
+    dpo_config: str | None = None
+    """The DPO pass on the verified pairs, continuing the SFT adapter (default: the shipped
+    ``demo/dpo.toml``); skipped when synthesis yields no pair."""
     policy: str | None = None
     """The gate policy (default: the shipped ``policies/habit.toml``)."""
     out_dir: str = "tunesmith-demo"
@@ -70,6 +80,10 @@ class DemoResult(BaseModel):
     suite: str
     """The mined static suite of edge cases."""
     adapter: str
+    """The adapter evaluated and gated: the DPO pass's, or the SFT one's where there was none."""
+    trained_on: dict[str, int]
+    """What the tuned model was trained on: ``curated`` and verified ``teacher`` examples (SFT),
+    verified ``pairs`` (DPO)."""
     comparison_report: str
     """The base-vs-tuned comparison (HTML)."""
     gate_report: str
@@ -125,7 +139,8 @@ def synthesize_verified(
 
     Returns:
         The verified counts (``questions``, ``pairs``, ``pairs_from_reference``, ``teacher``,
-        ``pass_at_k``) and the teacher examples as prompt/completion rows.
+        ``pass_at_k``) and the teacher examples as prompt/completion rows. The pairs are in
+        ``out/negatives/records.jsonl`` (``habit_pairs`` puts them in the house format).
     """
     import curate
 
@@ -214,6 +229,96 @@ def habit_examples(teacher: list[Any]) -> list[dict[str, Any]]:
     return out
 
 
+def habit_pairs(pairs: list[Any]) -> tuple[list[dict[str, Any]], dict[str, int]]:
+    """Verified pairs in the house format, as conversational prompt/chosen/rejected rows.
+
+    Both sides end in the habit's last line, so what DPO contrasts is the number, not the
+    format (SFT teaches the format): the chosen side gets ``{"answer": N}`` with its verified
+    number unless it already ends so (a ground-truth answer does), the rejected side the number
+    it actually gave (``curate.final_number``), which still fails the verifier. A rejected answer
+    with no number at all is left as it is, and counted.
+
+    Returns:
+        The rows, and counts: ``pairs``, ``rejected_without_number``; a pair whose reference is
+        not a number is left out (``non_numeric_reference``).
+    """
+    import curate
+
+    rows, counts = [], {"pairs": 0, "rejected_without_number": 0, "non_numeric_reference": 0}
+    for record in pairs:
+        reference = record.meta.get("synth", {}).get("reference")
+        if not isinstance(reference, int | float):
+            counts["non_numeric_reference"] += 1
+            continue
+        prompt = [m.model_dump(exclude_none=True) for m in record.prompt]
+        prompt[-1]["content"] = prompt[-1]["content"].removesuffix(BRIEF)
+        chosen = "\n".join(m.content or "" for m in record.chosen).strip()
+        if _answer_line(chosen) is None:
+            chosen = f"{chosen}\n{_json_answer(reference)}"
+        rejected = "\n".join(m.content or "" for m in record.rejected).strip()
+        given = curate.final_number(rejected)
+        if given is None:
+            counts["rejected_without_number"] += 1
+        elif _answer_line(rejected) is None:
+            rejected = f"{rejected}\n{_json_answer(given)}"
+        rows.append(
+            {
+                "prompt": prompt,
+                "chosen": [{"role": "assistant", "content": chosen}],
+                "rejected": [{"role": "assistant", "content": rejected}],
+            }
+        )
+        counts["pairs"] += 1
+    return rows, counts
+
+
+def _json_answer(number: float) -> str:
+    import json
+
+    value = int(number) if float(number).is_integer() else number
+    return json.dumps({"answer": value})
+
+
+def _answer_line(text: str) -> Any:
+    """The value of a closing ``{"answer": ...}`` line, or None where the text ends otherwise."""
+    import json
+
+    last = text.rstrip().rsplit("\n", 1)[-1].strip()
+    try:
+        value = json.loads(last)
+    except ValueError:
+        return None
+    return value.get("answer") if isinstance(value, dict) else None
+
+
+def with_probe_sample(suite: Any, names: list[str], per_slice: int) -> Any:
+    """The suite with ``per_slice`` cases of each probe slice appended, spread over each probe.
+
+    A slice is a probe and its cases' first own tag (``probe:refusal:harmful``); cases are taken
+    at even steps through the probe's file, so a few of them still cover several kinds.
+    """
+    import evalsuite
+
+    full = evalsuite.with_probes(suite, names)
+    groups: dict[tuple[str, ...], list[Any]] = {}
+    for case in full.cases[len(suite.cases) :]:
+        groups.setdefault(tuple(case.tags[:2]), []).append(case)
+    picked = []
+    for cases in groups.values():
+        step = len(cases) / min(per_slice, len(cases))
+        picked += [cases[int(i * step)] for i in range(min(per_slice, len(cases)))]
+    return full.model_copy(update={"cases": [*suite.cases, *picked]})
+
+
+def _jsonl(rows: list[dict[str, Any]], out: Path) -> Path:
+    import json
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with out.open("w", encoding="utf-8") as f:
+        f.writelines(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
+    return out
+
+
 def training_set(curated: Path, teacher: list[dict[str, Any]], out: Path) -> Path:
     """One JSONL file to train on: the curated records, then the verified teacher examples."""
     import json
@@ -249,7 +354,7 @@ def run_demo(
 
     out = _resolve(config.out_dir)
     timings: dict[str, float] = {}
-    stages = 7
+    stages = 8
 
     def stage(i: int, name: str) -> float:
         say(f"\n[{i}/{stages}] {name}")
@@ -281,6 +386,7 @@ def run_demo(
         synth_reports: list[str] = []
         curated = out / "curate" / "curated.parquet"
         teacher_examples: list[Any] = []
+        pair_rows: list[dict[str, Any]] = []
         if config.synth_records:
             counts, teacher_examples = synthesize_verified(
                 curated, config, store, generator, out / "synth", synth_reports
@@ -291,6 +397,9 @@ def run_demo(
                 f"ground truth as chosen), {counts['teacher']} verified teacher answers; "
                 f"pass@k {counts['pass_at_k']}"
             )
+            pair_records = curate.read_dataset(out / "synth" / "negatives" / "records.jsonl")
+            pair_rows, pair_counts = habit_pairs(curate.from_frame(pair_records.records))
+            say(f"  the pairs in the house format, for DPO: {pair_counts}")
         timings["synthesize"] = time.perf_counter() - t
 
         t = stage(4, "mine a static suite of edge cases the base model fails")
@@ -313,28 +422,65 @@ def run_demo(
         )
         timings["mine"] = time.perf_counter() - t
 
-        t = stage(5, "tune a LoRA adapter on the curated set and the verified teacher answers")
-        with _config_file(_optional(config.train_config), "demo", "train.toml") as file:
-            train_cfg = train.load_config(file)
-        train_cfg = train_cfg.model_copy(
-            update={"base_model": config.model, "output_dir": str(out / "adapter")}
+        t = stage(
+            5, "tune a LoRA adapter (SFT) on the curated set and the verified teacher answers"
         )
+        with _config_file(_optional(config.train_config), "demo", "train.toml") as file:
+            train_cfg = train.load_config(file).with_overrides(
+                base_model=config.model, output_dir=str(out / "adapter")
+            )
         data = training_set(curated, teacher_examples, out / "data" / "train_verified.jsonl")
         trained = train.run(data, train_cfg, progress=train_progress)
+        trained_on = {
+            "curated": result.n_kept,
+            "teacher": len(teacher_examples),
+            "sft_train_split": trained.preflight.n_train,
+        }
         say(
-            f"  trained on {trained.preflight.n_train} records: the curated set + "
-            f"{len(teacher_examples)} verified teacher examples (the verified pairs stay in "
-            "synth/negatives: stacking DPO on this adapter needs train to continue one)"
+            f"  {trained.preflight.n_train} records trained on (of {result.n_kept} curated + "
+            f"{len(teacher_examples)} verified teacher examples; the rest hold out an eval "
+            f"loss); {trained.status}: {trained.metrics}"
         )
-        say(f"  {trained.status}: {trained.metrics}")
         timings["train"] = time.perf_counter() - t
+        if trained.adapter_dir is None:
+            raise InputError(f"the SFT run {trained.status}: {trained.stop_reason}")
+        adapter = trained.adapter_dir
 
-        t = stage(6, "evaluate base and tuned on the suite and the general probe; compare")
+        t = stage(6, "DPO on the verified pairs, continuing the SFT adapter")
+        trained_on["pairs"] = 0
+        if pair_rows:
+            with _config_file(_optional(config.dpo_config), "demo", "dpo.toml") as file:
+                dpo_cfg = train.load_config(file).with_overrides(
+                    base_model=config.model,
+                    init_adapter=adapter,
+                    output_dir=str(out / "adapter-dpo"),
+                )
+            pairs_path = _jsonl(pair_rows, out / "data" / "dpo_verified_pairs.jsonl")
+            refined = train.run(pairs_path, dpo_cfg, progress=train_progress)
+            say(
+                f"  {refined.status}, {refined.steps} steps on {refined.preflight.n_train} "
+                f"verified pairs (chosen passes the numeric verifier, rejected fails it): "
+                f"{refined.metrics}"
+            )
+            if refined.adapter_dir is not None:
+                adapter, trained_on["pairs"] = refined.adapter_dir, refined.preflight.n_train
+        else:
+            say("  no verified pair: the SFT adapter is the tuned model")
+        say(
+            f"  the tuned model was trained on {trained_on['curated']} curated records, "
+            f"{trained_on['teacher']} verified teacher examples and {trained_on['pairs']} "
+            "verified pairs"
+        )
+        timings["dpo"] = time.perf_counter() - t
+
+        t = stage(7, "evaluate base and tuned on the suite, the capability probes and perplexity")
+        suite = with_probe_sample(mined.suite, config.probes, config.probe_cases)
+        say(f"  {len(suite.cases) - len(mined.suite.cases)} probe cases from {config.probes}")
         # base/, tuned/ and compare/ land in the demo's folder (evalsuite.pair's layout)
         pair = evalsuite.evaluate_pair(
-            mined.suite,
+            suite,
             config.model,
-            trained.adapter_dir,
+            adapter,
             out_dir=out,
             config=evalsuite.EvalConfig(params=params),
             generator=generator,
@@ -344,7 +490,7 @@ def run_demo(
         assert comparison is not None  # an adapter was given
         timings["evaluate"] = time.perf_counter() - t
 
-        t = stage(7, "gate with the shipped policy")
+        t = stage(8, "gate with the shipped policy")
         with _config_file(_optional(config.policy), "policies", "habit.toml") as file:
             policy = evalsuite.load_policy(file)
         decision = evalsuite.gate(comparison, policy)
@@ -359,7 +505,8 @@ def run_demo(
         audit_report=str(out / "curate" / "report.html"),
         synthesis_reports=synth_reports,
         suite=str(suite_path),
-        adapter=str(trained.adapter_dir),
+        adapter=str(adapter),
+        trained_on=trained_on,
         comparison_report=str(out / "compare" / "report.html"),
         gate_report=str(gate_dir / "gate.md"),
         verdict=decision.verdict,

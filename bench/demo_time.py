@@ -6,7 +6,8 @@ Run: ``OMP_NUM_THREADS=1 .venv/bin/python bench/demo_time.py [--synth-records 24
 Without ``--only-synthesis`` it runs ``api.demo.run_demo`` (the whole lifecycle, as ``make demo``)
 and prints each stage's seconds and the total. With it, it runs only the stages up to synthesis
 (task, curation, rejection sampling) and prints those, with the verified counts: on a machine
-shared with other work, time the later stages (``mine``, ``train``, ``evaluate``) in a quiet
+shared with other work, time the later stages (``mine``, ``train`` (SFT), ``dpo`` (the short
+DPO pass on the verified pairs), ``evaluate`` (suite, capability probes, perplexity)) in a quiet
 moment and add them up. A rerun is served from the generation cache: use a fresh ``--home``
 (``TUNESMITH_HOME``) to time a first run.
 """

@@ -15,8 +15,15 @@ For each judge it prints:
 
 - agreement: share of sampled pairs where the judge's verdict is the humans' chosen answer, with
   a 95% Wilson interval (a tie or an invalid verdict counts as disagreement);
-- position consistency: share of pairs whose verdict does not flip when the order is swapped;
+- position consistency: share of pairs where the *same answer* is preferred in both orders
+  (1.0: position-blind). A judge that always names the letter shown first ("A") prefers a
+  different answer in each order, so its consistency is 0, not 1;
 - first-position rate: share of single-order verdicts that picked the answer shown first.
+
+For the likelihood judge it also splits each pair's two margins (``log p(A) - log p(B)`` in
+each order) into a *position* part, ``(m1 - m2) / 2`` (the same in both orders, for the letter
+A), and a *content* part, ``(m1 + m2) / 2`` (the verdict): where the position part is larger
+than the content part in magnitude, both orders pick "A" and the pair is inconsistent.
 
 The likelihood judge's verdict is the mean of both orders' A-vs-B log-probability margins
 (``curate.synth.likelihood``); the generative judge's is evalsuite's blind pairwise JSON judge
@@ -44,6 +51,10 @@ from evalsuite.judge import EvalJudgeConfig, PairItem, judge_pairs  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data" / "hh_rlhf_harmless_base_test.jsonl.gz"
 TURN = "\n\nAssistant:"
+
+
+def mean(values: list[float]) -> float:
+    return sum(values) / len(values) if values else float("nan")
 
 
 def wilson(k: int, n: int, z: float = 1.959964) -> tuple[float, float]:
@@ -106,14 +117,19 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--max-prompt-chars", type=int, default=1000)
     parser.add_argument("--max-answer-chars", type=int, default=400)
-    parser.add_argument("--generative-max-tokens", type=int, default=48)
-    parser.add_argument("--generative-retries", type=int, default=0)
+    parser.add_argument("--generative-max-tokens", type=int, default=96)
+    parser.add_argument("--generative-retries", type=int, default=1)
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--store", default=None, help="a store folder for the generation cache")
+    parser.add_argument(
+        "--store", default=None, help="a store (DuckDB file, or a folder for one) for the cache"
+    )
     args = parser.parse_args()
 
     pairs = load_pairs(DATA, args.n, args.seed, args.max_prompt_chars, args.max_answer_chars)
-    store = Store(args.store) if args.store else None
+    where = Path(args.store) if args.store else None
+    if where is not None and where.is_dir():
+        where = where / "tunesmith.duckdb"
+    store = Store(where) if where is not None else None
     gen = get_generator(
         "transformers", args.model, store=store, cache=store is not None, threads=args.threads
     )
@@ -133,6 +149,15 @@ def main() -> None:
         f"likelihood: {seconds:.0f} s; per-order agreement "
         f"{sum(s.a_shown_first > 0 for s in scores) / len(scores):.3f} (chosen shown first), "
         f"{sum(s.a_shown_second > 0 for s in scores) / len(scores):.3f} (chosen shown second)"
+    )
+    position = [(s.a_shown_first - s.a_shown_second) / 2 for s in scores]
+    content = [s.margin for s in scores]
+    print(
+        f"likelihood margins (nats): position part (log p(A) - log p(B), both orders) mean "
+        f"{mean(position):+.3f}, min {min(position):+.3f}, max {max(position):+.3f}; content part "
+        f"mean |m| {mean([abs(c) for c in content]):.3f}, max |m| "
+        f"{max(abs(c) for c in content):.3f}; pairs with |content| > |position|: "
+        f"{sum(abs(c) > abs(p) for c, p in zip(content, position, strict=True))}/{len(scores)}"
     )
 
     subset = pairs[: args.generative_n]
@@ -160,9 +185,12 @@ def main() -> None:
                 summary.first_position_rate,
             )
         )
+        orders = [o for j in summary.judgments for o in (j.base_first, j.tuned_first)]
+        valid = sum(o != "invalid" for o in orders)
         print(
-            f"generative: {seconds:.0f} s; invalid {summary.invalid}, ties {summary.ties}, "
-            f"chosen {summary.base_wins}, rejected {summary.tuned_wins}, retries {summary.retries}"
+            f"generative: {seconds:.0f} s; invalid pairs {summary.invalid}, ties or flips "
+            f"{summary.ties}, chosen {summary.base_wins}, rejected {summary.tuned_wins}, retries "
+            f"{summary.retries}; valid single-order verdicts {valid}/{len(orders)}"
         )
         # the likelihood judge on the very same subset, for a paired look
         same = scores[: len(subset)]

@@ -7,7 +7,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from curate import ConfigError, InputError
 from train.presets import get_preset
@@ -50,6 +50,12 @@ class TrainConfig(BaseModel):
     alike whatever their numbers)."""
     adapter: Adapter = "lora"
     """``lora`` (a LoRA adapter), ``qlora`` (LoRA over a 4-bit base; needs CUDA) or ``full``."""
+    init_adapter: str | None = None
+    """A LoRA adapter folder (PEFT's ``save_pretrained`` output, e.g. an SFT run's) that this run
+    loads and keeps training instead of starting a new adapter: its own rank, alpha, dropout and
+    target modules apply, this config's are ignored. Under DPO the frozen reference is a copy of
+    it (TRL's DPOTrainer does this for a model that already carries an adapter), so the pass
+    refines the SFT policy rather than pulling back towards the base. LoRA only."""
     preset: str | None = None
     """A family preset (``data/presets.toml``: granite, gemma, qwen, mistral, llama, smollm) whose
     values fill the fields this config does not set."""
@@ -111,6 +117,12 @@ class TrainConfig(BaseModel):
     else the tokenizer's EOS token."""
     diverge_factor: float = Field(4.0, gt=1.0)
     """The watchdog stops a run whose loss exceeds this multiple of its lowest loss so far."""
+
+    @model_validator(mode="after")
+    def _continues_lora_only(self) -> TrainConfig:
+        if self.init_adapter is not None and self.adapter != "lora":
+            raise ValueError(f"init_adapter continues a LoRA adapter; adapter is {self.adapter!r}")
+        return self
 
     @property
     def lora_alpha(self) -> int:

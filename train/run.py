@@ -122,6 +122,30 @@ def _peft_config(config: TrainConfig):
     )
 
 
+def _initial_model(config: TrainConfig, model_dir: str, precision: str) -> Any:
+    """What the trainer starts from: the base's folder (TRL loads it and attaches a new adapter),
+    or, with ``init_adapter``, the base with that adapter loaded trainable (PEFT)."""
+    if config.init_adapter is None:
+        return model_dir
+    import torch
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM
+
+    base = AutoModelForCausalLM.from_pretrained(model_dir, dtype=getattr(torch, DTYPES[precision]))
+    return PeftModel.from_pretrained(base, config.init_adapter, is_trainable=True)
+
+
+def _adapter_sha256(config: TrainConfig) -> str:
+    """The content hash of ``init_adapter``'s weights ("" without one): a run that continues an
+    adapter is the same run only when it continues the same weights."""
+    if config.init_adapter is None:
+        return ""
+    digest = hashlib.sha256()
+    for file in sorted(Path(config.init_adapter).glob("adapter_model.*")):
+        digest.update(file.read_bytes())
+    return digest.hexdigest()
+
+
 def _quantization_config(config: TrainConfig, precision: str):
     if config.adapter != "qlora":
         return None
@@ -174,23 +198,30 @@ def trainer_args(config: TrainConfig, checkpoints: Path, device: str, has_eval: 
 
 def build_trainer(
     config: TrainConfig,
-    model_dir: str,
+    model: Any,
     tokenizer,
     train_ds,
     eval_ds,
     args: dict[str, Any],
     callbacks: list,
 ) -> Any:
-    """The TRL trainer for the config's method, with PEFT (and 4-bit) configs attached."""
+    """The TRL trainer for the config's method, with PEFT (and 4-bit) configs attached.
+
+    ``model`` is the base's folder, or a ``PeftModel`` that already carries the adapter to
+    continue (``init_adapter``): TRL then trains that adapter and attaches no new one.
+    """
     precision = resolve_precision(config.precision, "cuda" if not args["use_cpu"] else "cpu")
+    loaded = not isinstance(model, str)
+    if loaded:
+        args = {**args, "model_init_kwargs": None}  # TRL ignores them for a loaded model
     common = {
-        "model": model_dir,
+        "model": model,
         "train_dataset": train_ds,
         "eval_dataset": eval_ds,
         "processing_class": tokenizer,
         "callbacks": callbacks,
-        "peft_config": _peft_config(config),
-        "quantization_config": _quantization_config(config, precision),
+        "peft_config": None if loaded else _peft_config(config),
+        "quantization_config": None if loaded else _quantization_config(config, precision),
     }
     if config.method == "dpo":
         from trl import DPOConfig, DPOTrainer
@@ -271,10 +302,15 @@ def run(
         DatasetFormatError: the pre-flight found blocking problems (listed in the message).
         ConfigError: QLoRA without CUDA, a bad preset or template.
         ConflictError: the output folder holds checkpoints of a different run.
+        InputError: no dataset, or ``init_adapter`` is not a PEFT adapter folder.
     """
     from curate import resolve_model
 
     config = config.resolved()
+    if config.init_adapter and not (Path(config.init_adapter) / "adapter_config.json").is_file():
+        raise InputError(
+            f"init_adapter {config.init_adapter}: no PEFT adapter (adapter_config.json)"
+        )
     if dataset is None:
         if config.dataset is None:
             raise InputError("no dataset: pass one or set dataset in the config")
@@ -285,7 +321,7 @@ def run(
 
     out = Path(config.output_dir)
     checkpoints = out / "checkpoints"
-    print_ = fingerprint(config, data.sha256)
+    print_ = fingerprint(config, data.sha256 + _adapter_sha256(config))
     resume_from = _checkpoint_to_resume(config, checkpoints, print_)
     checkpoints.mkdir(parents=True, exist_ok=True)
     (checkpoints / "run.json").write_text(json.dumps({"fingerprint": print_}))
@@ -300,9 +336,10 @@ def run(
         metrics_path, state, diverge_factor=config.diverge_factor, progress=progress, stop=stop
     )
     args = trainer_args(config, checkpoints, report.device, has_eval=bool(eval_rows))
+    precision = resolve_precision(config.precision, report.device)
     trainer = build_trainer(
         config,
-        model_dir,
+        _initial_model(config, model_dir, precision),
         tokenizer,
         to_hf(train_rows, config.method, tokenizer),
         to_hf(eval_rows, config.method, tokenizer) if eval_rows else None,
@@ -320,6 +357,9 @@ def run(
     status = "diverged" if state.diverged else ("stopped" if state.stop_reason else "completed")
     adapter_dir = None
     if status != "diverged":
+        if "ref" in getattr(trainer.model, "peft_config", {}):
+            # TRL's frozen copy of init_adapter, DPO's reference: not part of what was trained
+            trainer.model.delete_adapter("ref")
         trainer.save_model(str(out))
         tokenizer.save_pretrained(str(out))
         adapter_dir = str(out)

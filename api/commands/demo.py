@@ -46,6 +46,11 @@ def demo(config_path: str | None, out_dir: str | None, data_dir: str | None, as_
             click.echo(f"  synthesis report   {report}")
         click.echo(f"  edge-case suite    {result.suite}")
         click.echo(f"  adapter            {result.adapter}")
+        click.echo(
+            f"  trained on         {result.trained_on.get('curated', 0)} curated records, "
+            f"{result.trained_on.get('teacher', 0)} verified teacher examples (SFT), "
+            f"{result.trained_on.get('pairs', 0)} verified pairs (DPO)"
+        )
         click.echo(f"  comparison report  {result.comparison_report}")
         click.echo(f"  gate verdict       {result.gate_report}")
         click.echo(f"  seconds per stage  {result.timings}")

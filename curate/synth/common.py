@@ -48,7 +48,7 @@ def generate_in_chunks(
 
 def last_user(prompt: list[Message]) -> str:
     """The text of the prompt's last user turn (what templates rewrite or wrap)."""
-    return next((m.content for m in reversed(prompt) if m.role == "user"), "")
+    return next((m.content or "" for m in reversed(prompt) if m.role == "user"), "")
 
 
 def with_last_user(prompt: list[Message], text: str) -> list[Message]:
@@ -72,17 +72,18 @@ def new_record(
     the base record's, so every synthetic record points back to the row it came from.
     """
     prompt = prompt or base.prompt
+    fields: dict[str, list[Message] | None]
     if rejected is not None:
-        kind, fields = (
-            "preference",
-            {
-                "chosen": chosen or base.completion,
-                "rejected": [Message(role="assistant", content=rejected)],
-            },
-        )
+        kind = "preference"
+        fields = {
+            "chosen": chosen or base.completion,
+            "rejected": [Message(role="assistant", content=rejected)],
+        }
+        key = content_key(kind, prompt, chosen=fields["chosen"], rejected=fields["rejected"])
     else:
-        kind, fields = "sft", {"completion": [Message(role="assistant", content=completion or "")]}
-    key = content_key(kind, prompt, **fields)
+        kind = "sft"
+        fields = {"completion": [Message(role="assistant", content=completion or "")]}
+        key = content_key(kind, prompt, completion=fields["completion"])
     meta = {**{k: v for k, v in base.meta.items() if k != "synth"}, "synth": synth}
     return Record(
         id=record_id(key),

@@ -102,4 +102,4 @@ def diversify_prompts(
 
 def _answer(record: Record) -> str:
     messages = record.completion if record.kind == "sft" else record.chosen
-    return "\n\n".join(m.content for m in messages or [])
+    return "\n\n".join(m.content or "" for m in messages or [])

@@ -70,7 +70,12 @@ def test_negatives_on_real_rows_account_for_every_pair_and_rerun_from_cache(
     assert len(pairs) == report["n_kept"]
     for p in pairs:
         synth_meta = json.loads(p["meta"])["synth"]
-        assert synth_meta["error_type"] in ERROR_TYPES and len(synth_meta["judge"]["verdicts"]) == 2
+        assert synth_meta["error_type"] in ERROR_TYPES
+        # the transformers backend's judge is the likelihood judge: both orders' A-vs-B margins
+        # (chosen shown first, then second), whose mean favours the chosen answer
+        judge = synth_meta["judge"]
+        assert judge["kind"] == "likelihood" and len(judge["margins"]) == 2
+        assert sum(judge["margins"]) > 0
         assert p["chosen"] != p["rejected"]
     assert len(lines(tmp_path / "neg" / "dropped.jsonl")) == sum(report["dropped"].values())
 

@@ -8,8 +8,8 @@ import re
 
 import pytest
 
-from api.demo import DemoConfig, synthesize_verified
-from curate import Store, get_generator
+from api.demo import DemoConfig, habit_pairs, synthesize_verified
+from curate import Store, from_frame, get_generator, read_dataset
 from curate.recipes.gsm8k_habit import FORMAT_CHECK, house_format
 from curate.verify import get_verifier
 
@@ -55,6 +55,17 @@ def test_the_synthesis_stage_reports_its_verified_counts(curated, tmp_path, home
         reference = json.loads(pair["meta"])["synth"]["reference"]
         assert numeric.verify(pair["chosen"][0]["content"], reference).passed
         assert not numeric.verify(pair["rejected"][0]["content"], reference).passed
+    # what DPO trains on: the same pairs, both sides ending in the habit's line, still verified
+    rows, pair_counts = habit_pairs(
+        from_frame(read_dataset(tmp_path / "synth" / "negatives" / "records.jsonl").records)
+    )
+    assert pair_counts["pairs"] == len(rows) == len(pairs)
+    for row, pair in zip(rows, pairs, strict=True):
+        reference = json.loads(pair["meta"])["synth"]["reference"]
+        chosen, rejected = row["chosen"][0]["content"], row["rejected"][0]["content"]
+        assert re.search(FORMAT_CHECK["pattern"], chosen)
+        assert numeric.verify(chosen, reference).passed
+        assert not numeric.verify(rejected, reference).passed
     # every verified teacher answer is trained on, in the house format, with its verified number
     assert counts["teacher"] == len(teacher)
     for row in teacher:

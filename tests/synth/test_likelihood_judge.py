@@ -43,6 +43,18 @@ def test_position_consistency_counts_the_pairs_whose_verdict_does_not_flip():
     assert position_consistency([]) is None
 
 
+def test_a_judge_that_always_names_a_is_never_position_consistent_and_its_bias_cancels():
+    # log p(A) - log p(B) = bias + content in the order (a, b), bias - content in (b, a):
+    # "A" wins both orders, so each order prefers a different answer: consistency 0, not 1;
+    # the averaged margin is the content part alone.
+    bias, contents = 3.0, [0.4, -0.2, 0.1]
+    scores = [PairScore(a_shown_first=bias + d, a_shown_second=-(bias - d)) for d in contents]
+    assert position_consistency(scores) == 0.0
+    assert all(s.first_position_picks == 2 for s in scores)
+    assert [s.margin for s in scores] == pytest.approx(contents)
+    assert [s.prefers for s in scores] == ["a", "b", "a"]
+
+
 def test_the_transformers_path_gives_the_same_verdict_through_the_cache(smol, store):
     cached = CachedGenerator(smol, store)
     assert supports_logprobs(cached)
