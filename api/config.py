@@ -6,10 +6,10 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
-JOB_TYPES = ("curate", "synthesize", "train", "eval", "gate")
+JOB_TYPES = ("curate", "synthesize", "train", "eval", "gate", "sweep")
 """Every job type the server runs."""
 
-DEFAULT_CONCURRENCY = {"curate": 2, "synthesize": 1, "train": 1, "eval": 1, "gate": 4}
+DEFAULT_CONCURRENCY = {"curate": 2, "synthesize": 1, "train": 1, "eval": 1, "gate": 4, "sweep": 1}
 
 
 class ServerConfig(BaseModel):

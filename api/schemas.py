@@ -14,7 +14,7 @@ from curate import DatasetInfo, Record
 T = TypeVar("T")
 
 JobState = Literal["queued", "running", "succeeded", "failed", "cancelling", "cancelled"]
-JobType = Literal["curate", "synthesize", "train", "eval", "gate"]
+JobType = Literal["curate", "synthesize", "train", "eval", "gate", "sweep"]
 TERMINAL_STATES = ("succeeded", "failed", "cancelled")
 MAX_PAGE = 1000
 

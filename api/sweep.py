@@ -9,6 +9,12 @@ resumes from its last checkpoint (``train.run`` resumes by itself); the base mod
 come from the generation cache after the first point. Every point's artifacts are kept under
 ``<out>/points/<point>/`` (``train/`` and ``eval/``).
 
+``SweepExecutor(kind="ray")`` spreads the points over Ray workers (a cluster, or a local Ray
+instance): one task per point, each with ``cpus_per_point`` CPUs, all writing into the same
+sweep folder and sharing the one store (its generation cache included; DuckDB opens are
+serialised by the store's file lock). The choice and the reports do not depend on where the
+points ran.
+
     result = sweep("data.jsonl", config, {"learning_rate": [1e-4, 3e-4], "rank": [8, 16]},
                    suite="heldout.jsonl", out_dir="sweep")
 """
@@ -17,19 +23,42 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
+import socket
+import threading
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from curate import ConfigError, InputError
+from curate import ConfigError, InputError, MissingExtra
 from train import TrainConfig
 
 ALIASES = {"r": "rank", "lr": "learning_rate", "epoch": "epochs"}
 """Short grid names and the config fields they stand for."""
 
+MT_BENCH_QUESTIONS = 20
+"""MT-Bench questions a sweep adds when ``mt_bench`` is among its probes (the gate's
+``min_samples`` on the default policy)."""
+
 SWEEPABLE = ("learning_rate", "rank", "alpha", "epochs", "max_steps", "batch_size", "dropout")
 """The config fields a grid may vary."""
+
+
+class SweepExecutor(BaseModel):
+    """Where the points of a sweep train: one after another here, or as tasks on Ray."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    kind: Literal["local", "ray"] = "local"
+    """``local``: the points in order in this process. ``ray``: one Ray task per point."""
+    address: str | None = Field(default=None, max_length=200)
+    """The Ray cluster to join (``auto``, ``ray://host:10001``); None starts a local instance
+    (or reuses the one this process already has)."""
+    num_cpus: int | None = Field(default=None, ge=1, le=1024)
+    """CPUs of a local Ray instance (None: all of this machine's)."""
+    cpus_per_point: int = Field(default=1, ge=1, le=1024)
+    """CPUs each point's task asks Ray for; its torch threads are set to match."""
 
 
 class SweepPoint(BaseModel):
@@ -49,12 +78,15 @@ class SweepPoint(BaseModel):
     gain: float | None
     """Improvement of ``pass`` on the target suite (tuned − base)."""
     forgetting: float | None
-    """The worst regression on a probe slice (base − tuned on ``pass``; 0 when none regress),
+    """The worst regression on a probe slice (base − tuned on ``pass``, or on the pairwise
+    judge's win rate for MT-Bench; 0 when none regress),
     or on perplexity's log scale where no probe suite ran."""
     train_loss: float | None = None
     """The last training loss."""
     folder: str
     """The point's folder (``train/``, ``eval/``, ``point.json``)."""
+    ran_on: str | None = None
+    """Where the point trained and was evaluated: ``host:pid`` (a Ray worker's, on Ray)."""
 
 
 class SweepResult(BaseModel):
@@ -114,12 +146,15 @@ def sweep(
     config: TrainConfig,
     grid: dict[str, list[Any]],
     *,
-    suite: str | Path,
+    suite: Any,
     out_dir: str | Path,
     probes: tuple[str, ...] = ("ifeval", "refusal"),
-    policy: str | Path | None = None,
+    policy: Any = None,
     eval_config: Any = None,
     progress: Any = None,
+    executor: SweepExecutor | None = None,
+    store: Any = None,
+    stop: threading.Event | None = None,
 ) -> SweepResult:
     """Train, evaluate and gate every point of the grid; pick the best point that passes.
 
@@ -127,53 +162,172 @@ def sweep(
         dataset: the training data (or None for ``config.dataset``).
         config: the base config each point starts from.
         grid: field → values (``parse_grid``).
-        suite: the held-out suite the gate judges on.
+        suite: the held-out suite the gate judges on (a path or an ``evalsuite.Suite``).
         out_dir: the sweep's folder.
-        probes: capability probes run beside the suite (``evalsuite.probes``).
-        policy: a gate policy file; default: the shipped default policy.
+        probes: capability probes run beside the suite (``evalsuite.probes``), and
+            ``mt_bench``: MT-Bench questions judged pairwise, base against tuned.
+        policy: a gate policy file or ``evalsuite.GatePolicy``; default: the shipped default.
         eval_config: an ``evalsuite.EvalConfig`` (its ``probes`` are replaced by ``probes``).
-        progress: called with (point name, index, number of points) before each point.
+        progress: called with (point name, index, number of points) before each point runs
+            here, or as each point's Ray task finishes.
+        executor: where the points train (default: one after another in this process).
+        store: the ``curate.Store`` whose generation cache the evaluations use (default: the
+            store of ``TUNESMITH_HOME``).
+        stop: set to stop before the next point (the finished points stay finished).
 
     Raises:
         InputError: an empty grid.
+        MissingExtra: the Ray executor without Ray installed.
     """
     import evalsuite
-    import train
+    from curate import Store
 
     points = points_of(grid)
     if not points:
         raise InputError("the grid has no points")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    policy_obj = evalsuite.load_policy(str(policy) if policy else _default_policy())
-    eval_cfg = (eval_config or evalsuite.EvalConfig()).model_copy(update={"probes": tuple(probes)})
-    results = []
-    from curate import Store
-
-    with Store() as store:
-        for i, settings in enumerate(points):
-            name = _name(settings)
-            folder = out / "points" / name
-            done = folder / "point.json"
+    if policy is None or isinstance(policy, str | Path):
+        policy_obj = evalsuite.load_policy(str(policy) if policy else _default_policy())
+    else:
+        policy_obj = policy
+    eval_cfg = evalsuite.EvalConfig() if eval_config is None else eval_config
+    update: dict[str, Any] = {"probes": tuple(p for p in probes if p != "mt_bench")}
+    if "mt_bench" in probes:  # MT-Bench is judged pairwise, not checked: a slice of its own
+        update["mt_bench"] = eval_cfg.mt_bench or MT_BENCH_QUESTIONS
+    eval_cfg = eval_cfg.model_copy(update=update)
+    executor = executor or SweepExecutor()
+    store = store or Store()
+    jobs = [
+        PointJob(
+            name=_name(settings),
+            settings=settings,
+            folder=str(out / "points" / _name(settings)),
+            dataset=None if dataset is None else str(dataset),
+            config=config,
+            suite=suite,
+            eval_config=eval_cfg,
+            policy=policy_obj,
+            store=str(store.path),
+        )
+        for settings in points
+    ]
+    if executor.kind == "ray":
+        results = _on_ray(jobs, executor, progress, stop)
+    else:
+        results = []
+        for i, job in enumerate(jobs):
+            if stop is not None and stop.is_set():
+                raise InterruptedError(f"stopped before point {job.name}")
             if progress:
-                progress(name, i, len(points))
-            if done.is_file():  # resumable: a finished point is not redone
-                results.append(SweepPoint.model_validate_json(done.read_text()))
-                continue
-            point_config = config.model_copy(
-                update={**settings, "output_dir": str(folder / "train")}
-            )
-            trained = train.run(dataset, point_config)
-            point = _evaluate(
-                name, settings, trained, config, suite, folder, eval_cfg, policy_obj, store
-            )
-            folder.mkdir(parents=True, exist_ok=True)
-            done.write_text(point.model_dump_json(indent=2))
-            results.append(point)
+                progress(job.name, i, len(jobs))
+            results.append(run_point(job))
     best, reason = choose(results)
     result = SweepResult(grid=grid, points=results, best=best, reason=reason)
     write_sweep(result, out)
     return result
+
+
+class PointJob(BaseModel):
+    """Everything one point needs, so that it can run in another process (a Ray task)."""
+
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+
+    name: str
+    settings: dict[str, Any]
+    folder: str
+    dataset: str | None
+    config: TrainConfig
+    suite: Any
+    eval_config: Any
+    policy: Any
+    store: str
+    """The store file (its generation cache is shared by every point)."""
+
+
+def run_point(job: PointJob) -> SweepPoint:
+    """Train, evaluate and gate one point; ``point.json`` marks it done (and is read back)."""
+    import train
+    from curate import Store
+
+    folder = Path(job.folder)
+    done = folder / "point.json"
+    if done.is_file():  # resumable: a finished point is not redone
+        return SweepPoint.model_validate_json(done.read_text())
+    point_config = job.config.model_copy(
+        update={**job.settings, "output_dir": str(folder / "train")}
+    )
+    trained = train.run(job.dataset, point_config)
+    with Store(job.store) as store:
+        point = _evaluate(
+            job.name,
+            job.settings,
+            trained,
+            job.config,
+            job.suite,
+            folder,
+            job.eval_config,
+            job.policy,
+            store,
+        )
+    point = point.model_copy(update={"ran_on": f"{socket.gethostname()}:{os.getpid()}"})
+    folder.mkdir(parents=True, exist_ok=True)
+    done.write_text(point.model_dump_json(indent=2))
+    return point
+
+
+def _ray_point(job: PointJob, threads: int) -> SweepPoint:
+    """A point as a Ray task: torch on as many threads as the task has CPUs."""
+    import torch
+
+    torch.set_num_threads(threads)
+    return run_point(job)
+
+
+def _on_ray(
+    jobs: list[PointJob],
+    executor: SweepExecutor,
+    progress: Any,
+    stop: threading.Event | None,
+) -> list[SweepPoint]:
+    try:
+        import ray
+    except ImportError as e:
+        raise MissingExtra("the ray executor needs: pip install 'tunesmith[ray]'") from e
+    started = False
+    if not ray.is_initialized():
+        threads = str(executor.cpus_per_point)
+        env = {"OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads}
+        if executor.address:
+            ray.init(address=executor.address, log_to_driver=False)
+        else:
+            ray.init(
+                num_cpus=executor.num_cpus,
+                include_dashboard=False,
+                log_to_driver=False,
+                runtime_env={"env_vars": env},
+            )
+        started = True
+    try:
+        task = ray.remote(num_cpus=executor.cpus_per_point, max_retries=0)(_ray_point)
+        refs = {task.remote(job, executor.cpus_per_point): i for i, job in enumerate(jobs)}
+        results: list[SweepPoint | None] = [None] * len(jobs)
+        pending = list(refs)
+        while pending:
+            if stop is not None and stop.is_set():
+                for ref in pending:
+                    ray.cancel(ref, force=True)
+                raise InterruptedError("stopped: the unfinished points resume on the next run")
+            ready, pending = ray.wait(pending, num_returns=1, timeout=1.0)
+            for ref in ready:
+                i = refs[ref]
+                results[i] = ray.get(ref)
+                if progress:
+                    progress(jobs[i].name, i, len(jobs))
+        return [r for r in results if r is not None]
+    finally:
+        if started:
+            ray.shutdown()
 
 
 def _default_policy() -> str:
@@ -239,7 +393,11 @@ def trade_off(comparison: Any) -> tuple[float | None, float | None]:
     for d in comparison.deltas:
         if d.metric == "pass" and d.slice == "all":
             gain = d.improvement
-        elif d.metric == "pass" and d.slice.startswith("probe:") and d.slice.count(":") == 1:
+        elif (
+            d.metric in ("pass", "judge:pairwise")
+            and d.slice.startswith("probe:")
+            and d.slice.count(":") == 1
+        ):
             probe_seen = True
             worst = max(worst, -d.improvement)
     if not probe_seen:

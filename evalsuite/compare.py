@@ -1,8 +1,10 @@
 """Comparing two runs of one suite, case by case: paired deltas, intervals, tests, transitions.
 
 Every metric is compared on every slice (``all`` and each tag); pass/fail metrics get the exact
-McNemar test and transition counts, continuous ones a paired bootstrap. Holm's correction runs
-across all those tests. Runs whose manifests disagree on what was asked (suite, prompts,
+McNemar test and transition counts, continuous ones a paired bootstrap. Where a blind pairwise
+judge was given, its verdicts are one more paired 0/1 metric, ``judge:pairwise`` (see
+``evalsuite.mt_bench``), on the slices of the cases it judged. Holm's correction runs across
+all those tests. Runs whose manifests disagree on what was asked (suite, prompts,
 generation parameters, judge, probe texts) are refused unless forced.
 """
 
@@ -17,8 +19,16 @@ from pydantic import BaseModel, ConfigDict, Field
 from curate import ConflictError, Generator, NotFoundError
 from evalsuite import metrics as m
 from evalsuite.checks import CheckResult
-from evalsuite.judge import EvalJudgeConfig, JudgeSummary, PairItem, judge_pairs
+from evalsuite.judge import (
+    EvalJudgeConfig,
+    JudgeSummary,
+    PairItem,
+    PairJudgment,
+    judge_pairs,
+    summarise,
+)
 from evalsuite.manifest import Manifest, ManifestDiff, diff_manifests
+from evalsuite.mt_bench import PAIRWISE
 from evalsuite.probes import is_probe
 from evalsuite.run import RunResult
 from evalsuite.stats import PairedTest, holm, paired_test
@@ -149,6 +159,7 @@ def compare(
     force: bool = False,
     judge_generator: Generator | None = None,
     judge: EvalJudgeConfig | None = None,
+    judge_tag: str | None = None,
 ) -> Comparison:
     """Compare two runs of the same suite case by case.
 
@@ -160,6 +171,7 @@ def compare(
             or probe texts (the comparison records that it was forced).
         judge_generator: A judge model for the blind pairwise judge (both orders).
         judge: The judge's config (retries, tokens; recorded in the comparison).
+        judge_tag: Judge only the cases with this tag (``probe:mt_bench``); None: every case.
 
     Raises:
         ManifestMismatch: the manifests disagree on what was asked and ``force`` is False.
@@ -178,6 +190,44 @@ def compare(
         }
     )
     infos = {**base.metrics, **tuned.metrics}
+    cases = [
+        CasePair(
+            id=b.id,
+            tags=b.tags,
+            prompt=b.messages[-1].content,
+            reference=b.reference,
+            base_output=b.output,
+            tuned_output=t.output,
+            base_checks=b.checks,
+            tuned_checks=t.checks,
+            base_metrics=b.metrics,
+            tuned_metrics=t.metrics,
+            status=_status(b.metrics, t.metrics),
+        )
+        for b, t in pairs
+    ]
+    summary = None
+    pairwise: dict[str, tuple[float, float]] = {}
+    if judge_generator is not None:
+        items = [
+            PairItem(
+                case_id=c.id,
+                prompt=c.prompt,
+                base=c.base_output,
+                tuned=c.tuned_output,
+                reference=None if c.reference is None else str(c.reference),
+            )
+            for c in cases
+        ]
+        summary = _judge(judge_generator, items, judge, judge_tag, {c.id: c.tags for c in cases})
+    if summary is not None:
+        # The judge's verdicts as a paired 0/1 metric: which side it preferred, case by case.
+        infos[PAIRWISE.name] = PAIRWISE
+        pairwise = {
+            j.case_id: (float(j.verdict == "base"), float(j.verdict == "tuned"))
+            for j in summary.judgments
+            if j.verdict != "invalid"
+        }
 
     rows: list[tuple[str, str, PairedTest]] = []
     slices = [ALL, *sorted({t for b, _ in pairs for t in b.tags})]
@@ -186,11 +236,14 @@ def compare(
             continue
         for sl in slices:
             vals = [
-                (b.metrics[name], t.metrics[name])
+                pairwise[b.id] if name == PAIRWISE.name else (b.metrics[name], t.metrics[name])
                 for b, t in pairs
                 if (sl in b.tags or (sl == ALL and not is_probe(b.tags)))
-                and name in b.metrics
-                and name in t.metrics
+                and (
+                    b.id in pairwise
+                    if name == PAIRWISE.name
+                    else name in b.metrics and name in t.metrics
+                )
             ]
             if not vals:
                 continue
@@ -231,35 +284,6 @@ def compare(
             )
         )
 
-    cases = [
-        CasePair(
-            id=b.id,
-            tags=b.tags,
-            prompt=b.messages[-1].content,
-            reference=b.reference,
-            base_output=b.output,
-            tuned_output=t.output,
-            base_checks=b.checks,
-            tuned_checks=t.checks,
-            base_metrics=b.metrics,
-            tuned_metrics=t.metrics,
-            status=_status(b.metrics, t.metrics),
-        )
-        for b, t in pairs
-    ]
-    summary = None
-    if judge_generator is not None:
-        items = [
-            PairItem(
-                case_id=c.id,
-                prompt=c.prompt,
-                base=c.base_output,
-                tuned=c.tuned_output,
-                reference=None if c.reference is None else str(c.reference),
-            )
-            for c in cases
-        ]
-        summary = judge_pairs(judge_generator, items, judge)
     return Comparison(
         base=base.manifest,
         tuned=tuned.manifest,
@@ -274,6 +298,34 @@ def compare(
         judge=summary,
         perplexity=ppl,
     )
+
+
+def _judge(
+    generator: Generator,
+    items: list[PairItem],
+    config: EvalJudgeConfig | None,
+    tag: str | None,
+    tags: dict[str, list[str]],
+) -> JudgeSummary:
+    """The pairwise judge on the cases with ``tag`` (all without one). Identical answers are
+    ties without asking: no judge can prefer one of two equal texts, and asking costs time."""
+    chosen = [it for it in items if tag is None or tag in tags[it.case_id]]
+    differ = [it for it in chosen if it.base != it.tuned]
+    judged = judge_pairs(generator, differ, config) if differ else None
+    by_id = {j.case_id: j for j in (judged.judgments if judged else [])}
+    judgments = [
+        by_id.get(it.case_id)
+        or PairJudgment(
+            case_id=it.case_id,
+            base_first="tie",
+            tuned_first="tie",
+            verdict="tie",
+            base_words=len(it.base.split()),
+            tuned_words=len(it.tuned.split()),
+        )
+        for it in chosen
+    ]
+    return summarise(judgments, retries=judged.retries if judged else 0, config=config)
 
 
 def _test(

@@ -22,6 +22,9 @@ REPETITION_MIN_WORDS = 20
 """Answers shorter than this are never flagged as repetitive (too few n-grams to judge)."""
 REPETITION_THRESHOLD = 0.5
 """The share of repeated word 4-grams above which an answer is flagged."""
+REPETITION_MIN_CHARS = 80
+"""An answer with too few words but at least this many characters is judged on character
+8-grams instead: a broken model's ``":":":":…`` has one "word" and would never be flagged."""
 
 
 class Health(BaseModel):
@@ -51,10 +54,17 @@ class Health(BaseModel):
 
 
 def repetition_ratio(text: str, n: int = 4) -> float:
-    """The share of word n-grams that repeat an earlier one (0 when too short to judge)."""
+    """The share of word n-grams that repeat an earlier one (0 when too short to judge).
+
+    Long text with few words (no spaces to split on) is judged on character 8-grams.
+    """
     words = text.split()
     if len(words) < REPETITION_MIN_WORDS:
-        return 0.0
+        chars = "".join(words)
+        if len(chars) < REPETITION_MIN_CHARS:
+            return 0.0
+        cgrams = [chars[i : i + 8] for i in range(len(chars) - 7)]
+        return 1.0 - len(set(cgrams)) / len(cgrams)
     grams = [tuple(words[i : i + n]) for i in range(len(words) - n + 1)]
     return 1.0 - len(set(grams)) / len(grams)
 

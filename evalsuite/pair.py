@@ -9,7 +9,8 @@
       compare/   comparison.json, report.md, report.html (``write_comparison_reports``)
 
 ``compare/`` is what ``tunesmith gate`` and ``load_comparison`` read. Without an adapter only
-``base/`` is written.
+``base/`` is written. With ``EvalConfig.mt_bench`` the blind pairwise judge compares base and
+tuned on the MT-Bench slice (``judge:pairwise@probe:mt_bench`` in the comparison).
 """
 
 from __future__ import annotations
@@ -89,6 +90,26 @@ def evaluate_pair(
         progress(TUNED, 1, steps)
     tuned = run(suite, model, adapter=str(adapter), config=config, generator=generator, store=store)
     save_run(tuned, out / TUNED)
-    comparison = compare_runs(base, tuned, config=compare)
+    judge_kwargs: dict[str, Any] = {}
+    if config is not None and config.mt_bench > 0:
+        judge_kwargs = _pairwise_judge(config, model, generator, store)
+    comparison = compare_runs(base, tuned, config=compare, **judge_kwargs)
     write_comparison_reports(comparison, out / COMPARE)
     return PairResult(base=base, tuned=tuned, comparison=comparison)
+
+
+def _pairwise_judge(config: EvalConfig, model: str, generator: Any, store: Any) -> dict[str, Any]:
+    """The judge for the MT-Bench slice: the configured one, or the base model (a likelihood
+    judge on local backends, generative on servers)."""
+    from curate import get_generator
+    from evalsuite.judge import EvalJudgeConfig
+    from evalsuite.mt_bench import MT_BENCH_TAG
+
+    judge = config.pairwise_judge or EvalJudgeConfig(
+        model=model, backend=config.backend, base_url=config.base_url
+    )
+    if generator is not None and judge.model == model and judge.backend == config.backend:
+        judge_gen = generator
+    else:
+        judge_gen = get_generator(judge.backend, judge.model, base_url=judge.base_url, store=store)
+    return {"judge_generator": judge_gen, "judge": judge, "judge_tag": MT_BENCH_TAG}

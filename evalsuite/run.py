@@ -28,6 +28,7 @@ from evalsuite.manifest import (
     local_folder,
     sha256_json,
 )
+from evalsuite.mt_bench import with_mt_bench
 from evalsuite.perplexity import PerplexityResult, load_probe, perplexity
 from evalsuite.probes import with_probes
 from evalsuite.suite import Suite, load_suite
@@ -56,6 +57,13 @@ class EvalConfig(BaseModel):
     probes: tuple[str, ...] = ()
     """Capability probes to run beside the suite (``ifeval``, ``refusal``; see
     ``evalsuite.probes``): their cases join the run as slices ``probe:<name>``."""
+    mt_bench: int = Field(0, ge=0, le=80)
+    """MT-Bench questions to add as the slice ``probe:mt_bench`` (round-robin over its eight
+    categories; 0: none). ``evaluate_pair`` has the blind pairwise judge compare base and tuned
+    on them (``evalsuite.mt_bench``)."""
+    pairwise_judge: EvalJudgeConfig | None = None
+    """The pairwise judge for the MT-Bench slice; None: the base model itself as a likelihood
+    judge (local backends; no extra model to load or serve)."""
 
 
 class CaseResult(BaseModel):
@@ -199,7 +207,7 @@ def run(
     config = config or EvalConfig()
     backend, params, judge, probe = config.backend, config.params, config.judge, config.probe
     suite = suite if isinstance(suite, Suite) else load_suite(suite)
-    suite = with_probes(suite, config.probes)
+    suite = with_mt_bench(with_probes(suite, config.probes), config.mt_bench)
     if adapter is not None and not Path(adapter).is_dir() and backend != "openai":
         raise NotFoundError(f"adapter folder {adapter} does not exist")
     gen = generator or get_generator(

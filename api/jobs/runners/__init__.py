@@ -14,7 +14,7 @@ from typing import Annotated, Any
 from pydantic import Field, RootModel, TypeAdapter
 
 from api.jobs.context import JobRequestBase, Runner
-from api.jobs.runners import curate, evaluation, gate, synthesize, train
+from api.jobs.runners import curate, evaluation, gate, sweep, synthesize, train
 
 MODULES: dict[str, ModuleType] = {
     "curate": curate,
@@ -22,6 +22,7 @@ MODULES: dict[str, ModuleType] = {
     "train": train,
     "eval": evaluation,
     "gate": gate,
+    "sweep": sweep,
 }
 """Job type → its runner module."""
 
@@ -31,6 +32,7 @@ REQUESTS = (
     train.TrainJob,
     evaluation.EvalJob,
     gate.GateJob,
+    sweep.SweepJob,
 )
 """Every job request model."""
 
@@ -39,7 +41,8 @@ JobRequest = Annotated[
     | synthesize.SynthesizeJob
     | train.TrainJob
     | evaluation.EvalJob
-    | gate.GateJob,
+    | gate.GateJob
+    | sweep.SweepJob,
     Field(discriminator="type"),
 ]
 """The body of ``POST /v1/jobs``: one of the request models, told apart by ``type``."""
