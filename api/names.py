@@ -56,6 +56,10 @@ FIELDS = (
 )
 """Every request field that names a model or a template."""
 
+SAME_FIELDS_AS = {"sweep": "train"}
+"""Job types whose requests carry another type's named fields at the same paths (a sweep's
+``config`` is a train job's)."""
+
 
 def model_names(config: ServerConfig) -> list[str]:
     """Model names a tenant may use: the built-in aliases, then the server's own."""
@@ -85,6 +89,7 @@ def check(request: BaseModel, job_type: str, config: ServerConfig) -> None:
         InputError: the first such field, with the names on offer (the same message whatever
             the refused value was: a path that exists, one that doesn't, an unknown name).
     """
+    job_type = SAME_FIELDS_AS.get(job_type, job_type)
     for f in FIELDS:
         if f.job_type != job_type:
             continue
@@ -113,6 +118,7 @@ def resolve(request: BaseModel, job_type: str, mapping: dict[str, dict[str, str]
     ``mapping`` is ``{"model": {name: folder}, "template": {name: file}}`` from the server's
     config; built-in aliases stay as they are (the library resolves them).
     """
+    job_type = SAME_FIELDS_AS.get(job_type, job_type)
     for f in FIELDS:
         if f.job_type != job_type:
             continue

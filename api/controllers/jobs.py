@@ -59,8 +59,7 @@ class JobController(Controller):
         never paths; JSON nested deeper than 64 is refused; types are strict (no booleans as
         numbers)."""
         body = (await bodies.read(request, JobSubmission)).root
-        # A sweep's config is a train job's: the same model and template fields are checked.
-        names.check(body, "train" if body.type == "sweep" else body.type, config(request))
+        names.check(body, body.type, config(request))
         canonical = body.model_dump_json()
 
         async def produce() -> tuple[int, Job, dict[str, str]]:
