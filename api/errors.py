@@ -53,6 +53,7 @@ STATUS_BY_ERROR: dict[type[BaseException], int] = {
 """The one mapping from library exceptions to statuses; the most specific class wins (the
 dict's order puts subclasses before their bases)."""
 
+
 class Problem(BaseModel):
     """An RFC 9457 problem details object."""
 
