@@ -122,7 +122,8 @@ def test_upload_over_the_limit_is_413_and_leaves_nothing(
     big = tmp_path / "big.jsonl"
     row = json.dumps({"instruction": "x" * 1000, "input": "", "output": "y"})
     big.write_text("\n".join([row] * 1500), encoding="utf-8")  # ~1.5 MB > 1 MiB limit
-    before = {p.name for p in (server.home / "uploads").rglob("*")}
+    uploads = server.home / "uploads"
+    before = {p.name for p in uploads.glob("*")}
     with pytest.raises(InputError) as err:
         alice.upload_dataset(big)
     assert err.value.status == 413  # type: ignore[attr-defined]
@@ -143,8 +144,10 @@ def test_upload_over_the_limit_is_413_and_leaves_nothing(
         },
     )
     assert r.status_code == 413 and r.json()["status"] == 413
-    assert {p.name for p in (server.home / "uploads").rglob("*")} == before
-    assert not list((server.home / "uploads" / ".incoming").iterdir())
+    assert {p.name for p in uploads.glob("*")} == before
+    # .incoming holds the waiting reader's own store (``*.duckdb``, made whenever that child
+    # has loaded); no part of either upload may stay there
+    assert not [p for p in (uploads / ".incoming").iterdir() if p.suffix != ".duckdb"]
 
 
 def test_client_file_names_never_become_paths(parked, alice: Client) -> None:
