@@ -30,9 +30,10 @@ def _options(fn: Callable[..., Any]) -> Callable[..., Any]:
         ),
         click.option(
             "--backend",
-            type=click.Choice(["transformers", "openai", "vllm"]),
+            type=click.Choice(["transformers", "openai", "vllm", "ray"]),
             default=None,
-            help="Generator backend (default: transformers).",
+            help="Generator backend (default: transformers); ray runs an inner backend on a Ray "
+            "actor pool, set in --config: options = {inner, concurrency, num_gpus, address}.",
         ),
         click.option(
             "--model",

@@ -39,7 +39,9 @@ class SynthConfig(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     backend: str = "transformers"
-    """Generator backend: ``transformers``, ``openai`` or ``vllm``."""
+    """Generator backend: ``transformers``, ``openai``, ``vllm`` or ``ray`` (an inner backend on
+    a Ray actor pool: ``options`` = ``inner``, ``concurrency``, ``num_gpus``, ``address`` and the
+    inner backend's own)."""
     model: str = "smollm2-135m"
     """The teacher model (alias, folder, hub id, or the served name for ``openai``)."""
     base_url: str | None = None

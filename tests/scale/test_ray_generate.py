@@ -52,3 +52,61 @@ def test_vllm_engine_per_actor(ray_address: str, smollm2_path: str) -> None:
     expected = [g.text for g in direct.generate(CHATS, GREEDY)]
     on_ray = get_generator("ray", smollm2_path, inner="vllm", num_gpus=gpus, **options)
     assert [g.text for g in on_ray.generate(CHATS, GREEDY)] == expected
+
+
+def test_rejection_sampling_on_ray_writes_what_local_writes(
+    ray_address: str, smollm2_path: str, shared_data, tmp_path, monkeypatch, capsys
+) -> None:
+    """``tunesmith synth negatives --backend ray --samples 2 --verifier numeric``: the k sampled
+    requests per prompt go through the actor pool and the verified pairs are exactly those the
+    local transformers backend writes (same seeds, one thread each), each generated afresh."""
+    import json
+
+    from api.cli import main
+
+    source = shared_data / "gsm8k_example_model_solutions.jsonl"
+    if not source.is_file():
+        pytest.skip(f"{source} is absent")
+    rows = [json.loads(x) for x in source.read_text().splitlines()[:6]]
+    data = tmp_path / "gsm8k.jsonl"
+    data.write_text(
+        "".join(
+            json.dumps(
+                {"prompt": r["question"] + "\nAnswer briefly.", "completion": r["ground_truth"]}
+            )
+            + "\n"
+            for r in rows
+        )
+    )
+    configs = {
+        "ray": "chunk = 6\noptions = { inner = 'transformers', concurrency = 1, batch_size = 6, "
+        f"threads = 1, address = '{ray_address}' }}\n",
+        "transformers": "chunk = 6\noptions = { batch_size = 6, threads = 1 }\n",
+    }
+    written, reports = {}, {}
+    for backend, config in configs.items():
+        monkeypatch.setenv("TUNESMITH_HOME", str(tmp_path / backend / "home"))  # no shared cache
+        (tmp_path / f"{backend}.toml").write_text(config)
+        out = tmp_path / backend / "out"
+        with pytest.raises(SystemExit) as exited:
+            main(
+                [
+                    "synth", "negatives", "--input", str(data), "--model", smollm2_path,
+                    "--backend", backend, "--config", str(tmp_path / f"{backend}.toml"),
+                    "--samples", "2", "--verifier", "numeric", "--max-tokens", "64",
+                    "--out", str(out), "--json",
+                ]
+            )  # fmt: skip
+        printed = capsys.readouterr().out
+        assert exited.value.code == 0, printed
+        reports[backend] = json.loads(printed[printed.index('{\n  "task"') :])
+        written[backend] = [json.loads(x) for x in (out / "records.jsonl").read_text().splitlines()]
+    assert (
+        reports["ray"]["backend"] == "ray" and reports["transformers"]["backend"] == "transformers"
+    )
+    for report in reports.values():
+        assert report["cache"]["hits"] == 0 and report["cache"]["misses"] == 12  # 6 prompts × 2
+    assert reports["ray"]["sampling"] == reports["transformers"]["sampling"]
+    pairs = {b: [(r["prompt"], r["chosen"], r["rejected"]) for r in w] for b, w in written.items()}
+    assert pairs["ray"] == pairs["transformers"]
+    assert pairs["ray"], "no verified pair on 6 questions: nothing was compared"
