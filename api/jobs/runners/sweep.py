@@ -18,10 +18,10 @@ from typing import Any, Literal
 from pydantic import Field, field_validator
 
 from api.jobs.context import JobContext, JobRequestBase, Outcome
+from api.jobs.runners.train import ApiTrainConfig
 from api.sweep import SWEEPABLE, SweepExecutor
 from curate import SamplingParams
 from evalsuite import GatePolicy, Suite
-from train import TrainConfig
 
 RESUMABLE = True
 STOPPABLE = True
@@ -34,7 +34,7 @@ class SweepJob(JobRequestBase):
     """The job type."""
     dataset_id: str = Field(min_length=1, max_length=64)
     """The training data (one of this key's datasets)."""
-    config: TrainConfig
+    config: ApiTrainConfig
     """What every point starts from: ``base_model`` and ``chat_template`` are names the server
     offers; ``output_dir`` is chosen by the server and ``dataset`` is ``dataset_id``."""
     grid: dict[str, list[float]] = Field(min_length=1, max_length=len(SWEEPABLE))
@@ -58,13 +58,6 @@ class SweepJob(JobRequestBase):
         if executor.address is not None:
             raise ValueError("executor.address: not accepted over the API")
         return executor
-
-    @field_validator("config")
-    @classmethod
-    def _no_paths(cls, config: TrainConfig) -> TrainConfig:
-        if config.dataset is not None:
-            raise ValueError("dataset: not accepted over the API (name the data by dataset_id)")
-        return config
 
     @field_validator("grid")
     @classmethod

@@ -10,15 +10,26 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
+from pydantic import AfterValidator, Field
 
 from api.jobs.context import JobContext, JobRequestBase, Outcome
 from train import TrainConfig
 
 RESUMABLE = True
 STOPPABLE = True
+
+
+def _no_dataset_path(config: TrainConfig) -> TrainConfig:
+    if config.dataset is not None:
+        raise ValueError("dataset: not accepted over the API (name the data by dataset_id)")
+    return config
+
+
+ApiTrainConfig = Annotated[TrainConfig, AfterValidator(_no_dataset_path)]
+"""A ``TrainConfig`` as a job request carries it: the data is named by ``dataset_id``, never by
+a path on the server (train and sweep jobs)."""
 
 
 class TrainJob(JobRequestBase):
@@ -28,16 +39,9 @@ class TrainJob(JobRequestBase):
     """The job type."""
     dataset_id: str = Field(min_length=1, max_length=64)
     """The training data (one of this key's datasets)."""
-    config: TrainConfig
+    config: ApiTrainConfig
     """The training run's configuration: ``base_model`` and ``chat_template`` are names the
     server offers; its ``output_dir`` is chosen by the server and ``dataset`` is ``dataset_id``."""
-
-    @field_validator("config")
-    @classmethod
-    def _no_paths(cls, config: TrainConfig) -> TrainConfig:
-        if config.dataset is not None:
-            raise ValueError("dataset: not accepted over the API (name the data by dataset_id)")
-        return config
 
     def datasets(self) -> dict[str, str]:
         return {"train": self.dataset_id}
