@@ -135,6 +135,20 @@ def points_of(grid: dict[str, list[Any]]) -> list[dict[str, Any]]:
     return [dict(zip(keys, values, strict=True)) for values in itertools.product(*grid.values())]
 
 
+def check_points(config: TrainConfig, points: list[dict[str, Any]]) -> None:
+    """Refuse, before any point trains, a point whose config does not validate (a rank of 8.5,
+    a dropout of 2), naming the point.
+
+    Raises:
+        ConfigError: a point's config does not validate.
+    """
+    for settings in points:
+        try:
+            config.with_overrides(**settings)
+        except ConfigError as e:
+            raise ConfigError(f"grid point {_name(settings)}: {e}") from e
+
+
 def _name(settings: dict[str, Any]) -> str:
     return ",".join(
         f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in settings.items()
@@ -177,6 +191,7 @@ def sweep(
 
     Raises:
         InputError: an empty grid.
+        ConfigError: a point whose config does not validate.
         MissingExtra: the Ray executor without Ray installed.
     """
     import evalsuite
@@ -185,6 +200,7 @@ def sweep(
     points = points_of(grid)
     if not points:
         raise InputError("the grid has no points")
+    check_points(config, points)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     if policy is None or isinstance(policy, str | Path):
@@ -221,7 +237,7 @@ def sweep(
                 raise InterruptedError(f"stopped before point {job.name}")
             if progress:
                 progress(job.name, i, len(jobs))
-            results.append(run_point(job))
+            results.append(run_point(job, stop))
     best, reason = choose(results)
     result = SweepResult(grid=grid, points=results, best=best, reason=reason)
     write_sweep(result, out)
@@ -245,8 +261,9 @@ class PointJob(BaseModel):
     """The store file (its generation cache is shared by every point)."""
 
 
-def run_point(job: PointJob) -> SweepPoint:
-    """Train, evaluate and gate one point; ``point.json`` marks it done (and is read back)."""
+def run_point(job: PointJob, stop: threading.Event | None = None) -> SweepPoint:
+    """Train, evaluate and gate one point; ``point.json`` marks it done (and is read back).
+    ``stop``, when set, makes the training checkpoint and stop (``InterruptedError``)."""
     import train
     from curate import Store
 
@@ -254,10 +271,10 @@ def run_point(job: PointJob) -> SweepPoint:
     done = folder / "point.json"
     if done.is_file():  # resumable: a finished point is not redone
         return SweepPoint.model_validate_json(done.read_text())
-    point_config = job.config.model_copy(
-        update={**job.settings, "output_dir": str(folder / "train")}
-    )
-    trained = train.run(job.dataset, point_config)
+    point_config = job.config.with_overrides(**job.settings, output_dir=str(folder / "train"))
+    trained = train.run(job.dataset, point_config, stop=stop)
+    if trained.status == "stopped":  # by ``stop``: checkpointed, resumed by the next run
+        raise InterruptedError(f"stopped while point {job.name} trained")
     with Store(job.store) as store:
         point = _evaluate(
             job.name,

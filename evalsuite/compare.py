@@ -322,6 +322,7 @@ def _judge(
             verdict="tie",
             base_words=len(it.base.split()),
             tuned_words=len(it.tuned.split()),
+            identical=True,
         )
         for it in chosen
     ]

@@ -93,6 +93,9 @@ class PairJudgment(BaseModel):
     """Words in the base answer."""
     tuned_words: int
     """Words in the tuned answer."""
+    identical: bool = False
+    """Both answers were the same text: a tie without asking the judge (it counts in the
+    win/tie/loss figures, not in the judge's reliability figures)."""
 
 
 class JudgeSummary(BaseModel):
@@ -113,7 +116,8 @@ class JudgeSummary(BaseModel):
     retries: int
     """Re-asks spent on invalid replies."""
     position_consistency: float | None
-    """Share of valid pairs whose two orders agreed (1.0 is a position-blind judge)."""
+    """Share of the valid pairs the judge was asked about whose two orders agreed (1.0 is a
+    position-blind judge); identical answers, never asked, do not count."""
     first_position_rate: float | None
     """Share of decisive single-order verdicts that chose the answer shown first (0.5 = no bias)."""
     longer_wins_rate: float | None
@@ -228,6 +232,7 @@ def summarise(
 ) -> JudgeSummary:
     """Counts and reliability figures over per-case judgments."""
     valid = [j for j in judgments if j.verdict != "invalid"]
+    asked = [j for j in valid if not j.identical]
     first = longer = decisive = differing = 0
     for j in valid:
         # (winner, side shown first) for each order
@@ -240,7 +245,7 @@ def summarise(
                 differing += 1
                 longer_side = "base" if j.base_words > j.tuned_words else "tuned"
                 longer += winner == longer_side
-    consistent = sum(j.base_first == j.tuned_first for j in valid)
+    consistent = sum(j.base_first == j.tuned_first for j in asked)
     return JudgeSummary(
         n=len(judgments),
         tuned_wins=sum(j.verdict == "tuned" for j in judgments),
@@ -248,7 +253,7 @@ def summarise(
         base_wins=sum(j.verdict == "base" for j in judgments),
         invalid=len(judgments) - len(valid),
         retries=retries,
-        position_consistency=consistent / len(valid) if valid else None,
+        position_consistency=consistent / len(asked) if asked else None,
         first_position_rate=first / decisive if decisive else None,
         longer_wins_rate=longer / differing if differing else None,
         judge=config,

@@ -71,9 +71,9 @@ def dataset(alice: Client) -> str:
     return alice.create_dataset("hard", ROWS).id
 
 
-def _refusal(alice: Client, body: dict) -> dict:
+def _refusal(alice: Client, body: dict, status: int = 400) -> dict:
     r = alice.http.post("/v1/jobs", json=body)
-    assert r.status_code == 400, r.text
+    assert r.status_code == status, r.text
     return r.json()
 
 
@@ -82,6 +82,7 @@ def _refusal(alice: Client, body: dict) -> dict:
     [
         ("semantic", lambda d, v: {"type": "curate", "dataset_id": d, "semantic": v}),
         ("template", lambda d, v: {"type": "train", "dataset_id": d, "template": v}),
+        ("init_adapter", lambda d, v: {"type": "train", "dataset_id": d, "init_adapter": v}),
         ("eval", lambda d, v: {"type": "eval", "model": v}),
     ],
 )
@@ -98,14 +99,18 @@ def test_model_and_template_fields_take_names_never_paths(hardened, alice, datas
         elif "template" in body:
             body.pop("template")
             body["config"] = {"base_model": "smollm2-135m", "chat_template": value}
+        elif "init_adapter" in body:  # an adapter folder to continue: no path at all
+            body.pop("init_adapter")
+            body["config"] = {"base_model": "smollm2-135m", "init_adapter": value}
         else:
             case = {"id": "a", "messages": [{"role": "user", "content": "Hi?"}]}
             body["suite"] = {"name": "s", "cases": [case]}
-        problem = _refusal(alice, body)
+        # a name the server does not offer is a 400; a path field refused outright, a 422
+        problem = _refusal(alice, body, 422 if kind == "init_adapter" else 400)
         assert value not in problem["detail"] and str(server.home) not in json.dumps(problem)
         details.add(problem["detail"])
     assert len(details) == 1  # the same answer whether the path exists or not
-    assert "mine" in details.pop() or kind == "template"
+    assert "mine" in details.pop() or kind in ("template", "init_adapter")
 
 
 def test_configured_names_are_offered_and_accepted(hardened, alice, dataset) -> None:

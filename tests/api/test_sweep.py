@@ -147,6 +147,29 @@ def test_a_sweep_job_refuses_fields_no_sweep_may_vary() -> None:
         parse_request(
             {**body, "grid": {"rank": [8]}, "config": {"base_model": "x", "dataset": "/etc"}}
         )
+    with pytest.raises(ValidationError, match="init_adapter"):
+        parse_request(
+            {**body, "grid": {"rank": [8]}, "config": {"base_model": "x", "init_adapter": "/etc"}}
+        )
+    # values a field cannot take are refused before any point trains, naming the point
+    for grid, point in (({"rank": [8, 8.5]}, "rank=8.5"), ({"dropout": [0.1, 2.0]}, "dropout=2")):
+        with pytest.raises(ValidationError, match=f"grid point {point}"):
+            parse_request({**body, "grid": grid})
+
+
+def test_the_cli_sweep_refuses_a_point_that_cannot_train_before_training(tmp_path: Path) -> None:
+    from api.sweep import sweep
+    from train import TrainConfig
+
+    with pytest.raises(ConfigError, match="grid point rank=0"):
+        sweep(
+            tmp_path / "none.jsonl",
+            TrainConfig(base_model="smollm2-135m"),
+            {"rank": [8, 0]},
+            suite=tmp_path / "none.jsonl",
+            out_dir=tmp_path / "sweep",
+        )
+    assert not (tmp_path / "sweep" / "points").exists()
 
 
 def _habit(tmp_path: Path) -> tuple[list[dict], Path]:

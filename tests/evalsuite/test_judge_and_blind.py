@@ -141,3 +141,17 @@ def test_cohen_kappa_drops_when_raters_disagree(run_of, fake_judges, tmp_path: P
     assert result.base_wins == 12
     assert result.judge_agreement < 0.5 and result.judge_kappa is not None
     assert result.judge_kappa < 0.2
+
+
+def test_identical_answers_are_ties_that_do_not_count_as_position_consistent(fake_judges) -> None:
+    from evalsuite.compare import _judge
+
+    always_first, _ = fake_judges
+    judge = always_first()
+    same = [PairItem(case_id=f"s{i}", prompt="q", base="same", tuned="same") for i in range(8)]
+    summary = _judge(judge, [*ITEMS[:2], *same], None, None, {})
+    assert judge.calls == 4  # only the two differing pairs, in both orders
+    assert summary.ties == 10 and sum(j.identical for j in summary.judgments) == 8
+    assert summary.position_consistency == 0.0  # the judge never agreed with itself
+    alone = _judge(always_first(), same, None, None, {})
+    assert alone.ties == 8 and alone.position_consistency is None

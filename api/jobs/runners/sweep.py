@@ -15,12 +15,12 @@ import shutil
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from api.jobs.context import JobContext, JobRequestBase, Outcome
 from api.jobs.runners.train import ApiTrainConfig
-from api.sweep import SWEEPABLE, SweepExecutor
-from curate import SamplingParams
+from api.sweep import SWEEPABLE, SweepExecutor, check_points, points_of
+from curate import ConfigError, SamplingParams
 from evalsuite import GatePolicy, Suite
 
 RESUMABLE = True
@@ -72,6 +72,14 @@ class SweepJob(JobRequestBase):
         if points > 64:
             raise ValueError(f"{points} points: at most 64")
         return grid
+
+    @model_validator(mode="after")
+    def _points_validate(self) -> SweepJob:
+        try:
+            check_points(self.config, points_of(_typed(self.grid)))
+        except ConfigError as e:
+            raise ValueError(str(e)) from None
+        return self
 
     def datasets(self) -> dict[str, str]:
         return {"train": self.dataset_id}

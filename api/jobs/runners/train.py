@@ -21,15 +21,17 @@ RESUMABLE = True
 STOPPABLE = True
 
 
-def _no_dataset_path(config: TrainConfig) -> TrainConfig:
+def _no_server_paths(config: TrainConfig) -> TrainConfig:
     if config.dataset is not None:
         raise ValueError("dataset: not accepted over the API (name the data by dataset_id)")
+    if config.init_adapter is not None:
+        raise ValueError("init_adapter: not accepted over the API (a path on the server)")
     return config
 
 
-ApiTrainConfig = Annotated[TrainConfig, AfterValidator(_no_dataset_path)]
-"""A ``TrainConfig`` as a job request carries it: the data is named by ``dataset_id``, never by
-a path on the server (train and sweep jobs)."""
+ApiTrainConfig = Annotated[TrainConfig, AfterValidator(_no_server_paths)]
+"""A ``TrainConfig`` as a job request carries it: no path on the server, neither the data
+(named by ``dataset_id``) nor an adapter to continue (train and sweep jobs)."""
 
 
 class TrainJob(JobRequestBase):
