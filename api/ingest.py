@@ -27,13 +27,14 @@ from curate import (
     ConflictError,
     DatasetFormatError,
     DatasetInfo,
+    DecompressionLimit,
     InputError,
     NotFoundError,
     Store,
 )
 
 ERRORS: dict[str, type[Exception]] = {
-    "DecompressionLimit": TooLarge,  # a gzip bomb: 413, like an upload over the size limit
+    "DecompressionLimit": DecompressionLimit,  # a gzip bomb (413: api.errors)
     "DatasetFormatError": DatasetFormatError,
     "InputError": InputError,
     "ConfigError": InputError,
@@ -199,8 +200,6 @@ async def ingest_upload(
                     detail="reading this dataset needs more memory than the server allows "
                     f"for one upload ({readers.memory >> 20} MiB); send a smaller file"
                 )
-            if ERRORS.get(kind) is TooLarge:
-                raise TooLarge(detail=message)
             raise ERRORS.get(kind, DatasetFormatError)(message)
         info = await asyncio.to_thread(_merge, db, child_store)
         return info

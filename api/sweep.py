@@ -29,9 +29,9 @@ import threading
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from curate import ConfigError, InputError, MissingExtra
+from curate import ConfigError, InputError, require
 from train import TrainConfig
 
 ALIASES = {"r": "rank", "lr": "learning_rate", "epoch": "epochs"}
@@ -59,6 +59,15 @@ class SweepExecutor(BaseModel):
     """CPUs of a local Ray instance (None: all of this machine's)."""
     cpus_per_point: int = Field(default=1, ge=1, le=1024)
     """CPUs each point's task asks Ray for; its torch threads are set to match."""
+
+    @model_validator(mode="after")
+    def _said_what_applies(self) -> SweepExecutor:
+        given = [name for name in ("address", "num_cpus") if getattr(self, name) is not None]
+        if self.kind == "local" and given:
+            raise ValueError(f"{', '.join(given)}: only for the ray executor")
+        if self.address is not None and self.num_cpus is not None:
+            raise ValueError("num_cpus: only for a local Ray instance, not with an address")
+        return self
 
 
 class SweepPoint(BaseModel):
@@ -307,16 +316,13 @@ def _on_ray(
     progress: Any,
     stop: threading.Event | None,
 ) -> list[SweepPoint]:
-    try:
-        import ray
-    except ImportError as e:
-        raise MissingExtra("the ray executor needs: pip install 'tunesmith[ray]'") from e
+    ray = require("ray", "ray")
     started = False
     if not ray.is_initialized():
         threads = str(executor.cpus_per_point)
         env = {"OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads}
         if executor.address:
-            ray.init(address=executor.address, log_to_driver=False)
+            ray.init(address=executor.address, log_to_driver=False, runtime_env={"env_vars": env})
         else:
             ray.init(
                 num_cpus=executor.num_cpus,

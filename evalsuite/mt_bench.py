@@ -16,6 +16,7 @@ from importlib import resources
 from pathlib import Path
 
 from evalsuite import metrics as m
+from evalsuite.probes import with_slice
 from evalsuite.suite import Case, Suite, load_suite
 
 MT_BENCH_TAG = "probe:mt_bench"
@@ -54,16 +55,4 @@ def with_mt_bench(suite: Suite, n: int) -> Suite:
     """The suite with ``n`` MT-Bench questions appended as the slice ``probe:mt_bench``."""
     if n <= 0:
         return suite
-    cases = list(suite.cases)
-    for case in mt_bench_cases(n):
-        cases.append(
-            Case.model_validate(
-                {
-                    **case.model_dump(exclude_none=True),
-                    "id": f"{MT_BENCH_TAG}:{case.id}",
-                    "tags": [MT_BENCH_TAG, *(f"{MT_BENCH_TAG}:{t}" for t in case.tags)],
-                    "checks": [],
-                }
-            )
-        )
-    return Suite(name=suite.name, description=suite.description, cases=cases)
+    return with_slice(suite, MT_BENCH_TAG, mt_bench_cases(n), checks=False)

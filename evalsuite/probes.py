@@ -48,21 +48,27 @@ def is_probe(tags: list[str]) -> bool:
 
 def with_probes(suite: Suite, names: list[str] | tuple[str, ...]) -> Suite:
     """The suite with the named probes' cases appended (ids and tags prefixed)."""
-    if not names:
-        return suite
-    cases = list(suite.cases)
     for name in dict.fromkeys(names):
         probe = load_suite(probe_suite_path(name))
-        tag = f"{PROBE_PREFIX}{name}"
-        for case in probe.cases:
-            cases.append(
-                Case.model_validate(
-                    {
-                        **case.model_dump(exclude_none=True),
-                        "id": f"{tag}:{case.id}",
-                        "tags": [tag, *(f"{tag}:{t}" for t in case.tags)],
-                        "checks": [c.model_dump(exclude_none=True) for c in case.checks],
-                    }
-                )
-            )
-    return Suite(name=suite.name, description=suite.description, cases=cases)
+        suite = with_slice(suite, f"{PROBE_PREFIX}{name}", probe.cases)
+    return suite
+
+
+def with_slice(suite: Suite, tag: str, cases: list[Case], *, checks: bool = True) -> Suite:
+    """The suite with ``cases`` appended as the slice ``tag``: each id becomes ``tag:id`` and
+    each tag ``t`` is kept as ``tag:t`` beside ``tag``; ``checks=False`` drops their checks (a
+    slice judged pairwise, not checked)."""
+    added = [
+        Case.model_validate(
+            {
+                **case.model_dump(exclude_none=True),
+                "id": f"{tag}:{case.id}",
+                "tags": [tag, *(f"{tag}:{t}" for t in case.tags)],
+                "checks": [c.model_dump(exclude_none=True) for c in case.checks] if checks else [],
+            }
+        )
+        for case in cases
+    ]
+    if not added:
+        return suite
+    return Suite(name=suite.name, description=suite.description, cases=[*suite.cases, *added])

@@ -34,6 +34,7 @@ NOT_FINGERPRINTED = {
     "log_every",
     "max_steps",
     "epochs",
+    "init_adapter",  # its weights' hash is fingerprinted instead: a moved copy is the same run
 }
 DTYPES = {"fp32": "float32", "bf16": "bfloat16", "fp16": "float16"}
 

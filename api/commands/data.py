@@ -78,7 +78,7 @@ def models() -> None:
 
 
 @models.command("prepare")
-@click.option("--json", "as_json", is_flag=True, help="Print the folders as JSON.")
+@click.option("--json", "as_json", is_flag=True, help="Print {folders, skipped} as JSON.")
 def prepare(as_json: bool) -> None:
     """Make every built-in model ready offline (converts SmolLM2 from GGUF once).
 
@@ -95,8 +95,8 @@ def prepare(as_json: bool) -> None:
                 raise
             folders[alias] = None
             skipped[alias] = str(e)
-    if as_json:
-        click.echo(json.dumps(folders, indent=2))
+    if as_json:  # an optional model not installed: a null folder, and why under "skipped"
+        click.echo(json.dumps({"folders": folders, "skipped": skipped}, indent=2))
         return
     for alias, folder in folders.items():
         click.echo(f"{alias:<14} {folder or 'skipped (optional): ' + skipped[alias]}")

@@ -215,7 +215,7 @@ def sweep_cmd(
     probes, and pick the best point that passes (resumable; writes sweep.json/.md/.html)."""
     import evalsuite
     from api.sweep import SweepExecutor, parse_grid, sweep
-    from curate import SamplingParams
+    from curate import ConfigError, SamplingParams
 
     config = train_lib.load_config(config_path)
     eval_config = evalsuite.EvalConfig(
@@ -225,6 +225,8 @@ def sweep_cmd(
     def announce(name: str, index: int, total: int) -> None:
         click.echo(f"point {index + 1}/{total}: {name}", err=True)
 
+    if ray_address and executor != "ray":
+        raise ConfigError("--ray-address: only with --executor ray")
     result = sweep(
         dataset,
         config,

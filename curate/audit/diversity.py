@@ -25,7 +25,6 @@ from curate.audit.format_profile import answers_text, prompt_text
 from curate.pipeline.step import OmitNone, StepResult, findings_frame
 
 _TOKEN = re.compile(r"\w+|[^\w\s]", re.U)
-_WORD = re.compile(r"[^\W\d_]{2,}", re.U)
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _QUOTED = re.compile(r"\"[^\"]*\"|“[^”]*”|'[^']{2,}'")
 

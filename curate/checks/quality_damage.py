@@ -39,7 +39,8 @@ _CLOSED_BLOCK = re.compile(
 )
 _INLINE_CODE = re.compile(r"`[^`\n]+`")
 _INLINE_NUMBER = re.compile(r"(?:^|\s)\d{1,3}[.)]\s")
-_SUBJECTS = [[w] for w in ("I", "we", "you", "he", "she", "it", "they", "We", "You", "They")]
+_SUBJECTS = {"i", "we", "you", "he", "she", "it", "they"}
+"""Pronouns that open a clause after a run of commas (a sentence, not a list), in lower case."""
 _LIST_ITEM = re.compile(r"^(?:\d{1,3}[.)]|[a-zA-Z][.)]|[-*•+])\s+")
 
 
@@ -110,7 +111,7 @@ def truncated(answer: str, min_words_mid_sentence: int = 25) -> Evidence | None:
     listy = (
         tail.count(",") >= 3
         and len(tail_words) < 5 * tail.count(",")
-        and tail.rsplit(",", 1)[-1].split()[:1] not in _SUBJECTS
+        and " ".join(tail.rsplit(",", 1)[-1].split()[:1]).lower() not in _SUBJECTS
     )
     # A list's last item written as a fragment ("10. Travel more") needs no full stop; one
     # written in sentences ("2. Exercise: Aim for ... . Walk") should end like one.

@@ -25,31 +25,13 @@ from curate.io.delimited import delimited_rows
 from curate.io.detect import detect_file_type
 from curate.io.json_array import json_array_rows
 from curate.io.jsonl import jsonl_rows
-from curate.io.limits import (
-    CHUNK,
-    MAX_DECOMPRESSED_BYTES,
-    MAX_DECOMPRESSION_RATIO,
-    MAX_DEPTH,
-    MAX_NUMBER_DIGITS,
-    MAX_ROW_BYTES,
-    RATIO_CHECK_AFTER_BYTES,
-    RAW_EXCERPT,
-)
 from curate.io.parquet_rows import parquet_rows
 from curate.io.row_guards import guard_value
 from curate.io.rows import FILE_TYPES, RawRow
 from curate.io.streams import check_text, open_binary, open_text
 
 __all__ = [
-    "CHUNK",
     "FILE_TYPES",
-    "MAX_DECOMPRESSED_BYTES",
-    "MAX_DECOMPRESSION_RATIO",
-    "MAX_DEPTH",
-    "MAX_NUMBER_DIGITS",
-    "MAX_ROW_BYTES",
-    "RATIO_CHECK_AFTER_BYTES",
-    "RAW_EXCERPT",
     "RawRow",
     "check_text",
     "detect_file_type",

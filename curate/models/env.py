@@ -16,9 +16,6 @@ from types import ModuleType
 
 from curate.errors import MissingExtra
 
-EXTRAS = {"train": "torch, transformers, TRL, PEFT, sentence-transformers", "gpu": "vLLM"}
-"""The optional extras and what each brings."""
-
 EXTRA_OF_MODULE = {
     "torch": "train",
     "transformers": "train",

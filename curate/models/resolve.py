@@ -15,7 +15,6 @@ from pathlib import Path
 
 from curate.errors import NotFoundError
 from curate.models.env import (
-    EXTRAS,
     cache_dir,
     minilm_folder,
     package_dir,
@@ -27,7 +26,6 @@ from curate.models.static import STATIC_ALIAS, static_folder
 
 __all__ = [
     "ALIASES",
-    "EXTRAS",
     "OPTIONAL_ALIASES",
     "cache_dir",
     "prepare_smollm2",
