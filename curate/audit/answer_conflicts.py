@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from functools import partial
+from functools import lru_cache, partial
 
 from curate.audit.format_profile import AnswerProfile, format_conflict, profile
 from curate.text.answers import stated_number
@@ -97,8 +97,10 @@ class Conflict:
     value_b: str
 
 
+@lru_cache(maxsize=1 << 16)
 def normalize(text: str) -> str:
-    """NFKC, case-folded, punctuation-free, single-spaced text."""
+    """NFKC, case-folded, punctuation-free, single-spaced text (cached: a pair check asks it of
+    the same answer once per pair the answer is in)."""
     text = unicodedata.normalize("NFKC", text).casefold()
     return " ".join(re.sub(r"[^\w\s]", " ", text).split())
 

@@ -22,6 +22,7 @@ import re
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -141,7 +142,8 @@ def detect_language(text: str) -> str:
     words = [w.lower() for w in _WORD.findall(text)]
     if len(words) < 4:
         return "und"
-    scores = {code: sum(w in stop for w in words) for code, stop in _LANGUAGE_MARKERS.items()}
+    counts = Counter(words)  # each language's marker words looked up once, not every word
+    scores = {code: sum(counts[w] for w in stop) for code, stop in _LANGUAGE_MARKERS.items()}
     best = max(scores, key=lambda c: (scores[c], c == "en"))
     return best if scores[best] >= 2 else "und"
 
@@ -155,8 +157,10 @@ def length_bucket(n_words: int) -> str:
     return name
 
 
+@lru_cache(maxsize=1 << 16)
 def profile(text: str) -> AnswerProfile:
-    """Profile one answer's format and tone."""
+    """Profile one answer's format and tone (cached: dedup's conflict guard asks it of the same
+    answer once per candidate pair it is in)."""
     is_json, keys = _json_keys(text)
     code = not is_json and (
         bool(_FENCE.search(text))
