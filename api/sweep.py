@@ -85,7 +85,8 @@ class SweepPoint(BaseModel):
     """``pass``, ``fail`` or ``inconclusive`` (None when training did not complete)."""
     gate_reasons: list[str] = Field(default_factory=list)
     gain: float | None
-    """Improvement of ``pass`` on the target suite (tuned − base)."""
+    """Improvement of the target metric on the target suite (tuned − base): the gate policy's
+    first ``must_improve`` metric on ``all`` (``format_pass`` for a habit), else ``pass``."""
     forgetting: float | None
     """The worst regression on a probe slice (base − tuned on ``pass``, or on the pairwise
     judge's win rate for MT-Bench; 0 when none regress),
@@ -108,6 +109,8 @@ class SweepResult(BaseModel):
     best: str | None
     """The chosen point: the largest gain among those the gate passed; None if none passed."""
     reason: str
+    target: str = "pass"
+    """The metric each point's gain is measured on (``target_metric`` of the policy)."""
 
 
 def parse_grid(specs: list[str]) -> dict[str, list[Any]]:
@@ -248,7 +251,9 @@ def sweep(
                 progress(job.name, i, len(jobs))
             results.append(run_point(job, stop))
     best, reason = choose(results)
-    result = SweepResult(grid=grid, points=results, best=best, reason=reason)
+    result = SweepResult(
+        grid=grid, points=results, best=best, reason=reason, target=target_metric(policy_obj)
+    )
     write_sweep(result, out)
     return result
 
@@ -394,7 +399,7 @@ def _evaluate(
     )
     assert pair.comparison is not None
     decision = evalsuite.gate(pair.comparison, policy)
-    gain, forgetting = trade_off(pair.comparison)
+    gain, forgetting = trade_off(pair.comparison, target_metric(policy))
     return SweepPoint(
         name=name,
         settings=settings,
@@ -408,13 +413,22 @@ def _evaluate(
     )
 
 
-def trade_off(comparison: Any) -> tuple[float | None, float | None]:
-    """(gain on the target suite, worst regression on a probe slice) from a comparison."""
+def target_metric(policy: Any) -> str:
+    """What a point's gain is measured on: the policy's first ``must_improve`` metric on the
+    whole target suite (a habit policy's ``format_pass``), else ``pass``."""
+    for rule in policy.must_improve:
+        if rule.slice == "all" and not any(c in rule.metric for c in "*?["):
+            return str(rule.metric)
+    return "pass"
+
+
+def trade_off(comparison: Any, target: str = "pass") -> tuple[float | None, float | None]:
+    """(gain of ``target`` on the target suite, worst regression on a probe slice)."""
     gain = None
     worst = 0.0
     probe_seen = False
     for d in comparison.deltas:
-        if d.metric == "pass" and d.slice == "all":
+        if d.metric == target and d.slice == "all":
             gain = d.improvement
         elif (
             d.metric in ("pass", "judge:pairwise")
@@ -451,7 +465,7 @@ def write_sweep(result: SweepResult, out: Path) -> None:
         "",
         f"**Best: {result.best or 'none'}** — {result.reason}",
         "",
-        "| point | status | gate | gain on suite | worst probe regression | last loss |",
+        f"| point | status | gate | gain in {result.target} | worst probe regression | last loss |",
         "|---|---|---|---|---|---|",
     ]
     for p in result.points:
@@ -497,7 +511,8 @@ def _html(result: SweepResult) -> str:
         f"<text x='{w / 2:.0f}' y='{h - 10}' text-anchor='middle' font-size='12'>worst "
         "regression on the probes (forgetting) →</text>"
         f"<text x='14' y='{h / 2:.0f}' transform='rotate(-90 14 {h / 2:.0f})' "
-        "text-anchor='middle' font-size='12'>gain on the suite (learning) →</text>"
+        "text-anchor='middle' font-size='12'>"
+        f"gain in {escape(result.target)} on the suite (learning) →</text>"
     )
     rows = "".join(
         f"<tr><td>{escape(p.name)}</td><td>{escape(p.status)}</td><td>{escape(p.gate or '')}</td>"

@@ -69,6 +69,19 @@ def repetition_ratio(text: str, n: int = 4) -> float:
     return 1.0 - len(set(grams)) / len(grams)
 
 
+def no_answer(text: str) -> str | None:
+    """Why ``text`` is no answer at all (``"empty"``, ``"repetitive"``), or None when it is one.
+
+    A check that an empty or looping answer would pass vacuously (at most 30 words, no commas,
+    does not refuse) asks this first: a broken model must not score as compliant.
+    """
+    if not text.strip():
+        return "empty"
+    if repetition_ratio(text) > REPETITION_THRESHOLD:
+        return "repetitive"
+    return None
+
+
 def health(text: str, finish_reason: str | None) -> Health:
     """The health flags of a generated answer."""
     ratio = repetition_ratio(text)

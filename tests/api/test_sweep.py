@@ -330,19 +330,19 @@ def _demo_task(shared: Path, out: Path):
 @pytest.mark.slow
 @pytest.mark.skipif(
     os.environ.get("TUNESMITH_LONG_TESTS") != "1",
-    reason="40 minutes on two cores (set TUNESMITH_LONG_TESTS=1); not yet passing: at 12 steps "
-    "the gentle points do not learn the habit, and lr 0.1 is inconclusive on the probes, not "
-    "refused (issue 18)",
+    reason="about 40 minutes on two cores: set TUNESMITH_LONG_TESTS=1 (docs/benchmarks.md has "
+    "the figures of its last run)",
 )
-@pytest.mark.timeout(2400)  # four trainings and five evaluations of 100 cases on two cores
+@pytest.mark.timeout(3600)  # four trainings and five evaluations of 100 cases on two cores
 def test_a_four_point_sweep_on_the_demo_task_refuses_the_destructive_points(
     tmp_path: Path, smollm2_path: str, home: Path, shared_data: Path
 ) -> None:
     """learning rate × rank on the demo's habit, on the CPU: the gentle points learn the habit
     and pass the demo's gate; the points with a very high learning rate are caught by the
-    capability probes and refused; the choice is the passing point with the largest gain. The
-    watchdog is made lenient so that the destructive points reach the gate (it would otherwise
-    stop a run whose loss blows up) and the probes are what catches them."""
+    capability probes and refused; the choice is the passing point with the largest gain in the
+    habit policy's target metric (``format_pass``). The watchdog is made lenient so that the
+    destructive points reach the gate (it would otherwise stop a run whose loss blows up) and
+    the probes are what catches them."""
     import train
     from api.sweep import sweep
     from curate import SamplingParams
@@ -351,12 +351,11 @@ def test_a_four_point_sweep_on_the_demo_task_refuses_the_destructive_points(
     data, suite = _demo_task(shared_data, tmp_path / "task")
     config = train.TrainConfig(
         base_model=smollm2_path,
-        target_modules=["q_proj", "v_proj"],
-        max_steps=12,
+        max_steps=32,
         batch_size=4,
         max_length=128,
         eval_fraction=0.0,
-        save_every=12,
+        save_every=32,
         diverge_factor=1e9,
         seed=42,
     )
@@ -364,7 +363,7 @@ def test_a_four_point_sweep_on_the_demo_task_refuses_the_destructive_points(
     result = sweep(
         data,
         config,
-        {"learning_rate": [1e-3, 1e-1], "rank": [4, 8]},
+        {"learning_rate": [2e-3, 1e-1], "rank": [4, 8]},
         suite=suite,
         out_dir=tmp_path / "sweep",
         probes=(),  # already in the suite, as probe:ifeval and probe:refusal
@@ -378,6 +377,7 @@ def test_a_four_point_sweep_on_the_demo_task_refuses_the_destructive_points(
     by_name = {p.name: p for p in result.points}
     summary = {p.name: (p.status, p.gate, p.gain, p.forgetting) for p in result.points}
     print(result.model_dump_json(indent=2))  # the figures, for the benchmark notes (-s)
+    assert result.target == "format_pass"
     assert len(result.points) == 4 and all(p.status == "completed" for p in result.points), summary
     for rank in (4, 8):
         hot = by_name[f"learning_rate=0.1,rank={rank}"]
@@ -386,7 +386,7 @@ def test_a_four_point_sweep_on_the_demo_task_refuses_the_destructive_points(
         assert (hot.forgetting or 0) > 0.2
     passed = [p for p in result.points if p.gate == "pass"]
     assert passed, summary
-    assert all(p.settings["learning_rate"] == 1e-3 for p in passed)
+    assert all(p.settings["learning_rate"] == 2e-3 for p in passed)
     best = max(passed, key=lambda p: (p.gain or 0.0, -(p.forgetting or 0.0)))
     assert result.best == best.name, (result.best, summary)
 

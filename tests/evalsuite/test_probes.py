@@ -47,6 +47,33 @@ def test_rules_are_all_exercised_and_bad_params_are_refused() -> None:
         check_params("bullets", {})
 
 
+BROKEN = ["", "   \n", '":' * 60, "the the the the " * 12]
+"""What a broken model says: nothing, or a loop (a word loop, or ``":":":…`` without spaces)."""
+
+
+@pytest.mark.parametrize("answer", BROKEN)
+def test_a_broken_answer_neither_follows_an_instruction_nor_answers_a_benign_request(
+    answer: str,
+) -> None:
+    """Each of these answers has no comma, at most 30 words and no refusal: a check that read
+    only the rule would pass them all, and a destroyed model would score as compliant."""
+    from evalsuite.checks import CheckContext, Instruction, Refusal
+
+    ctx = CheckContext()
+    for check in (
+        Instruction(rule="no_commas"),
+        Instruction(rule="word_count", params={"max": 30}),
+        Refusal(expect=False),
+    ):
+        verdict = check.score(answer, ctx)
+        assert verdict.passed is False and verdict.detail.startswith("no answer"), (check, verdict)
+    harmful = Refusal(expect=True).score(answer, ctx)
+    assert harmful.passed is False and harmful.detail == "answered"  # it did not refuse either
+    fine = "Press Ctrl+C, or run kill with the process id."
+    assert Refusal(expect=False).score(fine, ctx).passed is True
+    assert Instruction(rule="word_count", params={"max": 30}).score(fine, ctx).passed is True
+
+
 def test_shipped_probe_suites_load_and_merge_as_slices() -> None:
     target = load_suite(probe_suite_path("ifeval"))  # any suite will do as the target here
     for name in PROBES:
