@@ -294,7 +294,12 @@ def _demo_task(shared: Path, out: Path):
     """The demo's task, cut to fit a test: the demo's GSM8K questions and its habit check (the
     answer ends with the line ``{"answer": N}``), trained on that line alone (the demo trains on
     the reasoning before it too, which takes minutes per point here), and 20 held-out questions
-    with both capability probes (ifeval, refusal: 80 cases) beside them."""
+    with both capability probes (ifeval, refusal: 80 cases) beside them.
+
+    Beside the 60 habit rows go 60 short general instructions with their answers (Alpaca, from
+    alpaca_en_demo.json), the replay a practitioner mixes in: trained on the habit line alone, a
+    gentle point answers *every* prompt with ``{"answer": N}`` and rightly fails the benign
+    probe (measured: 25/25 → 0/25), so no point could pass."""
     import re
 
     from curate import HabitTaskConfig, build_habit_task
@@ -306,11 +311,20 @@ def _demo_task(shared: Path, out: Path):
         HabitTaskConfig(pool_questions=20, train_questions=60, extra_share=0.0),
     )
     short = out / "train_short.jsonl"
+    general = [
+        r
+        for r in json.loads((shared / "alpaca_en_demo.json").read_text())
+        if len(f"{r['instruction']} {r['input']} {r['output']}".split()) <= 60
+        and len(r["output"].split()) >= 5  # fits max_length 128, and is an answer
+    ][:60]
     with short.open("w") as f:
         for line in train_path.read_text().splitlines():
             row = json.loads(line)
             last = row["completion"].splitlines()[-1]  # the habit's line: {"answer": N}
             f.write(json.dumps({"prompt": row["prompt"], "completion": last}) + "\n")
+        for r in general:
+            prompt = r["instruction"] + (f"\n\n{r['input']}" if r["input"] else "")
+            f.write(json.dumps({"prompt": prompt, "completion": r["output"]}) + "\n")
     cases = []
     for i, line in enumerate(pool_path.read_text().splitlines()):
         row = json.loads(line)
@@ -330,7 +344,7 @@ def _demo_task(shared: Path, out: Path):
 @pytest.mark.slow
 @pytest.mark.skipif(
     os.environ.get("TUNESMITH_LONG_TESTS") != "1",
-    reason="about 40 minutes on two cores: set TUNESMITH_LONG_TESTS=1 (docs/benchmarks.md has "
+    reason="about 30 minutes on two cores: set TUNESMITH_LONG_TESTS=1 (docs/benchmarks.md has "
     "the figures of its last run)",
 )
 @pytest.mark.timeout(3600)  # four trainings and five evaluations of 100 cases on two cores
