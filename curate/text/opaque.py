@@ -12,15 +12,19 @@ import re
 
 PLACEHOLDER = "<token>"
 
-_OPAQUE = re.compile(
-    r"(?<![A-Za-z0-9_+/])"  # the start of a run, not its middle
-    r"(?=[A-Za-z0-9_+/]*[0-9])(?=[A-Za-z0-9_+/]*[A-Za-z])"  # letters and digits both
-    r"[A-Za-z0-9_+/]{20,}=*"
-)
-"""A run of at least 20 identifier or base64 characters holding both letters and digits: no
-word of a natural language, and every key, token, hash or base64 blob of a useful length."""
+_RUN = re.compile(r"(?<![A-Za-z0-9_+/])[A-Za-z0-9_+/]{20,}=*")
+"""A whole run (it starts where a run starts) of at least 20 identifier or base64 characters,
+with base64's padding."""
+_DIGIT, _LETTER = re.compile(r"[0-9]"), re.compile(r"[A-Za-z]")
+
+
+def _opaque(match: re.Match[str]) -> str:
+    """The placeholder for a run holding letters and digits both (no word of a natural language,
+    and every key, token, hash or base64 blob of a useful length); a word run stays as it is."""
+    run = match.group()
+    return PLACEHOLDER if _DIGIT.search(run) and _LETTER.search(run) else run
 
 
 def mask_opaque(text: str) -> str:
     """``text`` with each opaque run replaced by ``PLACEHOLDER``."""
-    return _OPAQUE.sub(PLACEHOLDER, text)
+    return _RUN.sub(_opaque, text)
