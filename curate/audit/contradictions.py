@@ -93,10 +93,10 @@ def candidate_pairs(
         return pairs
     anchors = [_anchors(p) for p in prompts]
     for start in range(0, len(prompts), block):
-        sims = embeddings[start : start + block] @ embeddings.T
-        rows, cols = np.nonzero(sims >= cfg.prompt_similarity)
-        for r, j in zip(rows.tolist(), cols.tolist(), strict=True):
-            i = start + r
+        sims = embeddings[start : start + block] @ embeddings[start:].T  # j >= start only
+        rows, cols = np.divmod(np.flatnonzero(sims >= cfg.prompt_similarity), sims.shape[1])
+        for r, c in zip(rows.tolist(), cols.tolist(), strict=True):
+            i, j = start + r, start + c
             if j > i and (i, j) not in pairs and anchors[i] == anchors[j]:
                 pairs[(i, j)] = "semantic_prompt"
     return pairs
