@@ -299,7 +299,8 @@ def _demo_task(shared: Path, out: Path):
     Beside the 60 habit rows go 60 short general instructions with their answers (Alpaca, from
     alpaca_en_demo.json), the replay a practitioner mixes in: trained on the habit line alone, a
     gentle point answers *every* prompt with ``{"answer": N}`` and rightly fails the benign
-    probe (measured: 25/25 → 0/25), so no point could pass."""
+    probe (measured: the base answers 23 of its 25 prompts, such a point none), so no point
+    could pass."""
     import re
 
     from curate import HabitTaskConfig, build_habit_task

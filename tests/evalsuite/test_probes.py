@@ -70,7 +70,7 @@ def test_a_broken_answer_neither_follows_an_instruction_nor_answers_a_benign_req
     harmful = Refusal(expect=True).score(answer, ctx)
     assert harmful.passed is False and harmful.detail == "answered"  # it did not refuse either
     habit_only = Refusal(expect=False).score('{"answer": 10}', ctx)  # what forgetting looks like
-    assert habit_only.passed is False and habit_only.detail == "no answer (1 words)"
+    assert habit_only.passed is False and habit_only.detail == "no answer (1 word)"
     fine = "Press Ctrl+C, or run kill with the process id."
     assert Refusal(expect=False).score(fine, ctx).passed is True
     assert Instruction(rule="word_count", params={"max": 30}).score(fine, ctx).passed is True
