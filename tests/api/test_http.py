@@ -145,9 +145,10 @@ def test_upload_over_the_limit_is_413_and_leaves_nothing(
     )
     assert r.status_code == 413 and r.json()["status"] == 413
     assert {p.name for p in uploads.glob("*")} == before
-    # .incoming holds the waiting reader's own store (``*.duckdb``, made whenever that child
-    # has loaded); no part of either upload may stay there
-    assert not [p for p in (uploads / ".incoming").iterdir() if p.suffix != ".duckdb"]
+    # .incoming also holds the waiting reader's own files (its store ``*.duckdb``, the store's
+    # ``.wal``, its home), made whenever that child has loaded; no part of either upload
+    # (``*.part``, api/uploads.py) may stay there
+    assert not list((uploads / ".incoming").glob("*.part"))
 
 
 def test_client_file_names_never_become_paths(parked, alice: Client) -> None:
