@@ -3,7 +3,7 @@
 For each corpus (the records of alpaca_random_9k; a 200k-row corpus from ``bench/scale_corpus``),
 embeds every record's text with the static model (cached in ``/tmp``), then times:
 
-- ``exact``: ``curate.dedup.semantic.similar_pairs`` (blocked NumPy products, every pair);
+- ``exact``: ``curate.dedup.pairs.similar_pairs`` (blocked NumPy products, every pair);
 - ``usearch`` and ``faiss``: an HNSW index over all vectors, each vector's ``k`` nearest
   neighbours, pairs at or above the threshold kept;
 
@@ -123,7 +123,7 @@ def sampled_truth(v: np.ndarray, t: float, sample: int) -> tuple[np.ndarray, set
 def compare(name: str, v: np.ndarray, t: float, k: int, threads: int, sample: int | None) -> None:
     """Exact against the ANN libraries: time, pairs, recall (all pairs, or those of a sample)."""
     from curate.dedup.ann import ann_pairs
-    from curate.dedup.semantic import similar_pairs
+    from curate.dedup.pairs import similar_pairs
 
     print(f"\n{name}: {len(v)} vectors of {v.shape[1]} dims, threshold {t}, k={k}")
     if sample is None:
@@ -159,7 +159,7 @@ def compare(name: str, v: np.ndarray, t: float, k: int, threads: int, sample: in
 
 def crossover(v: np.ndarray, t: float, sizes: list[int]) -> None:
     from curate.dedup.ann import ann_pairs
-    from curate.dedup.semantic import similar_pairs
+    from curate.dedup.pairs import similar_pairs
 
     print("\ncrossover: seconds for exact blocked search against the ANN path")
     print(f"{'n':>8} {'exact':>8} {'ann':>8}")
@@ -216,7 +216,7 @@ def one_semantic(method: str, n: int, threshold: float, sample: int) -> dict:
         secs = time.perf_counter() - start
         dups, extra = len(result.filtered), {"version": version("semhash")}
     else:  # MiniLM brute force, estimated from a sample and a slice
-        from curate.dedup.semantic import similar_pairs
+        from curate.dedup.pairs import similar_pairs
         from curate.models.embed import load_encoder
 
         enc = load_encoder("minilm")

@@ -9,7 +9,8 @@
    (sentence-transformers, batch 64, 128 tokens, as the audit would with ``model = "minilm"``).
    With ``--minilm-sample N`` only N of them are encoded and the time is scaled to all (labelled).
 3. The semantic step's overhead over its encoder: the ``semantic_dedup`` step with a fresh
-   embedder (no store) against the raw encoder on the same record texts.
+   embedder (no store) against the raw encoder on the same record texts, alternating, each
+   ``--repeats`` times; the medians are compared.
 
     OMP_NUM_THREADS=2 .venv/bin/python bench/audit_speed.py [--data FILE] [--minilm-sample N]
 """
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import resource
+import statistics
 import sys
 import tempfile
 import time
@@ -73,8 +75,11 @@ def minilm_seconds(texts: list[str], sample: int | None) -> tuple[float, float, 
     return loaded, secs * len(texts) / max(len(part), 1), len(part)
 
 
-def semantic_overhead(path: Path) -> tuple[float, float, int]:
-    """(raw static encoder seconds, semantic step seconds, records) on the record texts."""
+def semantic_overhead(path: Path, repeats: int) -> tuple[list[float], list[float], int]:
+    """(raw static encoder seconds, semantic step seconds) of each repeat, and the records.
+
+    The two alternate, so machine load falls on both alike; each step run has a fresh embedder
+    (no store, nothing remembered)."""
     from curate.dedup.semantic import SemanticConfig, SemanticDedup
     from curate.io.read import read_dataset
     from curate.models.embed import Embedder, load_encoder
@@ -85,15 +90,18 @@ def semantic_overhead(path: Path) -> tuple[float, float, int]:
     cfg = SemanticConfig()
     encoder = load_encoder(cfg.model)
     encoder.encode(texts[:100], cfg.batch_size, cfg.max_tokens)  # warm: loaded, tokenizer ready
-    start = time.perf_counter()
-    encoder.encode(list(dict.fromkeys(texts)), cfg.batch_size, cfg.max_tokens)
-    raw = time.perf_counter() - start
     step = SemanticDedup(cfg, embed=Embedder(cfg.model, None, max_tokens=cfg.max_tokens))
     step.run(records.head(50))  # warm: the step's imports (scipy, ...), once per process
-    step.embed = Embedder(cfg.model, None, max_tokens=cfg.max_tokens)  # nothing remembered
-    start = time.perf_counter()
-    step.run(records)
-    return raw, time.perf_counter() - start, len(records)
+    raws, steps = [], []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        encoder.encode(list(dict.fromkeys(texts)), cfg.batch_size, cfg.max_tokens)
+        raws.append(time.perf_counter() - start)
+        step.embed = Embedder(cfg.model, None, max_tokens=cfg.max_tokens)  # nothing remembered
+        start = time.perf_counter()
+        step.run(records)
+        steps.append(time.perf_counter() - start)
+    return raws, steps, len(records)
 
 
 def main() -> None:
@@ -103,6 +111,7 @@ def main() -> None:
     parser.add_argument("--eval", type=Path, default=DATA / "alpaca_en_demo.json")
     parser.add_argument("--minilm-sample", type=int, default=None)
     parser.add_argument("--skip-minilm", action="store_true")
+    parser.add_argument("--repeats", type=int, default=5, help="overhead repeats (alternating)")
     args = parser.parse_args()
 
     timings, wall, seen, n = full_audit(args.data, args.eval)
@@ -126,12 +135,16 @@ def main() -> None:
             f"{wall / (secs + loaded):.2f}"
         )
 
-    raw, step_s, records = semantic_overhead(args.data)
+    raws, steps, records = semantic_overhead(args.data, args.repeats)
     print(
-        f"\n## semantic step overhead over the raw encoder ({records:,} records)\n\n"
-        f"| raw static encoder | semantic_dedup step | overhead |\n|---:|---:|---:|\n"
-        f"| {raw:.2f} s | {step_s:.2f} s | {100 * (step_s - raw) / raw:+.0f}% |"
+        f"\n## semantic step overhead over the raw encoder ({records:,} records, "
+        f"{len(raws)} alternating repeats)\n\n"
+        "| repeat | raw static encoder | semantic_dedup step | overhead |\n|---:|---:|---:|---:|"
     )
+    for k, (raw, step_s) in enumerate(zip(raws, steps, strict=True)):
+        print(f"| {k + 1} | {raw:.2f} s | {step_s:.2f} s | {100 * (step_s - raw) / raw:+.0f}% |")
+    raw, step_s = statistics.median(raws), statistics.median(steps)
+    print(f"| **median** | {raw:.2f} s | {step_s:.2f} s | **{100 * (step_s - raw) / raw:+.0f}%** |")
 
 
 if __name__ == "__main__":

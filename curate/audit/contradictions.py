@@ -25,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from curate.audit.answer_conflicts import OPEN_ENDED, Conflict, compare, entities
 from curate.audit.format_profile import answer_text, set_format
 from curate.audit.judge import ContradictionJudgeConfig, Judge, JudgeVerdict
+from curate.dedup.pairs import similar_pairs
 from curate.models.generation import Generator
 from curate.pipeline.step import Finding, StepResult, findings_frame
 from curate.records import text_of
@@ -71,14 +72,13 @@ def candidate_pairs(
     prompts: list[str],
     embeddings: np.ndarray | None,
     cfg: ContradictionsConfig,
-    block: int = 1024,
 ) -> dict[tuple[int, int], str]:
     """Index pairs (i < j) of prompts asking the same thing, with how they were found.
 
     ``keys`` are the normalised prompts (``curate.text.normalize``, as exact dedup uses): equal keys
     are ``same_prompt``; embedding neighbours ``semantic_prompt``. The
-    embeddings are L2-normalised rows; the similarity matrix is computed a block at a time so
-    memory stays linear in the input.
+    embeddings are L2-normalised rows; every pair over ``prompt_similarity`` is found exactly
+    (``curate.dedup.pairs.similar_pairs``), a block at a time, so memory stays linear in the input.
     """
     pairs: dict[tuple[int, int], str] = {}
     groups: dict[str, list[int]] = {}
@@ -92,13 +92,10 @@ def candidate_pairs(
     if embeddings is None or not cfg.semantic or len(prompts) < 2:
         return pairs
     anchors = [_anchors(p) for p in prompts]
-    for start in range(0, len(prompts), block):
-        sims = embeddings[start : start + block] @ embeddings[start:].T  # j >= start only
-        rows, cols = np.divmod(np.flatnonzero(sims >= cfg.prompt_similarity), sims.shape[1])
-        for r, c in zip(rows.tolist(), cols.tolist(), strict=True):
-            i, j = start + r, start + c
-            if j > i and (i, j) not in pairs and anchors[i] == anchors[j]:
-                pairs[(i, j)] = "semantic_prompt"
+    left, right = similar_pairs(embeddings, cfg.prompt_similarity)
+    for i, j in zip(left.tolist(), right.tolist(), strict=True):
+        if (i, j) not in pairs and anchors[i] == anchors[j]:
+            pairs[(i, j)] = "semantic_prompt"
     return pairs
 
 

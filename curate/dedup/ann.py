@@ -1,6 +1,6 @@
 """Pairs of nearly parallel vectors on large sets, through an approximate nearest-neighbour index.
 
-``ann_pairs`` finds what ``curate.dedup.semantic.similar_pairs`` finds — every pair ``i < j``
+``ann_pairs`` finds what ``curate.dedup.pairs.similar_pairs`` finds — every pair ``i < j``
 whose cosine is at or above a threshold — without comparing every pair: a faiss inverted-file
 index (``IndexIVFFlat``) splits the vectors into ``2·√n`` cells by spherical k-means, and each
 vector's ``k`` nearest neighbours are looked for in the ``PROBES`` cells nearest to it; the

@@ -62,14 +62,22 @@ def choose_representatives(records: pl.DataFrame, labels: np.ndarray) -> pl.Data
     """
     from curate.text.normalize import answer_chars
 
-    frame = records.select(
-        pl.int_range(pl.len(), dtype=pl.Int64).alias("idx"),
-        "id",
-        "row",
-        complete_expr().alias("complete"),
-        answer_chars().alias("answer_chars"),
-    ).with_columns(pl.Series("label", labels, dtype=pl.Int64))
-    frame = frame.filter(pl.len().over("label") > 1)
+    shared = np.bincount(labels)[labels] > 1 if len(labels) else np.zeros(0, dtype=bool)
+    frame = (
+        records.with_columns(
+            pl.int_range(pl.len(), dtype=pl.Int64).alias("idx"),
+            pl.Series("label", labels, dtype=pl.Int64),
+        )
+        .filter(pl.Series(shared))  # members of multi-member clusters only: the rest is most
+        .select(
+            "idx",
+            "id",
+            "row",
+            complete_expr().alias("complete"),
+            answer_chars().alias("answer_chars"),
+            "label",
+        )
+    )
     ordered = frame.sort(
         ["label", "complete", "answer_chars", "row", "id"],
         descending=[False, True, True, False, False],

@@ -2,9 +2,10 @@
 
 Each record's contents (prompt, then answers) are embedded by the run's shared embedder
 (``curate.models.embed.Embedder``: the static model distilled from MiniLM by default, cached in
-the store). Up to ``exhaustive_max`` records, every pair is compared by blocked matrix products;
-above it, an approximate nearest-neighbour index (``curate.dedup.ann``) finds the pairs in
-near-linear time. Pairs above the threshold are closed into clusters by union-find, and each
+the store). Up to ``exhaustive_max`` records, every pair is compared exactly
+(``curate.dedup.pairs``: blocked products, pruned by a bound that never misses a pair); above
+it, an approximate nearest-neighbour index (``curate.dedup.ann``) finds the pairs in near-linear
+time. Pairs above the threshold are closed into clusters by union-find, and each
 cluster keeps one representative (``curate.dedup.clusters``).
 """
 
@@ -17,13 +18,13 @@ import numpy as np
 import polars as pl
 from pydantic import BaseModel, ConfigDict, Field
 
-from curate.dedup.ann import ann_pairs
 from curate.dedup.clusters import (
     choose_representatives,
     components,
     conflicting_pairs,
     duplicate_findings,
 )
+from curate.dedup.pairs import pairs_above
 from curate.models.embed import DEFAULT_MODEL, Embedder
 from curate.pipeline.step import StepResult
 from curate.text.normalize import content_text
@@ -157,29 +158,6 @@ class SemanticDedup:
         """Pairs ``i < j`` at or above the threshold: exact up to ``exhaustive_max`` vectors,
         through the nearest-neighbour index above it."""
         cfg = self.config
-        if len(vectors) <= cfg.exhaustive_max:
-            return similar_pairs(vectors, cfg.threshold)
-        return ann_pairs(vectors, cfg.threshold, neighbours=cfg.neighbours)
-
-
-def similar_pairs(
-    vectors: np.ndarray, threshold: float, block: int = 2048
-) -> tuple[np.ndarray, np.ndarray]:
-    """All pairs ``i < j`` with ``vectors[i] . vectors[j] >= threshold``, by blocked products.
-
-    Memory is ``block x n`` floats at a time, never ``n x n``. Each block is compared only with
-    itself and the rows after it (the upper triangle): half the products of the full square.
-    """
-    lefts, rights = [], []
-    for lo in range(0, len(vectors), block):
-        sims = vectors[lo : lo + block] @ vectors[lo:].T
-        # flat positions, then (row, col): five times faster than a 2-D np.nonzero, same order
-        rows, cols = np.divmod(np.flatnonzero(sims >= threshold), sims.shape[1])
-        rows, cols = rows + lo, cols + lo
-        keep = cols > rows
-        lefts.append(rows[keep])
-        rights.append(cols[keep])
-    if not lefts:
-        empty = np.zeros(0, dtype=np.int64)
-        return empty, empty
-    return np.concatenate(lefts).astype(np.int64), np.concatenate(rights).astype(np.int64)
+        return pairs_above(
+            vectors, cfg.threshold, exhaustive_max=cfg.exhaustive_max, neighbours=cfg.neighbours
+        )

@@ -24,7 +24,7 @@ import polars as pl
 
 from curate.errors import MissingExtra
 from curate.models.resolve import resolve_model
-from curate.text.opaque import mask_opaque
+from curate.text.opaque import mask_all
 
 if TYPE_CHECKING:
     from curate.store.store import Store
@@ -181,7 +181,7 @@ class Embedder:
         Each text is embedded with its opaque tokens (keys, hashes, ids) masked: they carry no
         meaning, and a shared key would otherwise make unrelated records look alike.
         """
-        texts = [mask_opaque(t) for t in texts]
+        texts = mask_all(texts)
         keys = [text_sha256(t) for t in texts]
         wanted = [k for k in dict.fromkeys(keys) if k not in self._memo]
         key = cache_model(self.model, self.max_tokens)

@@ -9,12 +9,18 @@ come out apart. Semantic steps embed the text with each opaque run replaced by o
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+
+import polars as pl
 
 PLACEHOLDER = "<token>"
 
 _RUN = re.compile(r"(?<![A-Za-z0-9_+/])[A-Za-z0-9_+/]{20,}=*")
 """A whole run (it starts where a run starts) of at least 20 identifier or base64 characters,
 with base64's padding."""
+_MAYBE = r"[A-Za-z0-9_+/]{20}"
+"""What every run holds: Polars' regex engine finds the texts that may hold one, and only those
+go through ``_RUN`` (eight times faster on the alpaca texts, where 54 of 9,229 may)."""
 _DIGIT, _LETTER = re.compile(r"[0-9]"), re.compile(r"[A-Za-z]")
 
 
@@ -28,3 +34,11 @@ def _opaque(match: re.Match[str]) -> str:
 def mask_opaque(text: str) -> str:
     """``text`` with each opaque run replaced by ``PLACEHOLDER``."""
     return _RUN.sub(_opaque, text)
+
+
+def mask_all(texts: Sequence[str]) -> list[str]:
+    """``mask_opaque`` of each text, in order; the texts that cannot hold a run are not scanned."""
+    if not texts:
+        return []
+    maybe = pl.Series(texts, dtype=pl.Utf8).str.contains(_MAYBE).to_list()
+    return [mask_opaque(t) if hit else t for t, hit in zip(texts, maybe, strict=True)]

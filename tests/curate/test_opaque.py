@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
-from curate.text.opaque import PLACEHOLDER, mask_opaque
+from curate.text.opaque import PLACEHOLDER, mask_all, mask_opaque
 
 
 @pytest.mark.parametrize(
@@ -39,3 +41,14 @@ def test_words_numbers_and_short_runs_stay(text: str) -> None:
 def test_a_word_run_does_not_hide_a_key_after_it() -> None:
     key = "Zx9" * 8
     assert mask_opaque(f"{'a' * 30} {key}") == f"{'a' * 30} {PLACEHOLDER}"
+
+
+def test_masking_many_texts_is_masking_each() -> None:
+    rng = random.Random(0)
+    alphabet = "ab1Z9_+/" * 6 + "= .-\né"  # runs of every length, split by what ends a run
+    texts = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 80))) for _ in range(3000)]
+    texts += ["key sk-proj4f9Qz8LmN2xYv7Rt0Wq1 now", "é" * 30 + "Zx9" * 8, ""]
+    masked = mask_all(texts)
+    assert masked == [mask_opaque(t) for t in texts]
+    assert sum(m != t for m, t in zip(masked, texts, strict=True)) >= 10  # some were masked
+    assert mask_all([]) == []
