@@ -8,9 +8,10 @@ first ``HEAD`` axes, where most of the set's length lies) and a tail. By Cauchy-
 are scored on the original vectors. No pair is missed and none is added: the result is the
 exhaustive product's.
 
-On the 9,229 alpaca texts (static model, 256 dimensions, threshold 0.95), 6,289 of 42.6 million
-pairs reach the bound, and the search takes 0.10 s against 0.27 s for full products
-(docs/benchmarks.md).
+On the 9,229 alpaca texts (static model, 256 dimensions, threshold 0.95), about 6,200 of 42.6
+million pairs reach the bound, and the search takes 0.13 s against 0.24 to 0.30 s for full
+products. At 0.85 and below most pairs reach it, and the search is as fast as full products
+(``bench/pair_search.py``, docs/benchmarks.md).
 """
 
 from __future__ import annotations
