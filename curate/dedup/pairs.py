@@ -16,6 +16,8 @@ products. At 0.85 and below most pairs reach it, and the search is as fast as fu
 
 from __future__ import annotations
 
+from typing import Literal
+
 import numpy as np
 
 from curate.dedup.ann import ann_pairs
@@ -81,12 +83,20 @@ def similar_pairs(
     return np.concatenate(lefts).astype(np.int64), np.concatenate(rights).astype(np.int64)
 
 
+SearchPath = Literal["exhaustive", "ann"]
+
+
+def search_path(n: int, exhaustive_max: int) -> SearchPath:
+    """How ``pairs_above`` searches ``n`` vectors: every pair, or the nearest-neighbour index."""
+    return "exhaustive" if n <= exhaustive_max else "ann"
+
+
 def pairs_above(
     vectors: np.ndarray, threshold: float, *, exhaustive_max: int, neighbours: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """The pairs at or above ``threshold``: exact up to ``exhaustive_max`` vectors, through the
-    nearest-neighbour index (``curate.dedup.ann``) above it."""
-    if len(vectors) <= exhaustive_max:
+    nearest-neighbour index (``curate.dedup.ann``) above it (``search_path`` says which)."""
+    if search_path(len(vectors), exhaustive_max) == "exhaustive":
         return similar_pairs(vectors, threshold)
     return ann_pairs(vectors, threshold, neighbours=neighbours)
 

@@ -12,7 +12,7 @@ cluster keeps one representative (``curate.dedup.clusters``).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 import numpy as np
 import polars as pl
@@ -24,7 +24,7 @@ from curate.dedup.clusters import (
     conflicting_pairs,
     duplicate_findings,
 )
-from curate.dedup.pairs import pairs_above
+from curate.dedup.pairs import SearchPath, pairs_above, search_path
 from curate.models.embed import DEFAULT_MODEL, Embedder
 from curate.pipeline.step import StepResult
 from curate.text.normalize import content_text
@@ -78,7 +78,7 @@ class SemanticFigures(BaseModel):
     """The cosine threshold used."""
     model: str
     """The embedding model."""
-    path: Literal["exhaustive", "ann"]
+    path: SearchPath
     """``exhaustive`` (every pair compared) or ``ann`` (pairs from a nearest-neighbour index)."""
     pairs: int
     """Pairs at or over the threshold, after the veto below."""
@@ -146,7 +146,7 @@ class SemanticDedup:
         figures = SemanticFigures(
             threshold=cfg.threshold,
             model=cfg.model,
-            path="exhaustive" if len(texts) <= cfg.exhaustive_max else "ann",
+            path=search_path(len(texts), cfg.exhaustive_max),
             pairs=len(left),
             pairs_vetoed_conflicting_answers=int(vetoed.sum()),
             clusters=members["label"].n_unique(),

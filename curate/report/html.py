@@ -145,6 +145,9 @@ def _duplicates(r: CurationResult) -> str:
     return out + "</section>"
 
 
+_SEARCH = {"exhaustive": "every pair (exact)", "ann": "approximate index"}
+
+
 def _contradictions(r: CurationResult) -> str:
     f = r.figures.contradictions
     if f is None:
@@ -153,6 +156,7 @@ def _contradictions(r: CurationResult) -> str:
     out += _table(
         [
             ["candidate pairs", f.candidate_pairs],
+            ["prompt neighbours searched", _SEARCH[f.path]],
             ["conflicting pairs", f.conflicting_pairs],
             ["divergent pairs not judged", f.divergent_unjudged],
             ["conflict clusters", f.conflict_clusters],
