@@ -54,7 +54,7 @@ from curate.pipeline.result import CurationResult, Figures
 from curate.pipeline.step import FINDING_SCHEMA, Step, StepResult, run_steps
 from curate.pipeline.summary import cluster_summaries, counts_by, dropped_by_reason, kind_counts
 from curate.records import RECORD_SCHEMA, REJECT_SCHEMA
-from curate.report.masking import mask_findings, mask_report
+from curate.report.masking import Masker, mask_report
 from curate.store.store import Store
 
 Progress = Callable[[str, int, int], None]
@@ -246,8 +246,9 @@ def _run(
     )
     result = result.model_copy(update={"verdict": decide(result, config.verdict)})
     # what a run returns and records quotes no secret in clear, as its report does not
-    result = mask_report(result)
-    findings = mask_findings(findings, config.pii.options())
+    masker = Masker(config.pii.options())
+    result = mask_report(result, masker)
+    findings = masker.findings(findings)
     _write(folder, outcome.kept, findings, loaded.rejects, result)
     timings["total"] = round(time.perf_counter() - started, 4)
     result = result.model_copy(update={"timings": timings})

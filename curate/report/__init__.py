@@ -17,7 +17,7 @@ from curate.errors import InputError
 from curate.pipeline.result import CurationResult
 from curate.report.html import render_html
 from curate.report.markdown import render_markdown
-from curate.report.masking import mask_findings, mask_report, report_options
+from curate.report.masking import Masker, mask_findings, mask_report, report_options
 
 __all__ = ["mask_findings", "mask_report", "render_html", "render_markdown", "write_report"]
 
@@ -43,7 +43,8 @@ def write_report(folder: str | Path) -> dict[str, Path]:
         report = CurationResult.model_validate_json(source.read_text(encoding="utf-8"))
     except ValidationError as e:
         raise InputError(f"{source}: not a curation report: {e}") from e
-    masked = mask_report(report)
+    masker = Masker(report_options(report))
+    masked = mask_report(report, masker)
     if masked is not report:
         report = masked
         source.write_text(report.report_json(), encoding="utf-8")
@@ -51,7 +52,7 @@ def write_report(folder: str | Path) -> dict[str, Path]:
     findings = None
     if findings_path.is_file():
         found = pl.read_parquet(findings_path)
-        findings = mask_findings(found, report_options(report))
+        findings = masker.findings(found)
         if findings is not found:
             findings.write_parquet(findings_path, statistics=False)  # as the run writes it
     curated_path = folder / "curated.parquet"
@@ -61,6 +62,6 @@ def write_report(folder: str | Path) -> dict[str, Path]:
         wanted: list[str] = [c for c in ("id", "prompt", "completion", "chosen") if c in names]
         records = pl.read_parquet(curated_path, columns=wanted)
     html, md = folder / HTML_NAME, folder / MD_NAME
-    html.write_text(render_html(report, findings, records), encoding="utf-8")
+    html.write_text(render_html(report, findings, records, masker=masker), encoding="utf-8")
     md.write_text(render_markdown(report, findings), encoding="utf-8")
     return {"html": html, "markdown": md}

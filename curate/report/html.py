@@ -16,12 +16,10 @@ from typing import Any
 
 import polars as pl
 
-from curate.checks.pii import mask_text
-from curate.checks.pii_spans import Options
 from curate.pipeline.result import CurationResult
 from curate.report import charts
 from curate.report.fixlist import rows_to_fix
-from curate.report.masking import mask_evidence, mask_report, report_options
+from curate.report.masking import Masker, mask_report, report_options
 
 CSS = """
 body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;color:#1d232a;
@@ -234,11 +232,11 @@ def _texts(
     return out
 
 
-def _excerpt(texts: tuple[str, str] | None, options: Options) -> str:
+def _excerpt(texts: tuple[str, str] | None, masker: Masker) -> str:
     """A record's "prompt → answer" excerpt, masked before it is cut short."""
     if texts is None:
         return "(not in the curated set)"
-    prompt, answer = (mask_text(t, options) for t in texts)
+    prompt, answer = (masker.text(t) for t in texts)
     return f"{prompt[:160]} → {answer[:200]}"
 
 
@@ -248,7 +246,7 @@ def _by_check(
     title: str,
     anchor: str,
     texts: dict[str, tuple[str, str]],
-    options: Options,
+    masker: Masker,
 ) -> str:
     out = f'<section id="{anchor}"><h2>{escape(title)}</h2>'
     if findings is None or findings.is_empty():
@@ -262,8 +260,8 @@ def _by_check(
             [
                 row["row"],
                 row["severity"],
-                mask_evidence(row["evidence"], options)[:300],
-                _excerpt(texts.get(row["record_id"]), options),
+                masker.evidence(row["evidence"])[:300],
+                _excerpt(texts.get(row["record_id"]), masker),
             ]
             for row in group.head(8).iter_rows(named=True)
         ]
@@ -275,7 +273,7 @@ def _fix_rows(
     r: CurationResult,
     findings: pl.DataFrame | None,
     texts: dict[str, tuple[str, str]],
-    options: Options,
+    masker: Masker,
 ) -> str:
     """Every row behind each failed verdict rule, in the order to fix them."""
     groups = rows_to_fix(r, findings)
@@ -293,8 +291,8 @@ def _fix_rows(
                 row["row"],
                 row["reason"],
                 row["severity"],
-                mask_evidence(row["evidence"], options)[:300],
-                _excerpt(texts.get(row["record_id"]), options),
+                masker.evidence(row["evidence"])[:300],
+                _excerpt(texts.get(row["record_id"]), masker),
             ]
             for row in part.iter_rows(named=True)
         ]
@@ -432,6 +430,8 @@ def render_html(
     report: CurationResult,
     findings: pl.DataFrame | None = None,
     records: pl.DataFrame | None = None,
+    *,
+    masker: Masker | None = None,
 ) -> str:
     """The whole report page for a curation result, PII and secrets masked in every excerpt.
 
@@ -439,19 +439,20 @@ def render_html(
         report: the result (``report.json`` parsed into ``CurationResult``).
         findings: the run's findings (examples per reason); None leaves the examples out.
         records: the curated records (``id``, ``prompt``, ``completion``), to quote examples.
+        masker: the masker to share with the caller (its memo), for the report's options.
     """
-    report = mask_report(report)
-    options = report_options(report)
+    masker = masker or Masker(report_options(report))
+    report = mask_report(report, masker)
     texts = _texts(records, findings)
     parts = [
         _summary(report),
-        _fix_rows(report, findings, texts, options),
+        _fix_rows(report, findings, texts, masker),
         _counts(report),
         _duplicates(report),
         _contradictions(report),
         _format(report),
-        _by_check(findings, ("quality",), "Quality defects by type", "quality", texts, options),
-        _by_check(findings, ("pii", "leakage"), "PII, secrets and leakage", "pii", texts, options),
+        _by_check(findings, ("quality",), "Quality defects by type", "quality", texts, masker),
+        _by_check(findings, ("pii", "leakage"), "PII, secrets and leakage", "pii", texts, masker),
         _diversity(report),
         _volatile(report),
         _thresholds(report),

@@ -23,24 +23,72 @@ def report_options(report: CurationResult) -> Options:
     return report.config.pii.options()
 
 
+class Masker:
+    """``mask_text`` under one set of options, each distinct string masked once.
+
+    A report quotes the same excerpt many times (a record's evidence under several findings, a
+    duplicate's representative in each of its copies' evidence): at 100,000 records the findings
+    held 1.6 million strings, 91,000 of them distinct.
+    """
+
+    def __init__(self, options: Options) -> None:
+        self.options = options
+        self._masked: dict[str, str] = {}
+
+    def text(self, text: str) -> str:
+        """``mask_text(text, options)``, remembered."""
+        out = self._masked.get(text)
+        if out is None:
+            out = self._masked[text] = mask_text(text, self.options)
+        return out
+
+    def value(self, value: Any) -> Any:
+        """A JSON-like value (str, list, dict) with every string in it masked, keys included."""
+        if isinstance(value, str):
+            return self.text(value)
+        if isinstance(value, list):
+            return [self.value(v) for v in value]
+        if isinstance(value, dict):
+            return {self.text(k): self.value(v) for k, v in value.items()}
+        return value
+
+    def evidence(self, evidence: str) -> str:
+        """One finding's evidence (JSON text) with the strings in it masked; unchanged if clean."""
+        out = self._masked.get(evidence)
+        if out is None:
+            try:
+                data = json.loads(evidence)
+            except ValueError:
+                return self.text(evidence)
+            masked = self.value(data)
+            # the same serialisation as ``findings_frame``, so clean evidence keeps its bytes
+            out = evidence if masked == data else json.dumps(masked, sort_keys=True, default=str)
+            self._masked[evidence] = out
+        return out
+
+    def findings(self, findings: pl.DataFrame) -> pl.DataFrame:
+        """Findings with their evidence masked (the same frame when nothing needed masking)."""
+        if findings.is_empty() or "evidence" not in findings.columns:
+            return findings
+        distinct = findings["evidence"].drop_nulls().unique().to_list()
+        changed = {e: m for e in distinct if (m := self.evidence(e)) != e}
+        if not changed:
+            return findings
+        return findings.with_columns(pl.col("evidence").replace(changed))
+
+
 def mask_value(value: Any, options: Options) -> Any:
     """A JSON-like value (str, list, dict) with every string in it masked, keys included."""
-    if isinstance(value, str):
-        return mask_text(value, options)
-    if isinstance(value, list):
-        return [mask_value(v, options) for v in value]
-    if isinstance(value, dict):
-        return {mask_value(k, options): mask_value(v, options) for k, v in value.items()}
-    return value
+    return Masker(options).value(value)
 
 
-def mask_report(report: CurationResult) -> CurationResult:
+def mask_report(report: CurationResult, masker: Masker | None = None) -> CurationResult:
     """The result with the excerpts in its figures and clusters masked (everything else kept)."""
-    options = report_options(report)
+    masker = masker or Masker(report_options(report))
     figures = report.figures.model_dump(mode="json")
     clusters = [c.model_dump(mode="json") for c in report.clusters]
-    masked_figures = mask_value(figures, options)
-    masked_clusters = mask_value(clusters, options)
+    masked_figures = masker.value(figures)
+    masked_clusters = masker.value(clusters)
     if masked_figures == figures and masked_clusters == clusters:
         return report
     return report.model_copy(
@@ -53,21 +101,9 @@ def mask_report(report: CurationResult) -> CurationResult:
 
 def mask_evidence(evidence: str, options: Options) -> str:
     """One finding's evidence (JSON text) with the strings in it masked; unchanged if clean."""
-    try:
-        data = json.loads(evidence)
-    except ValueError:
-        return mask_text(evidence, options)
-    masked = mask_value(data, options)
-    # the same serialisation as ``findings_frame``, so clean evidence keeps its exact bytes
-    return evidence if masked == data else json.dumps(masked, sort_keys=True, default=str)
+    return Masker(options).evidence(evidence)
 
 
 def mask_findings(findings: pl.DataFrame, options: Options) -> pl.DataFrame:
     """Findings with their evidence masked (the same frame when nothing needed masking)."""
-    if findings.is_empty() or "evidence" not in findings.columns:
-        return findings
-    before = findings["evidence"].to_list()
-    after = [e if e is None else mask_evidence(e, options) for e in before]
-    if after == before:
-        return findings
-    return findings.with_columns(pl.Series("evidence", after, dtype=pl.Utf8))
+    return Masker(options).findings(findings)

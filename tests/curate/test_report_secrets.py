@@ -139,3 +139,23 @@ def test_masking_hides_spans_and_keeps_ordinary_text() -> None:
     plain = "Add 2 cups of flour, bake at 180 C for 25 minutes; see https://example.com/bread."
     assert mask_text(plain) == plain
     assert mask_text(masked) == masked  # masking twice changes nothing
+
+
+def test_findings_are_masked_as_each_evidence_alone_would_be() -> None:
+    # The masker masks each distinct string once; repeats, keys, nesting and non-JSON evidence
+    # come out as masking every row on its own gives, and a clean frame is left as it was.
+    from curate.checks.pii_spans import Options
+    from curate.report.masking import Masker, mask_evidence
+
+    dirty = json.dumps({"span": f"call {PHONE}", EMAIL: [OPENAI, {"k": CARD}]}, sort_keys=True)
+    clean = json.dumps({"span": "bake at 180 C for 25 minutes"}, sort_keys=True)
+    evidence = [dirty, clean, None, dirty, f"not json: {GITHUB}", clean, dirty]
+    findings = pl.DataFrame({"row": list(range(len(evidence))), "evidence": evidence})
+    masked = Masker(Options()).findings(findings)
+    alone = [None if e is None else mask_evidence(e, Options()) for e in evidence]
+    assert masked["evidence"].to_list() == alone
+    assert masked["row"].to_list() == findings["row"].to_list()
+    assert all(_leaks(e) == [] for e in alone if e is not None) and alone[1] == clean
+    plain = findings.filter(pl.col("evidence") != dirty)
+    plain = plain.filter(~pl.col("evidence").str.starts_with("not json"))
+    assert Masker(Options()).findings(plain) is plain
