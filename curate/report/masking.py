@@ -4,6 +4,7 @@ step's own detector, masking the way its evidence does), applied to every excerp
 A step's figures carry excerpts (contradiction pairs, volatile-fact answers, template skeletons,
 cluster terms) and findings carry evidence (a quality span) that may quote a record in clear; the
 report masks them all before it writes or renders anything. Figures and counts are untouched.
+A ``Masker`` remembers what it masked, so a string quoted many times is masked once.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ class Masker:
     def __init__(self, options: Options) -> None:
         self.options = options
         self._masked: dict[str, str] = {}
+        self._evidence: dict[str, str] = {}  # apart: an evidence string is masked as JSON
 
     def text(self, text: str) -> str:
         """``mask_text(text, options)``, remembered."""
@@ -54,7 +56,7 @@ class Masker:
 
     def evidence(self, evidence: str) -> str:
         """One finding's evidence (JSON text) with the strings in it masked; unchanged if clean."""
-        out = self._masked.get(evidence)
+        out = self._evidence.get(evidence)
         if out is None:
             try:
                 data = json.loads(evidence)
@@ -63,7 +65,7 @@ class Masker:
             masked = self.value(data)
             # the same serialisation as ``findings_frame``, so clean evidence keeps its bytes
             out = evidence if masked == data else json.dumps(masked, sort_keys=True, default=str)
-            self._masked[evidence] = out
+            self._evidence[evidence] = out
         return out
 
     def findings(self, findings: pl.DataFrame) -> pl.DataFrame:
@@ -75,11 +77,6 @@ class Masker:
         if not changed:
             return findings
         return findings.with_columns(pl.col("evidence").replace(changed))
-
-
-def mask_value(value: Any, options: Options) -> Any:
-    """A JSON-like value (str, list, dict) with every string in it masked, keys included."""
-    return Masker(options).value(value)
 
 
 def mask_report(report: CurationResult, masker: Masker | None = None) -> CurationResult:
@@ -97,11 +94,6 @@ def mask_report(report: CurationResult, masker: Masker | None = None) -> Curatio
             "clusters": [ClusterSummary.model_validate(c) for c in masked_clusters],
         }
     )
-
-
-def mask_evidence(evidence: str, options: Options) -> str:
-    """One finding's evidence (JSON text) with the strings in it masked; unchanged if clean."""
-    return Masker(options).evidence(evidence)
 
 
 def mask_findings(findings: pl.DataFrame, options: Options) -> pl.DataFrame:

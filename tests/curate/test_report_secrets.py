@@ -145,14 +145,14 @@ def test_findings_are_masked_as_each_evidence_alone_would_be() -> None:
     # The masker masks each distinct string once; repeats, keys, nesting and non-JSON evidence
     # come out as masking every row on its own gives, and a clean frame is left as it was.
     from curate.checks.pii_spans import Options
-    from curate.report.masking import Masker, mask_evidence
+    from curate.report.masking import Masker
 
     dirty = json.dumps({"span": f"call {PHONE}", EMAIL: [OPENAI, {"k": CARD}]}, sort_keys=True)
     clean = json.dumps({"span": "bake at 180 C for 25 minutes"}, sort_keys=True)
     evidence = [dirty, clean, None, dirty, f"not json: {GITHUB}", clean, dirty]
     findings = pl.DataFrame({"row": list(range(len(evidence))), "evidence": evidence})
     masked = Masker(Options()).findings(findings)
-    alone = [None if e is None else mask_evidence(e, Options()) for e in evidence]
+    alone = [None if e is None else Masker(Options()).evidence(e) for e in evidence]
     assert masked["evidence"].to_list() == alone
     assert masked["row"].to_list() == findings["row"].to_list()
     assert all(_leaks(e) == [] for e in alone if e is not None) and alone[1] == clean
