@@ -159,9 +159,9 @@ class DatasetController(Controller):
                 raise NotFoundError(f"after={after!r}: no such record in this dataset")
             start = row[0]
         cols = ", ".join(RECORD_SCHEMA)
-        table = store.con.execute(
+        table = store.con.sql(
             f"SELECT {cols} FROM records WHERE dataset_id = ? AND row > ? ORDER BY row LIMIT ?",
-            [info.id, start, limit + 1],
+            params=[info.id, start, limit + 1],
         ).to_arrow_table()
         frame = pl.DataFrame(pl.from_arrow(table)).cast(RECORD_SCHEMA)  # type: ignore[arg-type]
         shown = masker(request).text

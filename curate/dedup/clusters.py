@@ -39,13 +39,11 @@ def components(n: int, left: np.ndarray, right: np.ndarray) -> np.ndarray:
     return labels.astype(np.int64)
 
 
-def complete_expr() -> pl.Expr:
-    """Whether the record's answer looks complete: ends like a finished text, fences closed."""
-    from curate.text.normalize import answer_text
-
-    text = answer_text()
-    closed = text.str.count_matches("```", literal=True) % 2 == 0
-    return (text.str.len_chars() > 0) & text.str.contains(_TERMINAL) & closed
+def complete_expr(answer: pl.Expr) -> pl.Expr:
+    """Whether an answer's contents (``content_text`` of the answer columns: a KTO label is not
+    part of how an answer ends) look complete: it ends like a finished text, fences closed."""
+    closed = answer.str.count_matches("```", literal=True) % 2 == 0
+    return (answer.str.len_chars() > 0) & answer.str.contains(_TERMINAL) & closed
 
 
 def choose_representatives(records: pl.DataFrame, labels: np.ndarray) -> pl.DataFrame:
@@ -60,35 +58,44 @@ def choose_representatives(records: pl.DataFrame, labels: np.ndarray) -> pl.Data
         in ``records``), ``id``, ``row``, ``rep_idx``, ``rep_id``, ``rep_row``, ``size``; the representative
         itself is among them (``idx == rep_idx``).
     """
-    from curate.text.normalize import answer_chars
+    from curate.text.normalize import answer_chars, content_text
 
     shared = np.bincount(labels)[labels] > 1 if len(labels) else np.zeros(0, dtype=bool)
+    # Members of multi-member clusters only (the rest is most), gathered by position: a filter
+    # would copy every column of the whole frame first. The cluster goes in its own column: the
+    # answer text reads the record's ``label`` (a KTO label), which it must not shadow.
+    idx = np.flatnonzero(shared)
     frame = (
-        records.with_columns(
-            pl.int_range(pl.len(), dtype=pl.Int64).alias("idx"),
-            pl.Series("label", labels, dtype=pl.Int64),
+        records.select("id", "row", "completion", "chosen", "rejected", "label")[idx.tolist()]
+        .with_columns(
+            pl.Series("idx", idx, dtype=pl.Int64),
+            pl.Series("cluster", labels[idx], dtype=pl.Int64),
+            content_text(("completion", "chosen", "rejected")).alias("answer"),
         )
-        .filter(pl.Series(shared))  # members of multi-member clusters only: the rest is most
         .select(
             "idx",
             "id",
             "row",
-            complete_expr().alias("complete"),
+            complete_expr(pl.col("answer")).alias("complete"),
             answer_chars().alias("answer_chars"),
-            "label",
+            "cluster",
         )
     )
     ordered = frame.sort(
-        ["label", "complete", "answer_chars", "row", "id"],
+        ["cluster", "complete", "answer_chars", "row", "id"],
         descending=[False, True, True, False, False],
         nulls_last=True,
     )
-    return ordered.with_columns(
-        pl.col("idx").first().over("label").alias("rep_idx"),
-        pl.col("id").first().over("label").alias("rep_id"),
-        pl.col("row").first().over("label").alias("rep_row"),
-        pl.len().over("label").alias("size"),
-    ).select("label", "idx", "id", "row", "rep_idx", "rep_id", "rep_row", "size")
+    return ordered.select(
+        pl.col("cluster").alias("label"),
+        "idx",
+        "id",
+        "row",
+        pl.col("idx").first().over("cluster").alias("rep_idx"),
+        pl.col("id").first().over("cluster").alias("rep_id"),
+        pl.col("row").first().over("cluster").alias("rep_row"),
+        pl.len().over("cluster").alias("size"),
+    )
 
 
 def duplicate_findings(

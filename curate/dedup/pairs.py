@@ -31,6 +31,9 @@ MARGIN = 1e-4
 """Slack on the bound for float32 rounding (about 1e-6 on a product of unit vectors), scaled
 by the longest vector's squared length where that is over 1."""
 
+_SAMPLE = 4096
+"""Rows (evenly spaced) whose products find the principal axes."""
+
 _ROWS = 65_536
 """Rows turned to the principal axes at a time (in float64)."""
 
@@ -65,14 +68,16 @@ def similar_pairs(
     lefts, rights = [np.zeros(0, dtype=np.int64)], [np.zeros(0, dtype=np.int64)]
     dense = bounds is vectors  # no bound to prune with
     for lo in range(0, n, block):
+        width = n - lo  # the block's columns: its own rows and every row after them
         if not dense:
-            passed = bounds[lo : lo + block] @ bounds[lo:].T >= floor
+            passed = np.flatnonzero(bounds[lo : lo + block] @ bounds[lo:].T >= floor)
             # once a block has many pairs to score, it and every later block is scored in full
-            dense = np.count_nonzero(passed) > DENSE * passed.size
+            dense = len(passed) > DENSE * min(block, width) * width
         if dense:
-            rows, cols = _upper(vectors[lo : lo + block] @ vectors[lo:].T >= threshold, lo)
+            full = np.flatnonzero(vectors[lo : lo + block] @ vectors[lo:].T >= threshold)
+            rows, cols = _upper(full, width, lo)
         else:  # the block's products with the columns where some pair reached the bound
-            rows, cols = _upper(passed, lo)
+            rows, cols = _upper(passed, width, lo)
             wanted = np.zeros(n, dtype=bool)
             wanted[cols] = True
             at = np.cumsum(wanted) - 1
@@ -108,8 +113,10 @@ def _bounds(vectors: np.ndarray) -> np.ndarray:
     n, dim = vectors.shape
     if dim <= HEAD + 1 or n < 2:
         return vectors
-    # The axes need not be exact, only orthonormal (eigh's are, to float64 precision).
-    gram = (vectors.T @ vectors).astype(np.float64)
+    # The axes need not be exact, only orthonormal (eigh's are, to float64 precision), so an
+    # evenly spaced sample of the set finds them.
+    sample = vectors[:: max(1, n // _SAMPLE)]
+    gram = (sample.T @ sample).astype(np.float64)
     _, axes = np.linalg.eigh(gram)  # ascending eigenvalues: the last axes hold the most
     top = axes[:, ::-1][:, :HEAD]
     out = np.empty((n, HEAD + 1), dtype=np.float32)
@@ -122,11 +129,11 @@ def _bounds(vectors: np.ndarray) -> np.ndarray:
     return out
 
 
-def _upper(passed: np.ndarray, lo: int) -> tuple[np.ndarray, np.ndarray]:
-    """The ``(row, col)`` pairs, ``row < col``, where a block of rows from ``lo`` (against the
-    columns from ``lo``) passed, in row-major order."""
+def _upper(flat: np.ndarray, width: int, lo: int) -> tuple[np.ndarray, np.ndarray]:
+    """The ``(row, col)`` pairs, ``row < col``, at the flat positions (row-major, ``width``
+    columns) where a block of rows from ``lo`` (against the columns from ``lo``) passed."""
     # flat positions, then (row, col): five times faster than a 2-D np.nonzero, same order
-    rows, cols = np.divmod(np.flatnonzero(passed), passed.shape[1])
+    rows, cols = np.divmod(flat, width)
     rows, cols = rows + lo, cols + lo
     keep = cols > rows
     return rows[keep], cols[keep]

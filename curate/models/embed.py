@@ -261,10 +261,10 @@ def _cached(store: Store, model: str, keys: list[str]) -> dict[str, np.ndarray]:
     with store.session() as con:
         con.register("_wanted", wanted)
         try:
-            table = con.execute(
+            table = con.sql(
                 "SELECT e.text_sha256, e.vector FROM embeddings e "
                 "JOIN _wanted w USING (text_sha256) WHERE e.model = ?",
-                [model],
+                params=[model],
             ).to_arrow_table()
         finally:
             con.unregister("_wanted")

@@ -303,8 +303,8 @@ class Store:
         """The dataset's records in file order, as a frame of ``RECORD_SCHEMA``."""
         cols = ", ".join(RECORD_SCHEMA)
         with self.session() as con:
-            table = con.execute(
-                f"SELECT {cols} FROM records WHERE dataset_id = ? ORDER BY row", [dataset_id]
+            table = con.sql(
+                f"SELECT {cols} FROM records WHERE dataset_id = ? ORDER BY row", params=[dataset_id]
             ).to_arrow_table()
         return pl.DataFrame(pl.from_arrow(table)).cast(RECORD_SCHEMA)  # type: ignore[arg-type]
 
@@ -312,8 +312,8 @@ class Store:
         """The dataset's rejected rows in file order, as a frame of ``REJECT_SCHEMA``."""
         cols = ", ".join(REJECT_SCHEMA)
         with self.session() as con:
-            table = con.execute(
-                f"SELECT {cols} FROM rejects WHERE dataset_id = ? ORDER BY row", [dataset_id]
+            table = con.sql(
+                f"SELECT {cols} FROM rejects WHERE dataset_id = ? ORDER BY row", params=[dataset_id]
             ).to_arrow_table()
         return pl.DataFrame(pl.from_arrow(table)).cast(REJECT_SCHEMA)  # type: ignore[arg-type]
 

@@ -64,6 +64,32 @@ def test_representative_is_complete_then_longest_then_earliest(sft_frame):
     assert kept["row"].to_list() == [1]
 
 
+def test_a_complete_answer_is_kept_over_a_longer_cut_one(sft_frame):
+    # Same text once normalised; row 0 is the longest (the dash) but stops mid-sentence.
+    frame = sft_frame(
+        [
+            ("List two colours", "Red and blue are two colours \u2014 and"),
+            ("List two colours", "Red and blue are two colours and."),
+        ]
+    )
+    found = ExactDedup().run(frame).findings.filter(pl.col("reason") == "exact_duplicate")
+    assert found["row"].to_list() == [0]
+    assert json.loads(found["evidence"][0])["duplicate_of"] == frame["id"][1]
+
+
+def test_a_kto_label_does_not_hide_how_the_answer_ends():
+    from curate.io.read import read_rows
+
+    rows = [
+        {"prompt": "Say hello", "completion": "Hello to you, my friend, and", "label": True},
+        {"prompt": "Say hello", "completion": "Hello to you my friend and.", "label": True},
+    ]
+    frame = read_rows(rows).records
+    assert frame["kind"].to_list() == ["kto", "kto"]
+    found = ExactDedup().run(frame).findings.filter(pl.col("reason") == "exact_duplicate")
+    assert found["row"].to_list() == [0]  # the complete answer (row 1) is kept
+
+
 def test_same_prompt_different_answer_is_flagged_not_dropped(sft_frame):
     frame = sft_frame(
         [
