@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from functools import lru_cache, partial
 
 from curate.audit.format_profile import AnswerProfile, format_conflict, profile
-from curate.text.answers import stated_number
+from curate.text.answers import FinalNumber, stated_number
 from curate.text.stopwords import STOP_WORDS
 
 KINDS = ("yes_no", "choice", "number", "label", "entity", "format", "divergent")
@@ -105,16 +106,24 @@ def normalize(text: str) -> str:
     return " ".join(re.sub(r"[^\w\s]", " ", text).split())
 
 
-def words(text: str) -> set[str]:
+_PER_ANSWER = 1 << 14
+"""Answers whose features (words, final answers, names) are remembered: the contradiction step
+asks them of the same answer once for every pair it is in, and its pairs come sorted, so one
+side's answer repeats."""
+
+
+@lru_cache(maxsize=_PER_ANSWER)
+def words(text: str) -> frozenset[str]:
     """The content words of a text (lower-cased, stop words out)."""
-    return {w for w in _WORDS.findall(text.lower()) if w not in STOP_WORDS}
+    return frozenset(w for w in _WORDS.findall(text.lower()) if w not in STOP_WORDS)
 
 
-def jaccard(a: set[str], b: set[str]) -> float:
+def jaccard(a: AbstractSet[str], b: AbstractSet[str]) -> float:
     """Jaccard similarity of two sets (1.0 for two empty sets)."""
     return len(a & b) / len(a | b) if a | b else 1.0
 
 
+@lru_cache(maxsize=_PER_ANSWER)
 def yes_no(answer: str) -> tuple[str, bool] | None:
     """A leading (or stated) yes/no/true/false and its span."""
     m = _YES_NO.search(answer[:200])
@@ -124,6 +133,7 @@ def yes_no(answer: str) -> tuple[str, bool] | None:
     return m.group(0).strip(), _POLARITY[word]
 
 
+@lru_cache(maxsize=_PER_ANSWER)
 def choice(answer: str) -> tuple[str, str] | None:
     """A multiple-choice letter (``(B)``, ``Option C``) and its span."""
     m = _CHOICE.search(answer[:200])
@@ -139,6 +149,13 @@ def entities(answer: str, prompt: str = "", *, initial: bool = False) -> set[str
     A capitalised single word opening a sentence may be any word ("Paris is ...", "It is ..."):
     it counts only with ``initial=True``, used to see whether two answers share a name.
     """
+    prompt_lower = prompt.lower()
+    return {n for n in _names(answer, initial) if n.lower() not in prompt_lower}
+
+
+@lru_cache(maxsize=_PER_ANSWER)
+def _names(answer: str, initial: bool) -> frozenset[str]:
+    """The capitalised names of an answer (``entities`` before the prompt's are taken out)."""
     named = set()
     for sentence in re.split(r"(?<=[.!?])\s+|\n", answer):
         for i, m in enumerate(_CAPS.finditer(sentence)):
@@ -148,10 +165,10 @@ def entities(answer: str, prompt: str = "", *, initial: bool = False) -> set[str
             if (opening and not initial) or name.lower() in STOP_WORDS:
                 continue
             named.add(name)
-    prompt_lower = prompt.lower()
-    return {n for n in named if n.lower() not in prompt_lower}
+    return frozenset(named)
 
 
+@lru_cache(maxsize=_PER_ANSWER)
 def is_open_ended(prompt: str, open_words: tuple[str, ...] = OPEN_ENDED) -> bool:
     """Whether a prompt has many right answers (``Write a poem``, ``Give an example of``)."""
     first = _WORDS.findall(prompt.lower()[:40])
@@ -192,8 +209,8 @@ def compare(
     if format_conflict(pa, pb) == "hard":
         return _format(pa, pb)  # the same content as JSON and as prose is still two formats
     open_ended = is_open_ended(prompt, open_words)
-    quantity = bool(_QUANTITY_QUESTION.search(prompt))
-    number = partial(stated_number, quantity=quantity)  # (span, value, ...)
+    quantity = _asks_quantity(prompt)
+    number = partial(_stated_number, quantity=quantity)  # (span, value, ...)
     for kind, extract in (("yes_no", yes_no), ("choice", choice), ("number", number)):
         ea, eb = (None, None) if open_ended else (extract(a), extract(b))
         if ea and eb:
@@ -209,7 +226,7 @@ def compare(
         return None
     if open_ended:
         return None
-    na, nb = len(a.split()), len(b.split())
+    na, nb = _word_count(a), _word_count(b)
     if max(na, nb) <= label_words:
         if wa and wb and (wa <= wb or wb <= wa):
             return None  # one answer contains the other ("France" within "Germany and France")
@@ -225,6 +242,21 @@ def compare(
     if overlap < divergent_below:
         return Conflict("divergent", _opening(a), _opening(b), normalize(a)[:80], normalize(b)[:80])
     return None
+
+
+@lru_cache(maxsize=_PER_ANSWER)
+def _asks_quantity(prompt: str) -> bool:
+    return bool(_QUANTITY_QUESTION.search(prompt))
+
+
+@lru_cache(maxsize=_PER_ANSWER)
+def _word_count(text: str) -> int:
+    return len(text.split())
+
+
+@lru_cache(maxsize=_PER_ANSWER)
+def _stated_number(answer: str, quantity: bool) -> FinalNumber | None:
+    return stated_number(answer, quantity=quantity)
 
 
 def _format(pa: AnswerProfile, pb: AnswerProfile) -> Conflict:

@@ -285,8 +285,10 @@ class Contradictions:
             ),
             pairs=[
                 _pair_figure(rows, prompts, answers, p, conflicts[p], judged.get(p), proposals)
-                for p in sorted(conflicts, key=lambda p: (conflicts[p][0].kind == "divergent", p))
-            ][: cfg.max_pairs_reported],
+                for p in sorted(conflicts, key=lambda p: (conflicts[p][0].kind == "divergent", p))[
+                    : cfg.max_pairs_reported
+                ]
+            ],
             prompt_similarity=cfg.prompt_similarity,
             path=search_path(len(rows), cfg.exhaustive_max),
         )

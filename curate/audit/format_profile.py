@@ -22,7 +22,7 @@ import re
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any
 
 import numpy as np
@@ -100,7 +100,7 @@ class AnswerProfile:
     language: str
     refusal: bool
 
-    @property
+    @cached_property
     def format(self) -> str:
         """The coarse format signature compared within a task: json, code, table, list, ..."""
         if self.is_json:
@@ -212,6 +212,7 @@ _REQUESTS = {
 }
 
 
+@lru_cache(maxsize=256)
 def family(fmt: str) -> str:
     """The family of a format signature: ``json``, ``code``, ``table`` or ``text``."""
     return next((f for f in FAMILIES if f in fmt.split("+")), "text")
