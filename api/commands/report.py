@@ -11,8 +11,9 @@ import curate
 @click.argument("folder", metavar="DIR", type=click.Path(file_okay=False))
 @click.option("--markdown", "show_md", is_flag=True, help="Also print the Markdown summary.")
 def report_cmd(folder: str, show_md: bool) -> None:
-    """Re-render DIR/report.html and DIR/report.md from DIR/report.json and its findings."""
+    """Re-render DIR/report.html, DIR/report.md and DIR/rows_to_fix.csv from DIR/report.json
+    and its findings."""
     written = curate.write_report(folder)
-    click.echo(f"wrote {written['html']} and {written['markdown']}")
+    click.echo(f"wrote {written['html']}, {written['markdown']} and {written['fixlist']}")
     if show_md:
         click.echo(written["markdown"].read_text(encoding="utf-8"))

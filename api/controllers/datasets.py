@@ -159,10 +159,10 @@ class DatasetController(Controller):
                 raise NotFoundError(f"after={after!r}: no such record in this dataset")
             start = row[0]
         cols = ", ".join(RECORD_SCHEMA)
-        table = store.con.sql(
+        table = store.arrow_table(
             f"SELECT {cols} FROM records WHERE dataset_id = ? AND row > ? ORDER BY row LIMIT ?",
-            params=[info.id, start, limit + 1],
-        ).to_arrow_table()
+            [info.id, start, limit + 1],
+        )
         frame = pl.DataFrame(pl.from_arrow(table)).cast(RECORD_SCHEMA)  # type: ignore[arg-type]
         shown = masker(request).text
         frame = frame.with_columns(pl.col("source_file").map_elements(shown, pl.String))

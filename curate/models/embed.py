@@ -256,16 +256,19 @@ def _normalised(vectors: np.ndarray) -> np.ndarray:
 def _cached(store: Store, model: str, keys: list[str]) -> dict[str, np.ndarray]:
     if not keys:
         return {}
+    from curate.store.store import arrow_table
+
     wanted = pl.DataFrame({"text_sha256": keys}).to_arrow()
     # a session, not store.con: that stays open (holding the file) while the run encodes
     with store.session() as con:
         con.register("_wanted", wanted)
         try:
-            table = con.sql(
+            table = arrow_table(
+                con,
                 "SELECT e.text_sha256, e.vector FROM embeddings e "
                 "JOIN _wanted w USING (text_sha256) WHERE e.model = ?",
-                params=[model],
-            ).to_arrow_table()
+                [model],
+            )
         finally:
             con.unregister("_wanted")
     if table is None or not table.num_rows:  # DuckDB 2.0 types the table as optional

@@ -67,6 +67,7 @@ FILES = {
     "report": "report.json",
     "html": "report.html",
     "markdown": "report.md",
+    "fixlist": "rows_to_fix.csv",
     "timings": "timings.json",
 }
 
@@ -362,7 +363,7 @@ def _write(
     (folder / FILES["report"]).write_text(result.report_json(), encoding="utf-8")
     from curate.report import write_report
 
-    write_report(folder)  # report.html and report.md, rendered from report.json
+    write_report(folder)  # report.html, report.md and rows_to_fix.csv, from report.json
 
 
 def _record(store: Store, result: CurationResult, findings: pl.DataFrame) -> None:

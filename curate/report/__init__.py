@@ -15,6 +15,7 @@ from pydantic import ValidationError
 
 from curate.errors import InputError
 from curate.pipeline.result import CurationResult
+from curate.report.fixlist import FIXLIST_NAME, rows_to_fix, write_fixlist
 from curate.report.html import render_html
 from curate.report.markdown import render_markdown
 from curate.report.masking import Masker, mask_findings, mask_report, report_options
@@ -26,7 +27,8 @@ MD_NAME = "report.md"
 
 
 def write_report(folder: str | Path) -> dict[str, Path]:
-    """Render ``report.html`` and ``report.md`` in a run folder from its ``report.json``.
+    """Render ``report.html``, ``report.md`` and ``rows_to_fix.csv`` (every row behind each
+    failed verdict rule, in fix order) in a run folder from its ``report.json``.
 
     ``report.json`` and ``findings.parquet`` are first rewritten with their excerpts masked
     when a step left PII or a secret in clear in one (a contradiction pair, a quality span), so
@@ -62,6 +64,8 @@ def write_report(folder: str | Path) -> dict[str, Path]:
         wanted: list[str] = [c for c in ("id", "prompt", "completion", "chosen") if c in names]
         records = pl.read_parquet(curated_path, columns=wanted)
     html, md = folder / HTML_NAME, folder / MD_NAME
-    html.write_text(render_html(report, findings, records, masker=masker), encoding="utf-8")
-    md.write_text(render_markdown(report, findings), encoding="utf-8")
-    return {"html": html, "markdown": md}
+    fix = rows_to_fix(report, findings)
+    fixlist = write_fixlist(folder / FIXLIST_NAME, fix)
+    html.write_text(render_html(report, findings, records, masker=masker, fix=fix), "utf-8")
+    md.write_text(render_markdown(report, findings, fix=fix), encoding="utf-8")
+    return {"html": html, "markdown": md, "fixlist": fixlist}

@@ -5,11 +5,16 @@ For every rule that failed, every finding of the checks it counts is listed: rul
 verdict's order (most serious first); within a rule, the reasons whose rows are most surely
 wrong first (an empty answer before a length outlier, JSON among prose before a list among
 paragraphs), then the rows that hold the most findings, then file order.
+
+``write_fixlist`` writes that list whole to ``rows_to_fix.csv`` beside the report, for a
+spreadsheet; the HTML page quotes the first ``SHOWN`` rows of each rule, and ``report.md`` names
+every row by number.
 """
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import polars as pl
 
@@ -25,6 +30,15 @@ RULE_CHECKS = {
 }
 """The checks whose findings a verdict rule counts (rules about size and diversity have no
 rows of their own)."""
+
+FIXLIST_NAME = "rows_to_fix.csv"
+"""The whole list, one finding a line, beside ``report.html``."""
+FIXLIST_COLUMNS = ("rule", "order", "row", "record_id", "check", "reason", "severity", "evidence")
+"""The list's columns: the failed rule, the finding's place in the rule's fix order (from 1),
+then the finding as ``findings.parquet`` holds it (evidence masked as the report's is)."""
+SHOWN = 1000
+"""Rows of each rule the HTML page quotes with their record; past this many, the page says
+where the rest are (a page of a hundred thousand quoted rows no browser opens)."""
 
 FIX_ORDER = (
     # quality: the answer is missing or broken, then wrong for the prompt, then merely unusual
@@ -104,3 +118,19 @@ def _reason_order(report: CurationResult, failed: list[str]) -> list[str]:
             r for r, label in labels.items() if f": {label} is " in sentence and r not in order
         ]
     return order + [r for r in failed if r not in order]
+
+
+def write_fixlist(path: Path, groups: list[tuple[str, pl.DataFrame]]) -> Path:
+    """Write ``rows_to_fix`` groups to a CSV file (a header alone when no rule failed)."""
+    frames = [
+        part.select(
+            pl.lit(rule).alias("rule"),
+            pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias("order"),
+            *FIXLIST_COLUMNS[2:],
+        )
+        for rule, part in groups
+    ]
+    schema = {c: pl.Int64 if c in ("order", "row") else pl.Utf8 for c in FIXLIST_COLUMNS}
+    frame = pl.concat(frames) if frames else pl.DataFrame(schema=schema)
+    frame.write_csv(path)
+    return path

@@ -11,6 +11,7 @@ PII and leakage; diversity with its charts; the verdict's thresholds explained.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from html import escape
 from typing import Any
 
@@ -18,7 +19,7 @@ import polars as pl
 
 from curate.pipeline.result import CurationResult
 from curate.report import charts
-from curate.report.fixlist import rows_to_fix
+from curate.report.fixlist import FIXLIST_NAME, SHOWN, rows_to_fix
 from curate.report.masking import Masker, mask_report, report_options
 
 CSS = """
@@ -215,21 +216,29 @@ def _format(r: CurationResult) -> str:
     return out + "</section>"
 
 
-def _texts(
-    records: pl.DataFrame | None, findings: pl.DataFrame | None
-) -> dict[str, tuple[str, str]]:
-    """Record id -> (prompt, answer) of the curated records some finding points at."""
-    if records is None or findings is None or "id" not in records.columns:
-        return {}
+Quote = Callable[[str], tuple[str, str] | None]
+"""Record id -> (prompt, answer) of a curated record, or None where it is not in the set."""
+
+
+def _quoter(records: pl.DataFrame | None) -> Quote:
+    """Look up a curated record's texts by id, one record when it is quoted (the page quotes a
+    few thousand at most; the set may hold a million)."""
+    if records is None or "id" not in records.columns:
+        return lambda _: None
     from curate.records import text_of
 
-    quoted = records.filter(pl.col("id").is_in(findings["record_id"].unique().implode()))
-    out = {}
-    for row in quoted.iter_rows(named=True):
-        prompt = text_of(row.get("prompt"))
-        answer = text_of(row.get("completion") or row.get("chosen"))
-        out[row["id"]] = (prompt, answer)
-    return out
+    at = {rid: i for i, rid in enumerate(records["id"].to_list())}
+    answer_column = "completion" if "completion" in records.columns else "chosen"
+
+    def quote(record_id: str) -> tuple[str, str] | None:
+        i = at.get(record_id)
+        if i is None:
+            return None
+        row = records.row(i, named=True)
+        answer = row.get(answer_column) or row.get("chosen")
+        return text_of(row.get("prompt")), text_of(answer)
+
+    return quote
 
 
 def _excerpt(texts: tuple[str, str] | None, masker: Masker) -> str:
@@ -245,7 +254,7 @@ def _by_check(
     checks: tuple[str, ...],
     title: str,
     anchor: str,
-    texts: dict[str, tuple[str, str]],
+    quote: Quote,
     masker: Masker,
 ) -> str:
     out = f'<section id="{anchor}"><h2>{escape(title)}</h2>'
@@ -261,7 +270,7 @@ def _by_check(
                 row["row"],
                 row["severity"],
                 masker.evidence(row["evidence"])[:300],
-                _excerpt(texts.get(row["record_id"]), masker),
+                _excerpt(quote(row["record_id"]), masker),
             ]
             for row in group.head(8).iter_rows(named=True)
         ]
@@ -270,19 +279,19 @@ def _by_check(
 
 
 def _fix_rows(
-    r: CurationResult,
-    findings: pl.DataFrame | None,
-    texts: dict[str, tuple[str, str]],
+    groups: list[tuple[str, pl.DataFrame]],
+    quote: Quote,
     masker: Masker,
 ) -> str:
-    """Every row behind each failed verdict rule, in the order to fix them."""
-    groups = rows_to_fix(r, findings)
+    """The rows behind each failed verdict rule, in the order to fix them: every row up to
+    ``SHOWN`` a rule; past that the first ``SHOWN``, and where the rest are."""
     if not groups:
         return ""
     out = '<section id="fix"><h2>Rows to fix, by verdict reason</h2>'
     out += (
         '<p class="muted">Every finding behind each failed rule, most serious rule first; '
-        "within a rule the surest defects first, then rows holding the most findings.</p>"
+        "within a rule the surest defects first, then rows holding the most findings. The "
+        f"whole list, in this order, is in {FIXLIST_NAME}; report.md names every row.</p>"
     )
     for rule, part in groups:
         label = rule.removeprefix("max_").replace("_", " ")
@@ -292,11 +301,16 @@ def _fix_rows(
                 row["reason"],
                 row["severity"],
                 masker.evidence(row["evidence"])[:300],
-                _excerpt(texts.get(row["record_id"]), masker),
+                _excerpt(quote(row["record_id"]), masker),
             ]
-            for row in part.iter_rows(named=True)
+            for row in part.head(SHOWN).iter_rows(named=True)
         ]
-        out += f"<h3>{escape(label)} · {part.height} findings</h3>"
+        out += f"<h3>{escape(label)} · {part.height:,} findings</h3>"
+        if part.height > SHOWN:
+            out += (
+                f'<p class="muted">The first {SHOWN:,} of {part.height:,} in fix order; '
+                f"all {part.height:,} are in {FIXLIST_NAME}.</p>"
+            )
         out += _table(rows, ["row", "reason", "severity", "evidence", "record"])
     return out + "</section>"
 
@@ -432,6 +446,7 @@ def render_html(
     records: pl.DataFrame | None = None,
     *,
     masker: Masker | None = None,
+    fix: list[tuple[str, pl.DataFrame]] | None = None,
 ) -> str:
     """The whole report page for a curation result, PII and secrets masked in every excerpt.
 
@@ -440,19 +455,21 @@ def render_html(
         findings: the run's findings (examples per reason); None leaves the examples out.
         records: the curated records (``id``, ``prompt``, ``completion``), to quote examples.
         masker: the masker to share with the caller (its memo), for the report's options.
+        fix: ``rows_to_fix(report, findings)`` where the caller has it already.
     """
     masker = masker or Masker(report_options(report))
     report = mask_report(report, masker)
-    texts = _texts(records, findings)
+    quote = _quoter(records)
+    groups = fix if fix is not None else rows_to_fix(report, findings)
     parts = [
         _summary(report),
-        _fix_rows(report, findings, texts, masker),
+        _fix_rows(groups, quote, masker),
         _counts(report),
         _duplicates(report),
         _contradictions(report),
         _format(report),
-        _by_check(findings, ("quality",), "Quality defects by type", "quality", texts, masker),
-        _by_check(findings, ("pii", "leakage"), "PII, secrets and leakage", "pii", texts, masker),
+        _by_check(findings, ("quality",), "Quality defects by type", "quality", quote, masker),
+        _by_check(findings, ("pii", "leakage"), "PII, secrets and leakage", "pii", quote, masker),
         _diversity(report),
         _volatile(report),
         _thresholds(report),

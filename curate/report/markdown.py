@@ -15,7 +15,12 @@ def _row(*cells: Any) -> str:
     return "| " + " | ".join(f"{c:,}" if isinstance(c, int) else str(c) for c in cells) + " |"
 
 
-def render_markdown(report: CurationResult, findings: pl.DataFrame | None = None) -> str:
+def render_markdown(
+    report: CurationResult,
+    findings: pl.DataFrame | None = None,
+    *,
+    fix: list[tuple[str, pl.DataFrame]] | None = None,
+) -> str:
     """Verdict and reasons, the rows behind each failed reason (fix order), counts, top
     findings, contradictions, format and diversity figures (any excerpt in them with its PII
     and secrets masked; the row list quotes no text)."""
@@ -25,7 +30,7 @@ def render_markdown(report: CurationResult, findings: pl.DataFrame | None = None
     lines = [f"## tunesmith audit: `{report.input}`", ""]
     lines += [f"**Verdict: {v.verdict if v else 'not computed'}**", ""]
     lines += [f"- {reason}" for reason in (v.reasons if v else [])] or ["- No rule failed."]
-    for rule, part in rows_to_fix(report, findings):
+    for rule, part in fix if fix is not None else rows_to_fix(report, findings):
         label = rule.removeprefix("max_").replace("_", " ")
         lines += ["", f"**Rows to fix: {label}** ({part.height} findings, in fix order)", ""]
         for (reason,), group in part.group_by(["reason"], maintain_order=True):

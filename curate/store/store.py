@@ -19,6 +19,7 @@ import logging
 import os
 import re
 import time
+import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -32,6 +33,20 @@ from pydantic import BaseModel, ConfigDict
 from curate.errors import NotFoundError, StoreBusy
 from curate.records import RECORD_SCHEMA, REJECT_SCHEMA
 from curate.store.migrations import MIGRATIONS
+
+
+def arrow_table(con: duckdb.DuckDBPyConnection, query: str, params: Sequence[Any] = ()) -> Any:
+    """A query's result as an Arrow table (``pyarrow.Table``).
+
+    DuckDB 2 warns that Arrow output of a DB-API result copies the rows once more and points
+    to the relation API (``con.sql``). That API refuses to run while another result on the
+    connection is unfinished (a ``fetchone`` elsewhere), which a connection shared between
+    operations cannot rule out; the copy is the safer cost, so the warning is silenced here.
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "Arrow output on a DB-API result", UserWarning)
+        return con.execute(query, list(params)).to_arrow_table()
+
 
 log = logging.getLogger("tunesmith.store")
 
@@ -139,6 +154,11 @@ class Store:
             self._depth -= 1
             if self._depth == 0 and not self._held:
                 self._disconnect()
+
+    def arrow_table(self, query: str, params: Sequence[Any] = ()) -> Any:
+        """A read query's result as an Arrow table (``arrow_table`` on this store's connection)."""
+        with self.session() as con:
+            return arrow_table(con, query, params)
 
     def release(self) -> None:
         """Close the connection ``con`` held (between operations there is none to close)."""
@@ -302,19 +322,15 @@ class Store:
     def records(self, dataset_id: str) -> pl.DataFrame:
         """The dataset's records in file order, as a frame of ``RECORD_SCHEMA``."""
         cols = ", ".join(RECORD_SCHEMA)
-        with self.session() as con:
-            table = con.sql(
-                f"SELECT {cols} FROM records WHERE dataset_id = ? ORDER BY row", params=[dataset_id]
-            ).to_arrow_table()
+        query = f"SELECT {cols} FROM records WHERE dataset_id = ? ORDER BY row"
+        table = self.arrow_table(query, [dataset_id])
         return pl.DataFrame(pl.from_arrow(table)).cast(RECORD_SCHEMA)  # type: ignore[arg-type]
 
     def rejects(self, dataset_id: str) -> pl.DataFrame:
         """The dataset's rejected rows in file order, as a frame of ``REJECT_SCHEMA``."""
         cols = ", ".join(REJECT_SCHEMA)
-        with self.session() as con:
-            table = con.sql(
-                f"SELECT {cols} FROM rejects WHERE dataset_id = ? ORDER BY row", params=[dataset_id]
-            ).to_arrow_table()
+        query = f"SELECT {cols} FROM rejects WHERE dataset_id = ? ORDER BY row"
+        table = self.arrow_table(query, [dataset_id])
         return pl.DataFrame(pl.from_arrow(table)).cast(REJECT_SCHEMA)  # type: ignore[arg-type]
 
     def delete_dataset(self, dataset_id: str) -> None:
