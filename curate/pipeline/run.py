@@ -250,7 +250,7 @@ def _run(
     masker = Masker(config.pii.options())
     result = mask_report(result, masker)
     findings = masker.findings(findings)
-    _write(folder, outcome.kept, findings, loaded.rejects, result)
+    _write(folder, outcome.kept, findings, loaded.rejects, result, masker)
     timings["total"] = round(time.perf_counter() - started, 4)
     result = result.model_copy(update={"timings": timings})
     result.attach_kept(outcome.kept)
@@ -353,17 +353,20 @@ def _write(
     findings: pl.DataFrame,
     rejects: pl.DataFrame,
     result: CurationResult,
+    masker: Masker,
 ) -> None:
     from curate.io.writers import write_records
+    from curate.report import render_report
 
     folder.mkdir(parents=True, exist_ok=True)
     write_records(kept, folder / FILES["curated"])
     findings.write_parquet(folder / FILES["findings"], statistics=False)
     rejects.select(list(REJECT_SCHEMA)).write_parquet(folder / FILES["rejects"], statistics=False)
     (folder / FILES["report"]).write_text(result.report_json(), encoding="utf-8")
-    from curate.report import write_report
-
-    write_report(folder)  # report.html, report.md and rows_to_fix.csv, from report.json
+    # report.html, report.md and rows_to_fix.csv, from what report.json and findings hold: the
+    # same as `tunesmith report DIR` renders, without reading them back or masking them again
+    quoted = kept.select(c for c in ("id", "prompt", "completion", "chosen") if c in kept.columns)
+    render_report(folder, result, findings, quoted, masker)
 
 
 def _record(store: Store, result: CurationResult, findings: pl.DataFrame) -> None:

@@ -20,7 +20,14 @@ from curate.report.html import render_html
 from curate.report.markdown import render_markdown
 from curate.report.masking import Masker, mask_findings, mask_report, report_options
 
-__all__ = ["mask_findings", "mask_report", "render_html", "render_markdown", "write_report"]
+__all__ = [
+    "mask_findings",
+    "mask_report",
+    "render_html",
+    "render_markdown",
+    "render_report",
+    "write_report",
+]
 
 HTML_NAME = "report.html"
 MD_NAME = "report.md"
@@ -63,6 +70,26 @@ def write_report(folder: str | Path) -> dict[str, Path]:
         names = pl.read_parquet_schema(curated_path)
         wanted: list[str] = [c for c in ("id", "prompt", "completion", "chosen") if c in names]
         records = pl.read_parquet(curated_path, columns=wanted)
+    return render_report(folder, report, findings, records, masker)
+
+
+def render_report(
+    folder: Path,
+    report: CurationResult,
+    findings: pl.DataFrame | None,
+    records: pl.DataFrame | None,
+    masker: Masker,
+) -> dict[str, Path]:
+    """Write the report's files from what ``write_report`` reads: a run calls it with its own
+    masked report and findings, so it neither reads them back nor masks them twice.
+
+    Args:
+        folder: the run folder.
+        report: the result, masked (``mask_report``).
+        findings: the findings, masked (``Masker.findings``); None quotes no finding.
+        records: the curated records (``id``, ``prompt``, ``completion``), to quote.
+        masker: the masker that masked them, for the excerpts it quotes.
+    """
     html, md = folder / HTML_NAME, folder / MD_NAME
     fix = rows_to_fix(report, findings)
     fixlist = write_fixlist(folder / FIXLIST_NAME, fix)
