@@ -241,6 +241,10 @@ class Contradictions:
         candidates = candidate_pairs(keys, prompts, embeddings, cfg)
         dominant = set_format(answers) if candidates else None
         conflicts: dict[tuple[int, int], tuple[Conflict, str]] = {}
+        by_kind: Counter[str] = Counter()
+        # A divergent pair is no conflict until a judge says so: the first ones (in pair order)
+        # are all a judge and the report's pairs ever read, the rest are only counted.
+        divergent_kept = cfg.max_pairs_reported + (self.judge.config.max_pairs if self.judge else 0)
         for (i, j), how in sorted(candidates.items()):
             c = compare(
                 answers[i],
@@ -253,7 +257,10 @@ class Contradictions:
                 open_words=cfg.open_ended_words,
                 set_format=dominant,
             )
-            if c is not None:
+            if c is None:
+                continue
+            by_kind[c.kind] += 1
+            if c.kind != "divergent" or by_kind["divergent"] <= divergent_kept:
                 conflicts[(i, j)] = (c, how)
         judged = self._judge(conflicts, prompts, answers)
         confirmed = {
@@ -263,15 +270,13 @@ class Contradictions:
         }
         clusters = _clusters(list(confirmed))
         findings, proposals = self._findings(rows, confirmed, clusters, judged)
-        by_kind = Counter(c.kind for c, _ in conflicts.values())
         figures = ContradictionsFigures(
             candidate_pairs=len(candidates),
             candidates_by_source=dict(Counter(candidates.values())),
             pairs_by_kind=dict(sorted(by_kind.items())),
             conflicting_pairs=len(confirmed),
-            divergent_unjudged=sum(
-                1 for p, (c, _) in conflicts.items() if c.kind == "divergent" and p not in judged
-            ),
+            divergent_unjudged=by_kind["divergent"]
+            - sum(1 for p, (c, _) in conflicts.items() if c.kind == "divergent" and p in judged),
             conflict_clusters=len(clusters),
             records_in_conflict=sum(len(c) for c in clusters),
             proposals=dict(Counter(proposals.values())),

@@ -217,6 +217,32 @@ def test_judge_confirms_divergent_pairs_and_picks_the_side(sft_frame):
     assert judged.figures.judge.judged_pairs == 1
 
 
+def test_divergent_pairs_past_those_reported_are_counted_and_the_judge_still_sees_the_first(
+    sft_frame,
+):
+    answers = [
+        "Plants turn light into chemical energy in chloroplasts.",
+        "Fungi digest dead wood underground at night.",
+        "Volcanoes erupt molten rock from deep chambers.",
+        "Glaciers carve valleys over thousands of winters.",
+    ]
+    frame = sft_frame([("Explain photosynthesis.", a) for a in answers])
+    few = ContradictionsConfig(semantic=False, max_pairs_reported=1)
+    result = Contradictions(few).run(frame)
+    # six divergent pairs, one kept for the report: every one is still counted
+    assert result.figures.pairs_by_kind == {"divergent": 6}
+    assert result.figures.divergent_unjudged == 6 and len(result.figures.pairs) == 1
+    assert (result.figures.pairs[0].a.row, result.figures.pairs[0].b.row) == (0, 1)
+    verdict = '{"contradict": true, "keep": "A", "reason": "r"}'
+    judge = ContradictionJudgeConfig(max_pairs=2)
+    judged = Contradictions(
+        few.model_copy(update={"judge": judge}), generator=ScriptedGenerator([verdict] * 2)
+    ).run(frame)
+    # the judge reads the first two divergent pairs, as it did when every pair was kept
+    assert judged.figures.judge.judged_pairs == 2 and judged.figures.divergent_unjudged == 4
+    assert judged.figures.conflicting_pairs == 2
+
+
 def gsm8k_pairs(path, n_questions):
     keys = ("6b_finetuning", "6b_verification", "175b_finetuning", "175b_verification")
     with path.open() as f:
