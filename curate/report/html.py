@@ -228,15 +228,13 @@ def _quoter(records: pl.DataFrame | None) -> Quote:
     from curate.records import text_of
 
     at = {rid: i for i, rid in enumerate(records["id"].to_list())}
-    answer_column = "completion" if "completion" in records.columns else "chosen"
 
     def quote(record_id: str) -> tuple[str, str] | None:
         i = at.get(record_id)
         if i is None:
             return None
         row = records.row(i, named=True)
-        answer = row.get(answer_column) or row.get("chosen")
-        return text_of(row.get("prompt")), text_of(answer)
+        return text_of(row.get("prompt")), text_of(row.get("completion") or row.get("chosen"))
 
     return quote
 
