@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
-from functools import lru_cache, partial
+from functools import cached_property, lru_cache
 
 from curate.audit.format_profile import AnswerProfile, format_conflict, profile
 from curate.text.answers import FinalNumber, stated_number
@@ -106,13 +107,6 @@ def normalize(text: str) -> str:
     return " ".join(re.sub(r"[^\w\s]", " ", text).split())
 
 
-_PER_ANSWER = 1 << 14
-"""Answers whose features (words, final answers, names) are remembered: the contradiction step
-asks them of the same answer once for every pair it is in, and its pairs come sorted, so one
-side's answer repeats."""
-
-
-@lru_cache(maxsize=_PER_ANSWER)
 def words(text: str) -> frozenset[str]:
     """The content words of a text (lower-cased, stop words out)."""
     return frozenset(w for w in _WORDS.findall(text.lower()) if w not in STOP_WORDS)
@@ -123,7 +117,6 @@ def jaccard(a: AbstractSet[str], b: AbstractSet[str]) -> float:
     return len(a & b) / len(a | b) if a | b else 1.0
 
 
-@lru_cache(maxsize=_PER_ANSWER)
 def yes_no(answer: str) -> tuple[str, bool] | None:
     """A leading (or stated) yes/no/true/false and its span."""
     m = _YES_NO.search(answer[:200])
@@ -133,7 +126,6 @@ def yes_no(answer: str) -> tuple[str, bool] | None:
     return m.group(0).strip(), _POLARITY[word]
 
 
-@lru_cache(maxsize=_PER_ANSWER)
 def choice(answer: str) -> tuple[str, str] | None:
     """A multiple-choice letter (``(B)``, ``Option C``) and its span."""
     m = _CHOICE.search(answer[:200])
@@ -149,11 +141,15 @@ def entities(answer: str, prompt: str = "", *, initial: bool = False) -> set[str
     A capitalised single word opening a sentence may be any word ("Paris is ...", "It is ..."):
     it counts only with ``initial=True``, used to see whether two answers share a name.
     """
+    return _not_in(_names(answer, initial), prompt)
+
+
+def _not_in(names: AbstractSet[str], prompt: str) -> set[str]:
+    """The names the prompt does not mention (case-insensitively)."""
     prompt_lower = prompt.lower()
-    return {n for n in _names(answer, initial) if n.lower() not in prompt_lower}
+    return {n for n in names if n.lower() not in prompt_lower}
 
 
-@lru_cache(maxsize=_PER_ANSWER)
 def _names(answer: str, initial: bool) -> frozenset[str]:
     """The capitalised names of an answer (``entities`` before the prompt's are taken out)."""
     named = set()
@@ -168,11 +164,102 @@ def _names(answer: str, initial: bool) -> frozenset[str]:
     return frozenset(named)
 
 
-@lru_cache(maxsize=_PER_ANSWER)
 def is_open_ended(prompt: str, open_words: tuple[str, ...] = OPEN_ENDED) -> bool:
     """Whether a prompt has many right answers (``Write a poem``, ``Give an example of``)."""
     first = _WORDS.findall(prompt.lower()[:40])
     return bool(first and first[0] in open_words) or bool(_OPEN_HINT.search(prompt[:200]))
+
+
+class Facts:
+    """One answer's features, each computed once (on first use) however many pairs the answer
+    is in: its normal form, format profile, final answers, content words and names."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self._numbers: dict[bool, FinalNumber | None] = {}
+        self._names: dict[bool, frozenset[str]] = {}
+        self._entities: dict[tuple[str, bool], set[str]] = {}
+
+    @cached_property
+    def normal(self) -> str:
+        """``normalize`` of the answer."""
+        return normalize(self.text)
+
+    @cached_property
+    def placeholder(self) -> bool:
+        """Whether the answer is a placeholder (``N/A``, ``no output``)."""
+        return bool(_PLACEHOLDER.match(self.text))
+
+    @cached_property
+    def profile(self) -> AnswerProfile:
+        """What the answer looks like (``curate.audit.format_profile.profile``)."""
+        return profile(self.text)
+
+    @cached_property
+    def yes_no(self) -> tuple[str, bool] | None:
+        """``yes_no`` of the answer."""
+        return yes_no(self.text)
+
+    @cached_property
+    def choice(self) -> tuple[str, str] | None:
+        """``choice`` of the answer."""
+        return choice(self.text)
+
+    @cached_property
+    def words(self) -> frozenset[str]:
+        """``words`` of the answer."""
+        return words(self.text)
+
+    @cached_property
+    def word_count(self) -> int:
+        """Whitespace-separated words."""
+        return len(self.text.split())
+
+    @cached_property
+    def opening(self) -> str:
+        """The answer's opening words, as a divergent pair shows them."""
+        return _opening(self.text)
+
+    def number(self, quantity: bool) -> FinalNumber | None:
+        """``curate.text.answers.stated_number`` of the answer (``quantity``: the prompt asks
+        for one)."""
+        if quantity not in self._numbers:
+            self._numbers[quantity] = stated_number(self.text, quantity=quantity)
+        return self._numbers[quantity]
+
+    def entities(self, prompt: str, initial: bool = False) -> set[str]:
+        """``entities`` of the answer to ``prompt``."""
+        key = (prompt, initial)
+        if key not in self._entities:
+            if initial not in self._names:
+                self._names[initial] = _names(self.text, initial)
+            self._entities[key] = _not_in(self._names[initial], prompt)
+        return self._entities[key]
+
+
+_PER_ANSWER = 1 << 14
+"""Answers whose ``Facts`` are remembered: the contradiction step compares the same answer once
+for every pair it is in, and its pairs come sorted, so one side's answer repeats."""
+
+
+@lru_cache(maxsize=_PER_ANSWER)
+def facts(text: str) -> Facts:
+    """The answer's ``Facts`` (remembered for the last ``_PER_ANSWER`` answers)."""
+    return Facts(text)
+
+
+_FINAL: tuple[tuple[str, Callable[[Facts, bool], tuple | None]], ...] = (
+    ("yes_no", lambda f, quantity: f.yes_no),
+    ("choice", lambda f, quantity: f.choice),
+    ("number", lambda f, quantity: f.number(quantity)),
+)
+"""Final answers, strongest first: the first that both answers state decides the pair."""
+
+
+@lru_cache(maxsize=_PER_ANSWER)
+def _prompt_kind(prompt: str, open_words: tuple[str, ...]) -> tuple[bool, bool]:
+    """(open-ended, asks for a quantity) of a prompt."""
+    return is_open_ended(prompt, open_words), bool(_QUANTITY_QUESTION.search(prompt))
 
 
 def compare(
@@ -203,21 +290,22 @@ def compare(
             list against a paragraph conflicts only when one of them has it; None (unknown):
             every structural difference of answers that share few words conflicts.
     """
-    if normalize(a) == normalize(b) or _PLACEHOLDER.match(a) or _PLACEHOLDER.match(b):
+    fa, fb = facts(a), facts(b)
+    if fa.normal == fb.normal or fa.placeholder or fb.placeholder:
         return None  # placeholders are the quality check's business, not a contradiction
-    pa, pb = profile(a), profile(b)
+    pa, pb = fa.profile, fb.profile
     if format_conflict(pa, pb) == "hard":
         return _format(pa, pb)  # the same content as JSON and as prose is still two formats
-    open_ended = is_open_ended(prompt, open_words)
-    quantity = _asks_quantity(prompt)
-    number = partial(_stated_number, quantity=quantity)  # (span, value, ...)
-    for kind, extract in (("yes_no", yes_no), ("choice", choice), ("number", number)):
-        ea, eb = (None, None) if open_ended else (extract(a), extract(b))
-        if ea and eb:
-            if ea[1] == eb[1]:
-                return None  # the final answers agree: wording does not matter
-            return Conflict(kind, ea[0], eb[0], str(ea[1]), str(eb[1]))
-    wa, wb = words(a), words(b)
+    open_ended, quantity = _prompt_kind(prompt, open_words)
+    if not open_ended:
+        for kind, extract in _FINAL:
+            ea = extract(fa, quantity)
+            eb = extract(fb, quantity) if ea else None
+            if ea and eb:
+                if ea[1] == eb[1]:
+                    return None  # the final answers agree: wording does not matter
+                return Conflict(kind, ea[0], eb[0], str(ea[1]), str(eb[1]))
+    wa, wb = fa.words, fb.words
     overlap = jaccard(wa, wb)
     structure = format_conflict(pa, pb, set_format)
     if structure and (set_format is not None or overlap < same_above):
@@ -226,37 +314,22 @@ def compare(
         return None
     if open_ended:
         return None
-    na, nb = _word_count(a), _word_count(b)
+    na, nb = fa.word_count, fb.word_count
     if max(na, nb) <= label_words:
         if wa and wb and (wa <= wb or wb <= wa):
             return None  # one answer contains the other ("France" within "Germany and France")
-        return Conflict("label", a.strip(), b.strip(), normalize(a), normalize(b))
+        return Conflict("label", a.strip(), b.strip(), fa.normal, fb.normal)
     if max(na, nb) <= entity_words:
-        ea_names, eb_names = entities(a, prompt), entities(b, prompt)
-        shared = _overlaps(entities(a, prompt, initial=True), entities(b, prompt, initial=True))
+        ea_names, eb_names = fa.entities(prompt), fb.entities(prompt)
+        shared = _overlaps(fa.entities(prompt, True), fb.entities(prompt, True))
         if shared:
             return None  # short answers naming the same thing agree on what matters
         if ea_names and eb_names:
             sa, sb = ", ".join(sorted(ea_names)), ", ".join(sorted(eb_names))
             return Conflict("entity", sa, sb, sa.lower(), sb.lower())
     if overlap < divergent_below:
-        return Conflict("divergent", _opening(a), _opening(b), normalize(a)[:80], normalize(b)[:80])
+        return Conflict("divergent", fa.opening, fb.opening, fa.normal[:80], fb.normal[:80])
     return None
-
-
-@lru_cache(maxsize=_PER_ANSWER)
-def _asks_quantity(prompt: str) -> bool:
-    return bool(_QUANTITY_QUESTION.search(prompt))
-
-
-@lru_cache(maxsize=_PER_ANSWER)
-def _word_count(text: str) -> int:
-    return len(text.split())
-
-
-@lru_cache(maxsize=_PER_ANSWER)
-def _stated_number(answer: str, quantity: bool) -> FinalNumber | None:
-    return stated_number(answer, quantity=quantity)
 
 
 def _format(pa: AnswerProfile, pb: AnswerProfile) -> Conflict:
