@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import numpy as np
 import polars as pl
@@ -75,42 +75,87 @@ class ContradictionsConfig(BaseModel):
     """The optional LLM judge (off unless a backend is named)."""
 
 
+VIA = ("same_prompt", "semantic_prompt")
+"""How a candidate pair was found; ``candidate_pairs`` gives each pair's index into this."""
+
+_CHUNK = 65_536
+"""Candidate pairs turned into Python values at a time (there may be millions)."""
+
+
 def candidate_pairs(
     keys: list[str],
     prompts: list[str],
     embeddings: np.ndarray | None,
     cfg: ContradictionsConfig,
-) -> dict[tuple[int, int], str]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Index pairs (i < j) of prompts asking the same thing, with how they were found.
 
     ``keys`` are the normalised prompts (``curate.text.normalize``, as exact dedup uses): equal keys
-    are ``same_prompt``; embedding neighbours ``semantic_prompt``. The
-    embeddings are L2-normalised rows; the pairs at or over ``prompt_similarity`` are found
-    exactly up to ``exhaustive_max`` prompts and through the approximate index above it
-    (``curate.dedup.pairs.pairs_above``); memory stays linear in the input either way.
+    are ``same_prompt`` (within the first ``max_group`` records of a key); embedding neighbours
+    ``semantic_prompt``. The embeddings are L2-normalised rows; the pairs at or over
+    ``prompt_similarity`` are found exactly up to ``exhaustive_max`` prompts and through the
+    approximate index above it (``curate.dedup.pairs.pairs_above``). Pairs are arrays, not
+    Python objects: a set whose prompts repeat has millions of them.
+
+    Returns:
+        ``(left, right, via)``: int64 arrays sorted by ``(left, right)``, and each pair's index
+        into ``VIA``.
     """
-    pairs: dict[tuple[int, int], str] = {}
-    groups: dict[str, list[int]] = {}
-    for i, key in enumerate(keys):
-        groups.setdefault(key, []).append(i)
-    for members in groups.values():
-        members = members[: cfg.max_group]
-        for x, i in enumerate(members):
-            for j in members[x + 1 :]:
-                pairs[(i, j)] = "same_prompt"
-    if embeddings is None or not cfg.semantic or len(prompts) < 2:
-        return pairs
-    anchors = [_anchors(p) for p in prompts]
-    left, right = pairs_above(
-        embeddings,
-        cfg.prompt_similarity,
-        exhaustive_max=cfg.exhaustive_max,
-        neighbours=cfg.neighbours,
+    frame = pl.DataFrame({"key": keys}, schema={"key": pl.String}).with_row_index("i")
+    groups = (
+        frame.group_by("key")
+        .agg(pl.col("i").head(cfg.max_group))
+        .filter(pl.col("i").list.len() >= 2)["i"]
     )
-    for i, j in zip(left.tolist(), right.tolist(), strict=True):
-        if (i, j) not in pairs and anchors[i] == anchors[j]:
-            pairs[(i, j)] = "semantic_prompt"
-    return pairs
+    lefts, rights = [np.zeros(0, dtype=np.int64)], [np.zeros(0, dtype=np.int64)]
+    for size in groups.list.len().unique().sort().to_list():
+        # each row one key's members, in record order: its pairs are the upper triangle
+        members = np.array(groups.filter(groups.list.len() == size).to_list(), dtype=np.int64)
+        upper, lower = np.triu_indices(size, 1)
+        lefts.append(members[:, upper].ravel())
+        rights.append(members[:, lower].ravel())
+    same = sum(len(x) for x in lefts)
+    if embeddings is not None and cfg.semantic and len(prompts) >= 2:
+        near_left, near_right = pairs_above(
+            embeddings,
+            cfg.prompt_similarity,
+            exhaustive_max=cfg.exhaustive_max,
+            neighbours=cfg.neighbours,
+        )
+        near_left, near_right = _semantic(keys, prompts, near_left, near_right, cfg.max_group)
+        lefts.append(near_left)
+        rights.append(near_right)
+    left, right = np.concatenate(lefts), np.concatenate(rights)
+    via = np.zeros(len(left), dtype=np.int8)
+    via[same:] = 1
+    order = np.lexsort((right, left))
+    return left[order], right[order], via[order]
+
+
+def _semantic(
+    keys: list[str], prompts: list[str], left: np.ndarray, right: np.ndarray, max_group: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The neighbour pairs that are not already ``same_prompt`` pairs and whose prompts share
+    their numbers and names (``_anchors``)."""
+    seen: dict[str, int] = {}
+    rank = []  # each record's place among the records of its key
+    for key in keys:
+        rank.append(seen.get(key, 0))
+        seen[key] = rank[-1] + 1
+    anchors: dict[int, tuple] = {}
+
+    def anchor(i: int) -> tuple:
+        if i not in anchors:
+            anchors[i] = _anchors(prompts[i])
+        return anchors[i]
+
+    keep = [
+        not (keys[i] == keys[j] and rank[i] < max_group and rank[j] < max_group)
+        and anchor(i) == anchor(j)
+        for i, j in zip(left.tolist(), right.tolist(), strict=True)
+    ]
+    mask = np.array(keep, dtype=bool)
+    return left[mask].astype(np.int64), right[mask].astype(np.int64)
 
 
 def _anchors(prompt: str) -> tuple[tuple[str, ...], frozenset[str]]:
@@ -238,14 +283,14 @@ class Contradictions:
         answers = [answer_text(r) for r in rows]
         embeddings = self.embed(prompts) if self.embed and cfg.semantic and rows else None
         keys = records.select(normalize_expr(messages_text("prompt")))[:, 0].to_list()
-        candidates = candidate_pairs(keys, prompts, embeddings, cfg)
-        dominant = set_format(answers) if candidates else None
+        left, right, via = candidate_pairs(keys, prompts, embeddings, cfg)
+        dominant = set_format(answers) if len(left) else None
         conflicts: dict[tuple[int, int], tuple[Conflict, str]] = {}
         by_kind: Counter[str] = Counter()
         # A divergent pair is no conflict until a judge says so: the first ones (in pair order)
         # are all a judge and the report's pairs ever read, the rest are only counted.
         divergent_kept = cfg.max_pairs_reported + (self.judge.config.max_pairs if self.judge else 0)
-        for (i, j), how in sorted(candidates.items()):
+        for (i, j), how in _pairs(left, right, via):
             c = compare(
                 answers[i],
                 answers[j],
@@ -271,8 +316,12 @@ class Contradictions:
         clusters = _clusters(list(confirmed))
         findings, proposals = self._findings(rows, confirmed, clusters, judged)
         figures = ContradictionsFigures(
-            candidate_pairs=len(candidates),
-            candidates_by_source=dict(Counter(candidates.values())),
+            candidate_pairs=len(left),
+            candidates_by_source={
+                how: n
+                for how, n in zip(VIA, np.bincount(via, minlength=2).tolist(), strict=True)
+                if n
+            },
             pairs_by_kind=dict(sorted(by_kind.items())),
             conflicting_pairs=len(confirmed),
             divergent_unjudged=by_kind["divergent"]
@@ -354,6 +403,16 @@ class Contradictions:
                     )
                 )
         return findings, proposals
+
+
+def _pairs(left: np.ndarray, right: np.ndarray, via: np.ndarray) -> Iterator:
+    """``((i, j), how)`` for each candidate pair, in order, a chunk at a time."""
+    for lo in range(0, len(left), _CHUNK):
+        part = slice(lo, lo + _CHUNK)
+        for i, j, v in zip(
+            left[part].tolist(), right[part].tolist(), via[part].tolist(), strict=True
+        ):
+            yield (i, j), VIA[v]
 
 
 def _clusters(pairs: list[tuple[int, int]]) -> list[list[int]]:

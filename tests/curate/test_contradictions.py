@@ -10,7 +10,12 @@ import pytest
 
 import curate
 from curate.audit.answer_conflicts import compare
-from curate.audit.contradictions import Contradictions, ContradictionsConfig
+from curate.audit.contradictions import (
+    VIA,
+    Contradictions,
+    ContradictionsConfig,
+    candidate_pairs,
+)
 from curate.audit.judge import ContradictionJudgeConfig, Judge, parse_verdict
 from curate.models.embed import Embedder
 from curate.models.generation import Generation
@@ -155,6 +160,26 @@ def test_semantic_neighbours_pair_only_prompts_with_the_same_numbers(sft_frame):
     assert result.findings["row"].to_list() == [0, 1]
     alone = Contradictions(ContradictionsConfig(semantic=False), embed=lambda t: same).run(frame)
     assert alone.findings.height == 0
+
+
+def test_candidate_pairs_are_each_keys_first_records_paired_and_neighbours_past_them():
+    # keys of 1 to 7 records, shuffled; max_group 4 pairs only a key's first 4 records
+    rng = np.random.default_rng(3)
+    keys = [f"k{g}" for g in range(1, 8) for _ in range(g)]
+    rng.shuffle(keys)
+    prompts = ["ask me"] * len(keys)  # no numbers or names: every neighbour pair may count
+    cfg = ContradictionsConfig(max_group=4)
+    firsts = {k: [i for i, x in enumerate(keys) if x == k][:4] for k in set(keys)}
+    same = {(i, j) for m in firsts.values() for i, j in itertools.combinations(m, 2)}
+    left, right, via = candidate_pairs(keys, prompts, None, cfg)
+    assert list(zip(left.tolist(), right.tolist(), strict=True)) == sorted(same)
+    assert set(via.tolist()) == {0}
+    # every prompt embeds alike: every other pair is a neighbour, past a key's first 4 too
+    vectors = np.ones((len(keys), 8), dtype=np.float32) / np.sqrt(8)
+    left, right, via = candidate_pairs(keys, prompts, vectors, cfg)
+    pairs = list(zip(left.tolist(), right.tolist(), strict=True))
+    assert pairs == list(itertools.combinations(range(len(keys)), 2))
+    assert {p for p, v in zip(pairs, via.tolist(), strict=True) if VIA[v] == "same_prompt"} == same
 
 
 def test_the_index_finds_the_same_neighbours_as_every_pair_on_real_prompts(shared_data):
