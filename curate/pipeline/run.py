@@ -210,12 +210,17 @@ def _run(
         placed = executor.steps(steps)
         announced = [_Announced(s, i, len(steps), progress) for i, s in enumerate(placed)]
         outcome = run_steps(loaded.records, announced, config.severity_overrides())
-    findings = _ordered(outcome.findings, [s.name for s in steps])
+    names = [s.name for s in steps]
+    kept, findings = outcome.kept, _ordered(outcome.findings, names)
     timings = {**outcome.timings}
     figures = Figures.model_validate(outcome.figures)
+    # What the writing needs is taken: let go of the rest before it starts. The steps hold the
+    # run's embedder, which remembers every vector (about 2 GB at a million records), and the
+    # outcome the findings unordered (a second copy of them).
+    del steps, placed, announced, outcome
     if figures.pii is not None and config.pii.action == "redact":
         redact_start = time.perf_counter()
-        outcome.kept, redacted = redact_frame(outcome.kept, config.pii)
+        kept, redacted = redact_frame(kept, config.pii)
         pii = figures.pii.model_copy(update={"redacted_spans": redacted})
         figures = figures.model_copy(update={"pii": pii})
         timings["pii_redact"] = round(time.perf_counter() - redact_start, 4)
@@ -229,10 +234,10 @@ def _run(
         n_input_rows=loaded.rows,
         n_rejected=len(loaded.rejects),
         n_records=len(loaded.records),
-        n_kept=len(outcome.kept),
-        n_dropped=len(loaded.records) - len(outcome.kept),
+        n_kept=len(kept),
+        n_dropped=len(loaded.records) - len(kept),
         records_by_kind=kind_counts(loaded.records),
-        kept_by_kind=kind_counts(outcome.kept),
+        kept_by_kind=kind_counts(kept),
         rejected_by_reason=counts_by(loaded.rejects, "reason"),
         dropped_by_reason=dropped_by_reason(findings),
         findings_by_check=counts_by(findings, "check"),
@@ -246,18 +251,20 @@ def _run(
         out_dir=str(folder),
     )
     result = result.model_copy(update={"verdict": decide(result, config.verdict)})
+    rejects = loaded.rejects
+    del loaded  # the input's records are summarised: the files need only the kept ones
     # what a run returns and records quotes no secret in clear, as its report does not
     masker = Masker(config.pii.options())
     result = mask_report(result, masker)
     findings = masker.findings(findings)
-    _write(folder, outcome.kept, findings, loaded.rejects, result, masker)
+    _write(folder, kept, findings, rejects, result, masker)
     timings["total"] = round(time.perf_counter() - started, 4)
     result = result.model_copy(update={"timings": timings})
-    result.attach_kept(outcome.kept)
+    result.attach_kept(kept)
     (folder / FILES["timings"]).write_text(json.dumps(timings, indent=2) + "\n")
     _record(store, result, findings)
     if progress:
-        progress("done", len(steps), len(steps))
+        progress("done", len(names), len(names))
     return result
 
 

@@ -67,3 +67,26 @@ def test_a_run_embeds_each_text_once_for_every_step(
     assert again.n_kept == result.n_kept
     first = (tmp_path / "first" / "findings.parquet").read_bytes()
     assert (tmp_path / "second" / "findings.parquet").read_bytes() == first
+
+
+def test_the_writing_phase_holds_no_embedded_vectors(
+    shared_data: Path, store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The run's embedder remembers every vector (about 2 GB at a million records); once the
+    # steps are done nothing reads them, so the files are written without them in memory.
+    import gc
+
+    import curate.pipeline.run as run_module
+
+    alive: list[int] = []
+    write = run_module._write
+
+    def watching(*args, **kwargs):  # type: ignore[no-untyped-def]
+        gc.collect()
+        alive.extend(len(o._memo) for o in gc.get_objects() if isinstance(o, embed_module.Embedder))
+        return write(*args, **kwargs)
+
+    monkeypatch.setattr(run_module, "_write", watching)
+    result = run(shared_data / "alpaca_en_demo.json", CurateConfig(), out_dir=tmp_path, store=store)
+    assert result.figures.semantic_dedup is not None and result.figures.diversity is not None
+    assert alive == [], f"embedders alive while writing, remembering {alive} vectors"
