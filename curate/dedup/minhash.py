@@ -282,11 +282,20 @@ def exact_jaccard(
 ) -> np.ndarray:
     """Jaccard similarity of the shingle-hash sets of each pair ``(left[k], right[k])``.
 
-    ``hashes``/``counts`` are as ``shingle_hashes`` returns them (duplicates allowed). Pairs are
-    processed in chunks: each chunk tags every member's distinct hashes with the pair number,
+    ``hashes``/``counts`` are as ``shingle_hashes`` returns them (duplicates allowed).
+    """
+    return set_jaccard(*distinct_hashes(hashes, counts), left, right)
+
+
+def set_jaccard(
+    sets: np.ndarray, sizes: np.ndarray, left: np.ndarray, right: np.ndarray
+) -> np.ndarray:
+    """Jaccard similarity of each pair ``(left[k], right[k])`` of distinct-hash sets (as
+    ``distinct_hashes`` returns them).
+
+    Pairs are processed in chunks: each chunk tags every member's hashes with the pair number,
     sorts once, and counts the tags seen twice (the intersection).
     """
-    sets, sizes = _distinct(hashes, counts)
     offsets = np.cumsum(sizes) - sizes
     out = np.empty(len(left), dtype=np.float64)
     for lo in range(0, len(left), 4_000):
@@ -305,7 +314,7 @@ def exact_jaccard(
     return out
 
 
-def _distinct(hashes: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def distinct_hashes(hashes: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per-text sorted distinct hashes, and how many each text has (a slice of texts at a time,
     so the 64-bit sort keys never exist for the whole input at once)."""
     ends = np.cumsum(counts)

@@ -25,10 +25,11 @@ from curate.dedup.clusters import (
     kept_apart,
 )
 from curate.dedup.minhash import (
+    distinct_hashes,
     estimated_jaccard,
-    exact_jaccard,
     lsh_pairs,
     optimal_bands,
+    set_jaccard,
     shingle_hashes,
     signatures,
 )
@@ -220,15 +221,18 @@ class NearDedup:
             if not len(pick):
                 continue
             involved, inverse = np.unique(np.r_[left[pick], right[pick]], return_inverse=True)
-            hashes, counts = self._hashes(texts.gather(involved), kind)
+            sets, sizes = self._sets(texts.gather(involved), kind)
             li, ri = inverse[: len(pick)], inverse[len(pick) :]
-            out[pick] = exact_jaccard(hashes, counts, li, ri)
+            out[pick] = set_jaccard(sets, sizes, li, ri)
         return out
 
-    def _hashes(self, texts: pl.Series, kind: str) -> tuple[np.ndarray, np.ndarray]:
-        """Shingle hashes of the texts, computed a batch at a time to bound the temporaries."""
+    def _sets(self, texts: pl.Series, kind: str) -> tuple[np.ndarray, np.ndarray]:
+        """Each text's distinct shingle hashes, a batch at a time: only the sets are kept, not
+        every batch's raw hashes (repeats included) and temporaries."""
         parts = [
-            shingle_hashes(texts.slice(lo, _BATCH).to_list(), kind, self._n(kind))  # type: ignore[arg-type]
+            distinct_hashes(
+                *shingle_hashes(texts.slice(lo, _BATCH).to_list(), kind, self._n(kind))  # type: ignore[arg-type]
+            )
             for lo in range(0, len(texts), _BATCH)
         ]
         if not parts:
