@@ -14,6 +14,7 @@ to keep (or the judge's pick where the vote ties). Nothing is deleted by default
 
 from __future__ import annotations
 
+import heapq
 import re
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -97,8 +98,12 @@ def candidate_pairs(
     approximate index above it (``curate.dedup.pairs.pairs_above``). Pairs are arrays, not
     Python objects: a set whose prompts repeat has millions of them.
 
+    The pairs come in the order the step compares them: the same-prompt pairs key by key (each
+    answer is in many pairs of its key, and its features are remembered while the key's pairs
+    are compared), then the neighbour pairs sorted by ``(left, right)``.
+
     Returns:
-        ``(left, right, via)``: int64 arrays sorted by ``(left, right)``, and each pair's index
+        ``(left, right, via)``: int64 arrays with ``left < right``, and each pair's index
         into ``VIA``.
     """
     frame = pl.DataFrame({"key": keys}, schema={"key": pl.String}).with_row_index("i")
@@ -128,8 +133,7 @@ def candidate_pairs(
     left, right = np.concatenate(lefts), np.concatenate(rights)
     via = np.zeros(len(left), dtype=np.int8)
     via[same:] = 1
-    order = np.lexsort((right, left))
-    return left[order], right[order], via[order]
+    return left, right, via
 
 
 def _semantic(
@@ -287,9 +291,10 @@ class Contradictions:
         dominant = set_format(answers) if len(left) else None
         conflicts: dict[tuple[int, int], tuple[Conflict, str]] = {}
         by_kind: Counter[str] = Counter()
-        # A divergent pair is no conflict until a judge says so: the first ones (in pair order)
-        # are all a judge and the report's pairs ever read, the rest are only counted.
+        # A divergent pair is no conflict until a judge says so: the first ones (in (i, j)
+        # order) are all a judge and the report's pairs ever read, the rest are only counted.
         divergent_kept = cfg.max_pairs_reported + (self.judge.config.max_pairs if self.judge else 0)
+        divergent: list[tuple[int, int, Conflict, str]] = []  # a heap of the first: (-i, -j, ...)
         for (i, j), how in _pairs(left, right, via):
             c = compare(
                 answers[i],
@@ -305,8 +310,13 @@ class Contradictions:
             if c is None:
                 continue
             by_kind[c.kind] += 1
-            if c.kind != "divergent" or by_kind["divergent"] <= divergent_kept:
+            if c.kind != "divergent":
                 conflicts[(i, j)] = (c, how)
+            elif len(divergent) < divergent_kept:
+                heapq.heappush(divergent, (-i, -j, c, how))
+            elif divergent_kept and (-i, -j) > divergent[0][:2]:
+                heapq.heapreplace(divergent, (-i, -j, c, how))
+        conflicts.update(((-i, -j), (c, how)) for i, j, c, how in divergent)
         judged = self._judge(conflicts, prompts, answers)
         confirmed = {
             p: v

@@ -172,13 +172,19 @@ def test_candidate_pairs_are_each_keys_first_records_paired_and_neighbours_past_
     firsts = {k: [i for i, x in enumerate(keys) if x == k][:4] for k in set(keys)}
     same = {(i, j) for m in firsts.values() for i, j in itertools.combinations(m, 2)}
     left, right, via = candidate_pairs(keys, prompts, None, cfg)
-    assert list(zip(left.tolist(), right.tolist(), strict=True)) == sorted(same)
+    pairs = list(zip(left.tolist(), right.tolist(), strict=True))
+    assert sorted(pairs) == sorted(same) and len(pairs) == len(same)
     assert set(via.tolist()) == {0}
+    # the pairs come key by key: each key's pairs are one run
+    runs = [keys[i] for i, _ in pairs]
+    assert [k for n, k in enumerate(runs) if n == 0 or k != runs[n - 1]] == list(
+        dict.fromkeys(runs)
+    )
     # every prompt embeds alike: every other pair is a neighbour, past a key's first 4 too
     vectors = np.ones((len(keys), 8), dtype=np.float32) / np.sqrt(8)
     left, right, via = candidate_pairs(keys, prompts, vectors, cfg)
     pairs = list(zip(left.tolist(), right.tolist(), strict=True))
-    assert pairs == list(itertools.combinations(range(len(keys)), 2))
+    assert sorted(pairs) == list(itertools.combinations(range(len(keys)), 2))
     assert {p for p, v in zip(pairs, via.tolist(), strict=True) if VIA[v] == "same_prompt"} == same
 
 
