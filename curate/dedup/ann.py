@@ -84,16 +84,20 @@ def ann_pairs(
         todo = np.arange(n)
         k = min(neighbours, n)
         while len(todo):
-            sims, ids = index.search(vectors[todo], k)
-            rows = np.repeat(todo, k)
-            cols = ids.ravel().astype(np.int64)
-            keep = (cols >= 0) & (cols != rows) & (sims.ravel() >= threshold - MARGIN)
-            lefts.append(np.minimum(rows[keep], cols[keep]))
-            rights.append(np.maximum(rows[keep], cols[keep]))
+            full = []  # whose every neighbour passed: they may have more
+            for lo in range(0, len(todo), _QUERIES):
+                asked = todo[lo : lo + _QUERIES]
+                sims, ids = index.search(vectors[asked], k)
+                rows = np.repeat(asked, k)
+                cols = ids.ravel().astype(np.int64)
+                keep = (cols >= 0) & (cols != rows) & (sims.ravel() >= threshold - MARGIN)
+                lefts.append(np.minimum(rows[keep], cols[keep]))
+                rights.append(np.maximum(rows[keep], cols[keep]))
+                full.append(asked[sims[:, -1] >= threshold - MARGIN])
             if k >= n:
                 break
-            # Whose every neighbour passed may have more: ask again with twice as many.
-            todo = todo[sims[:, -1] >= threshold - MARGIN]
+            # ask those again with twice as many
+            todo = np.concatenate(full)
             k = min(2 * k, n)
     finally:
         faiss.omp_set_num_threads(before)
@@ -126,3 +130,8 @@ def _inverted_file(faiss, vectors: np.ndarray):  # type: ignore[no-untyped-def]
 
 _CHUNK = 200_000
 """Pairs whose cosine is recomputed at a time (two rows of vectors each)."""
+
+_QUERIES = 65_536
+"""Vectors searched at a time: each answer is ``k`` neighbours and their products, with the
+pairs made from them, so a million at once held about 1 GB of temporaries. Each query's
+neighbours do not depend on the others asked with it."""

@@ -47,6 +47,19 @@ def test_ann_pairs_equal_exact_pairs_even_for_clusters_larger_than_k():
     assert np.all(found[0] < found[1])
 
 
+def test_ann_pairs_are_the_same_searched_a_few_vectors_at_a_time(monkeypatch):
+    # The index is searched _QUERIES vectors at a time (bounded memory); saturated lists asked
+    # again come from several of those batches. Batches of 7 give the one-batch result.
+    import curate.dedup.ann as ann
+
+    v = _clustered(40, 50)
+    whole = ann_pairs(v, 0.9, neighbours=8)
+    monkeypatch.setattr(ann, "_QUERIES", 7)
+    batched = ann_pairs(v, 0.9, neighbours=8)
+    assert np.array_equal(whole[0], batched[0]) and np.array_equal(whole[1], batched[1])
+    assert len(whole[0]) == 40 * 50 * 49 // 2
+
+
 def test_ann_path_is_deterministic():
     v = _clustered(30, 20, noise=0.2)
     first, again = ann_pairs(v, 0.8), ann_pairs(v, 0.8)
