@@ -121,16 +121,18 @@ def _reason_order(report: CurationResult, failed: list[str]) -> list[str]:
 
 
 def write_fixlist(path: Path, groups: list[tuple[str, pl.DataFrame]]) -> Path:
-    """Write ``rows_to_fix`` groups to a CSV file (a header alone when no rule failed)."""
-    frames = [
-        part.select(
-            pl.lit(rule).alias("rule"),
-            pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias("order"),
-            *FIXLIST_COLUMNS[2:],
-        )
-        for rule, part in groups
-    ]
+    """Write ``rows_to_fix`` groups to a CSV file (a header alone when no rule failed).
+
+    One rule's rows at a time, after one header: the whole list is never one more copy of the
+    findings in memory (1.75 million rows at a million records).
+    """
     schema = {c: pl.Int64 if c in ("order", "row") else pl.Utf8 for c in FIXLIST_COLUMNS}
-    frame = pl.concat(frames) if frames else pl.DataFrame(schema=schema)
-    frame.write_csv(path)
+    with path.open("wb") as out:
+        pl.DataFrame(schema=schema).write_csv(out)
+        for rule, part in groups:
+            part.select(
+                pl.lit(rule).alias("rule"),
+                pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias("order"),
+                *FIXLIST_COLUMNS[2:],
+            ).write_csv(out, include_header=False)
     return path
