@@ -239,7 +239,8 @@ class Facts:
 
 _PER_ANSWER = 1 << 14
 """Answers whose ``Facts`` are remembered: the contradiction step compares the same answer once
-for every pair it is in, and its pairs come sorted, so one side's answer repeats."""
+for every pair it is in, and its pairs come key by key, so a key's answers repeat while its
+pairs are compared."""
 
 
 @lru_cache(maxsize=_PER_ANSWER)

@@ -132,6 +132,6 @@ _CHUNK = 200_000
 """Pairs whose cosine is recomputed at a time (two rows of vectors each)."""
 
 _QUERIES = 65_536
-"""Vectors searched at a time: each answer is ``k`` neighbours and their products, with the
-pairs made from them, so a million at once held about 1 GB of temporaries. Each query's
-neighbours do not depend on the others asked with it."""
+"""Vectors searched at a time. A search returns ``k`` neighbours and their products for each
+vector, and pairs are made from them: for 500,000 vectors at ``k=32`` that is about 0.5 GB of
+temporaries at once. A vector's neighbours do not depend on the others searched with it."""

@@ -215,8 +215,8 @@ def _run(
     timings = {**outcome.timings}
     figures = Figures.model_validate(outcome.figures)
     # What the writing needs is taken: let go of the rest before it starts. The steps hold the
-    # run's embedder, which remembers every vector (about 2 GB at a million records), and the
-    # outcome the findings unordered (a second copy of them).
+    # run's embedder, which remembers every vector (1.2 million of them at a million records),
+    # and the outcome the findings unordered (a second copy of them).
     del steps, placed, announced, outcome
     if figures.pii is not None and config.pii.action == "redact":
         redact_start = time.perf_counter()
